@@ -1,0 +1,5 @@
+export { startAdminServer } from './src/admin-server.ts';
+export type { AdminServer, AdminServerOptions, Probe } from './src/admin-server.ts';
+export { createLogger } from './src/logger.ts';
+export type { Logger } from './src/logger.ts';
+export { Counter, Gauge, Histogram, Registry, createRegistry } from './src/metrics.ts';

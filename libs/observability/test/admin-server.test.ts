@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AdminServer, Counter, createLogger, createRegistry, startAdminServer } from '../index.ts';
+
+let server: AdminServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('admin server', () => {
+  it('exports metrics in Prometheus text and reports probes', async () => {
+    const registry = createRegistry('test');
+    const counter = new Counter({ name: 'granary_things_total', help: 'things', registers: [registry] });
+    counter.inc(3);
+    let ready = false;
+    server = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry,
+      logger: createLogger('test', 'silent'),
+      ready: () => ready,
+      healthy: () => {
+        throw new Error('broker unreachable');
+      },
+    });
+    const metrics = await fetch(`${server.url}/metrics`);
+    expect(await metrics.text()).toMatch(/granary_things_total\{app="test"\} 3/);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    ready = true;
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.text()).toBe('broker unreachable');
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+  });
+});

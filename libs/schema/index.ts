@@ -1,0 +1,2 @@
+/** Public surface of @granary/schema; see package.json for what this lib owns. */
+export {};

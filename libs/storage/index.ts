@@ -1,0 +1,2 @@
+/** Public surface of @granary/storage; see package.json for what this lib owns. */
+export {};
