@@ -11,7 +11,10 @@ describe('types generated from schemas/*.avsc', () => {
   it('document every record, enum and field of every schema', () => {
     const undocumented: string[] = [];
     const visit = (node: unknown, path: string): void => {
-      if (Array.isArray(node)) return node.forEach((item, i) => visit(item, `${path}[${i}]`));
+      if (Array.isArray(node)) {
+        node.forEach((item, i) => visit(item, `${path}[${i}]`));
+        return;
+      }
       if (!node || typeof node !== 'object') return;
       const schema = node as Record<string, unknown>;
       if ((schema.type === 'record' || schema.type === 'enum') && typeof schema.doc !== 'string') {
