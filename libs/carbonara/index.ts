@@ -1,2 +1,29 @@
-/** Public surface of @granary/carbonara; see package.json for what this lib owns. */
-export {};
+/** Public surface of @granary/carbonara: Gnocchi's time-series engine, pure (no I/O, no clock). */
+export { resample } from './src/aggregate.ts';
+export { decodeRawTail, decodeSplit, encodeRawTail, encodeSplit } from './src/codec.ts';
+export { type CarbonaraError, type CarbonaraErrorCode, carbonaraErrors } from './src/errors.ts';
+export {
+  type AggregationChange,
+  type ApplyResult,
+  MetricSeries,
+  type MetricSnapshot,
+} from './src/metric-series.ts';
+export { AGGREGATION_METHODS, DEFAULT_AGGREGATION_METHODS, isAggregationMethod } from './src/methods.ts';
+export { type Points, emptyPoints, mergePoints, pointsInRange, truncateByTimespan } from './src/points.ts';
+export {
+  type Aggregation,
+  type ArchivePolicy,
+  type ArchivePolicyInput,
+  type ArchivePolicyItem,
+  type ArchivePolicyItemInput,
+  DEFAULT_ARCHIVE_POLICIES,
+  createArchivePolicy,
+} from './src/policy.ts';
+export {
+  type CalendarUnit,
+  type Granularity,
+  POINTS_PER_SPLIT,
+  US_PER_SECOND,
+  nextSplitKey,
+  splitKeyOf,
+} from './src/time.ts';

@@ -1,0 +1,311 @@
+import { type Grouping, derivedValues, groupByBucket, reduceGroups } from './aggregate.ts';
+import { carbonaraErrors } from './errors.ts';
+import { type ParsedMethod, parseMethod } from './methods.ts';
+import { type Points, lowerBound, mergeInto, normalizeBatch } from './points.ts';
+import type { Aggregation, ArchivePolicy } from './policy.ts';
+import { floorTo, splitKeyOf } from './time.ts';
+
+/**
+ * A sorted growable series whose oldest points can be dropped in O(1): live points sit in
+ * [head, end) of the backing arrays.
+ */
+class Column {
+  times = new Float64Array(16);
+  values = new Float64Array(16);
+  head = 0;
+  end = 0;
+
+  get length(): number {
+    return this.end - this.head;
+  }
+
+  view(): Points {
+    return {
+      timestamps: this.times.subarray(this.head, this.end),
+      values: this.values.subarray(this.head, this.end),
+    };
+  }
+
+  lowerBound(target: number): number {
+    return lowerBound(this.times, target, this.head, this.end);
+  }
+
+  dropBefore(index: number): void {
+    this.head = index;
+  }
+
+  /** Merges `incoming[0, count)` (sorted, new wins) over the live points. */
+  merge(incoming: Points, count: number): void {
+    if (count === 0) return;
+    const from = this.lowerBound(incoming.timestamps[0] as number);
+    if (from === this.end) {
+      this.reserve(count);
+      this.times.set(incoming.timestamps.subarray(0, count), this.end);
+      this.values.set(incoming.values.subarray(0, count), this.end);
+      this.end += count;
+      return;
+    }
+    const merged = mergeInto(
+      this.view(),
+      from - this.head,
+      this.length,
+      incoming,
+      0,
+      count,
+      columnScratchFor,
+    );
+    const start = from - this.head;
+    this.end = from;
+    this.reserve(merged);
+    this.times.set(columnScratch.timestamps.subarray(0, merged), this.head + start);
+    this.values.set(columnScratch.values.subarray(0, merged), this.head + start);
+    this.end = this.head + start + merged;
+  }
+
+  /** Makes room for `extra` more points after `end`, reclaiming dropped points or growing the arrays. */
+  private reserve(extra: number): void {
+    if (this.end + extra <= this.times.length) return;
+    const live = this.length;
+    const needed = live + extra;
+    if (needed * 2 <= this.times.length) {
+      // At least half the arrays stay free after compaction, so compactions cost O(1) per point.
+      this.times.copyWithin(0, this.head, this.end);
+      this.values.copyWithin(0, this.head, this.end);
+    } else {
+      const times = new Float64Array(needed * 2);
+      const values = new Float64Array(needed * 2);
+      times.set(this.times.subarray(this.head, this.end));
+      values.set(this.values.subarray(this.head, this.end));
+      this.times = times;
+      this.values = values;
+    }
+    this.head = 0;
+    this.end = live;
+  }
+}
+
+let columnScratch: Points = { timestamps: new Float64Array(64), values: new Float64Array(64) };
+function columnScratchFor(capacity: number): Points {
+  if (columnScratch.timestamps.length < capacity) {
+    columnScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
+  }
+  return columnScratch;
+}
+
+let bucketScratch: Points = { timestamps: new Float64Array(64), values: new Float64Array(64) };
+function bucketScratchFor(capacity: number): Points {
+  if (bucketScratch.timestamps.length < capacity) {
+    bucketScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
+  }
+  return bucketScratch;
+}
+
+interface AggregateState {
+  readonly aggregation: Aggregation;
+  readonly method: ParsedMethod;
+  readonly column: Column;
+}
+
+interface GranularityState {
+  readonly granularity: number;
+  readonly plain: readonly AggregateState[];
+  readonly rate: readonly AggregateState[];
+}
+
+/** What one `apply` changed in one aggregation. */
+export interface AggregationChange {
+  readonly aggregation: Aggregation;
+  /** The recomputed buckets (still within retention) lie in [from, to), µs. */
+  readonly from: number;
+  readonly to: number;
+  /** Keys of the splits holding recomputed buckets, ascending. */
+  readonly splitKeys: readonly number[];
+  /** Oldest bucket kept after retention; splits keyed before `splitKeyOf(oldestKept)` hold only expired buckets. */
+  readonly oldestKept: number;
+}
+
+export interface ApplyResult {
+  /** Distinct new points merged into the raw tail. */
+  readonly accepted: number;
+  /** Points older than the raw tail's first block (back window): not applied. */
+  readonly droppedTooOld: number;
+  /**
+   * One entry per aggregation whose buckets were recomputed, in policy order (definition order,
+   * then method order, where every plain method precedes every `rate:` one).
+   */
+  readonly changes: readonly AggregationChange[];
+}
+
+/** State to resume from: a decoded raw tail and stored aggregate points. */
+export interface MetricSnapshot {
+  readonly rawTail?: Points | undefined;
+  readonly aggregates?: Iterable<{
+    readonly method: string;
+    readonly granularity: number;
+    readonly points: Points;
+  }>;
+}
+
+function aggregateKey(method: string, granularity: number): string {
+  return `${method}@${granularity}`;
+}
+
+/**
+ * One metric under an archive policy: the raw tail (Gnocchi's BoundTimeSerie) and every
+ * aggregated series, updated in place by batches of measures. Semantics are Gnocchi's: new
+ * points win; points older than the tail's first block are dropped; only buckets from the first
+ * new point's bucket onward are recomputed, then merged over the stored ones; retention is
+ * relative to each series' last bucket.
+ */
+export class MetricSeries {
+  readonly policy: ArchivePolicy;
+  private readonly rawTailColumn = new Column();
+  private readonly granularities: readonly GranularityState[];
+  private readonly aggregates = new Map<string, AggregateState>();
+  /** Blocks of `maxBlockSize` kept before the last one; rate methods need one more for their first delta. */
+  private readonly rawBackWindow: number;
+
+  constructor(policy: ArchivePolicy, snapshot: MetricSnapshot = {}) {
+    this.policy = policy;
+    const states = policy.aggregations.map((aggregation) => ({
+      aggregation,
+      method: parseMethod(aggregation.method),
+      column: new Column(),
+    }));
+    for (const state of states) {
+      this.aggregates.set(aggregateKey(state.aggregation.method, state.aggregation.granularity), state);
+    }
+    this.granularities = policy.definition.map(({ granularity }) => {
+      const ofGranularity = states.filter((state) => state.aggregation.granularity === granularity);
+      return {
+        granularity,
+        plain: ofGranularity.filter((state) => !state.method.rate),
+        rate: ofGranularity.filter((state) => state.method.rate),
+      };
+    });
+    this.rawBackWindow = policy.backWindow + (states.some((state) => state.method.rate) ? 1 : 0);
+    if (snapshot.rawTail) this.rawTailColumn.merge(snapshot.rawTail, snapshot.rawTail.timestamps.length);
+    for (const { method, granularity, points } of snapshot.aggregates ?? []) {
+      const state = this.stateOf(method, granularity);
+      state.column.merge(points, points.timestamps.length);
+      this.applyRetention(state);
+    }
+  }
+
+  /** Applies one batch of measures (any order; duplicates keep their first occurrence). */
+  apply(timestamps: ArrayLike<number>, values: ArrayLike<number>): ApplyResult {
+    const batch = normalizeBatch(timestamps, values);
+    const raw = this.rawTailColumn;
+    const blockSize = this.policy.maxBlockSize;
+    const droppedTooOld =
+      raw.length === 0 ? 0 : lowerBound(batch.timestamps, this.firstBlockStart(blockSize));
+    const accepted = batch.timestamps.length - droppedTooOld;
+    if (accepted === 0) return { accepted, droppedTooOld, changes: [] };
+    const fresh: Points = {
+      timestamps: batch.timestamps.subarray(droppedTooOld),
+      values: batch.values.subarray(droppedTooOld),
+    };
+    raw.merge(fresh, accepted);
+
+    const firstNew = fresh.timestamps[0] as number;
+    const changes: AggregationChange[] = [];
+    for (const { granularity, plain, rate } of this.granularities) {
+      const bucketStart = floorTo(firstNew, granularity);
+      const first = raw.lowerBound(bucketStart);
+      if (plain.length > 0) {
+        const timestamps = raw.times.subarray(first, raw.end);
+        const grouping = groupByBucket(timestamps, granularity);
+        const values = raw.values.subarray(first, raw.end);
+        for (const state of plain) this.recompute(state, values, grouping, changes);
+      }
+      if (rate.length > 0) {
+        // Gnocchi seeds the first delta with one prior point, if there is one within a granularity.
+        const seed = raw.lowerBound(bucketStart - granularity);
+        const firstDerived = Math.max(seed + 1, first);
+        const grouping = groupByBucket(raw.times.subarray(firstDerived, raw.end), granularity);
+        const deltas = derivedValues(raw.values, firstDerived, raw.end);
+        for (const state of rate) this.recompute(state, deltas, grouping, changes);
+      }
+    }
+    raw.dropBefore(raw.lowerBound(this.firstBlockStart(blockSize)));
+    return { accepted, droppedTooOld, changes };
+  }
+
+  /** A copy of the raw tail, for `encodeRawTail`. */
+  rawTail(): Points {
+    return copyPoints(this.rawTailColumn.view());
+  }
+
+  /**
+   * A copy of one aggregation's points in [from, to), `from` floored to the granularity
+   * (Gnocchi's `fetch`). Throws CARBONARA_INVALID_ARGUMENT if the policy has no such aggregation.
+   */
+  points(method: string, granularity: number, from?: number, to?: number): Points {
+    const { column } = this.stateOf(method, granularity);
+    const first = from === undefined ? column.head : column.lowerBound(floorTo(from, granularity));
+    const end = to === undefined ? column.end : Math.max(first, column.lowerBound(to));
+    return {
+      timestamps: column.times.slice(first, end),
+      values: column.values.slice(first, end),
+    };
+  }
+
+  private stateOf(method: string, granularity: number): AggregateState {
+    const state = this.aggregates.get(aggregateKey(method, granularity));
+    if (!state) {
+      throw carbonaraErrors(
+        'CARBONARA_INVALID_ARGUMENT',
+        `policy ${this.policy.name} has no ${method} aggregation at granularity ${granularity}`,
+      );
+    }
+    return state;
+  }
+
+  /** Gnocchi's `first_block_timestamp`: the start of the oldest raw block kept. */
+  private firstBlockStart(blockSize: number): number {
+    const last = this.rawTailColumn.times[this.rawTailColumn.end - 1] as number;
+    return floorTo(last, blockSize) - blockSize * this.rawBackWindow;
+  }
+
+  private recompute(
+    state: AggregateState,
+    values: Float64Array,
+    grouping: Grouping,
+    changes: AggregationChange[],
+  ): void {
+    const out = bucketScratchFor(grouping.count);
+    const count = reduceGroups(values, grouping, state.method, out.timestamps, out.values);
+    if (count === 0) return;
+    const { column, aggregation } = state;
+    column.merge(out, count);
+    this.applyRetention(state);
+    const oldestKept = column.times[column.head] as number;
+    const lastComputed = out.timestamps[count - 1] as number;
+    if (lastComputed < oldestKept) return;
+    const granularity = aggregation.granularity;
+    const firstKept = lowerBound(out.timestamps, oldestKept, 0, count);
+    const splitKeys: number[] = [];
+    for (let index = firstKept; index < count; index++) {
+      const key = splitKeyOf(out.timestamps[index] as number, granularity);
+      if (splitKeys[splitKeys.length - 1] !== key) splitKeys.push(key);
+    }
+    changes.push({
+      aggregation,
+      from: out.timestamps[firstKept] as number,
+      to: lastComputed + granularity,
+      splitKeys,
+      oldestKept,
+    });
+  }
+
+  private applyRetention(state: AggregateState): void {
+    const { column, aggregation } = state;
+    if (aggregation.timespan === null || column.length === 0) return;
+    const horizon = (column.times[column.end - 1] as number) - aggregation.timespan;
+    column.dropBefore(column.lowerBound(horizon + 1));
+  }
+}
+
+function copyPoints(points: Points): Points {
+  return { timestamps: points.timestamps.slice(), values: points.values.slice() };
+}

@@ -1,0 +1,151 @@
+import { carbonaraErrors } from './errors.ts';
+
+/**
+ * A series in columnar form: timestamps (epoch µs) strictly increasing, values aligned with them.
+ * Functions here never mutate their inputs and may return views (subarrays) of them.
+ */
+export interface Points {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+export function emptyPoints(): Points {
+  return { timestamps: new Float64Array(0), values: new Float64Array(0) };
+}
+
+/** First index in [from, to) whose timestamp is >= target (to if none). */
+export function lowerBound(
+  timestamps: Float64Array,
+  target: number,
+  from = 0,
+  to = timestamps.length,
+): number {
+  let low = from;
+  let high = to;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((timestamps[middle] as number) < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+export function slicePoints(points: Points, from: number, to: number): Points {
+  return { timestamps: points.timestamps.subarray(from, to), values: points.values.subarray(from, to) };
+}
+
+/** Points with `from <= ts < to`; either bound may be omitted. */
+export function pointsInRange(points: Points, from?: number, to?: number): Points {
+  const { timestamps } = points;
+  const first = from === undefined ? 0 : lowerBound(timestamps, from);
+  const end = to === undefined ? timestamps.length : lowerBound(timestamps, to, first);
+  return slicePoints(points, first, end);
+}
+
+/** Gnocchi's `truncate(timespan)`: keeps the points strictly after `last - timespan`. */
+export function truncateByTimespan(points: Points, timespan: number): Points {
+  const { timestamps } = points;
+  if (timestamps.length === 0) return points;
+  const horizon = (timestamps[timestamps.length - 1] as number) - timespan;
+  return slicePoints(points, lowerBound(timestamps, horizon + 1), timestamps.length);
+}
+
+/**
+ * Sorted union of two series where `newer` wins on equal timestamps (Gnocchi's `merge`): how
+ * stored split points and freshly computed buckets combine.
+ */
+export function mergePoints(older: Points, newer: Points): Points {
+  const length = mergeInto(older, 0, older.timestamps.length, newer, 0, newer.timestamps.length, scratchFor);
+  return {
+    timestamps: mergeScratch.timestamps.slice(0, length),
+    values: mergeScratch.values.slice(0, length),
+  };
+}
+
+let mergeScratch: { timestamps: Float64Array; values: Float64Array } = emptyPoints();
+
+function scratchFor(capacity: number): { timestamps: Float64Array; values: Float64Array } {
+  if (mergeScratch.timestamps.length < capacity) {
+    mergeScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
+  }
+  return mergeScratch;
+}
+
+/**
+ * Merges older[olderFrom, olderTo) with newer[newerFrom, newerTo) (newer wins) into the buffer
+ * `bufferFor(capacity)` returns, from index 0; returns the merged length.
+ */
+export function mergeInto(
+  older: Points,
+  olderFrom: number,
+  olderTo: number,
+  newer: Points,
+  newerFrom: number,
+  newerTo: number,
+  bufferFor: (capacity: number) => { timestamps: Float64Array; values: Float64Array },
+): number {
+  const out = bufferFor(olderTo - olderFrom + newerTo - newerFrom);
+  const outTimes = out.timestamps;
+  const outValues = out.values;
+  const olderTimes = older.timestamps;
+  const newerTimes = newer.timestamps;
+  let i = olderFrom;
+  let j = newerFrom;
+  let k = 0;
+  while (i < olderTo && j < newerTo) {
+    const olderTs = olderTimes[i] as number;
+    const newerTs = newerTimes[j] as number;
+    if (olderTs < newerTs) {
+      outTimes[k] = olderTs;
+      outValues[k++] = older.values[i++] as number;
+    } else {
+      if (olderTs === newerTs) i++;
+      outTimes[k] = newerTs;
+      outValues[k++] = newer.values[j++] as number;
+    }
+  }
+  while (i < olderTo) {
+    outTimes[k] = olderTimes[i] as number;
+    outValues[k++] = older.values[i++] as number;
+  }
+  while (j < newerTo) {
+    outTimes[k] = newerTimes[j] as number;
+    outValues[k++] = newer.values[j++] as number;
+  }
+  return k;
+}
+
+/**
+ * Validates a batch of measures and returns it sorted by time; on duplicate timestamps the first
+ * occurrence in the batch is kept, as Gnocchi's `combine_timeseries` does.
+ */
+export function normalizeBatch(timestamps: ArrayLike<number>, values: ArrayLike<number>): Points {
+  const length = timestamps.length;
+  if (values.length !== length) {
+    throw carbonaraErrors('CARBONARA_INVALID_MEASURE', `${length} timestamps but ${values.length} values`);
+  }
+  let sorted = true;
+  for (let index = 0; index < length; index++) {
+    const ts = timestamps[index] as number;
+    if (!Number.isSafeInteger(ts) || ts < 0) {
+      throw carbonaraErrors(
+        'CARBONARA_INVALID_MEASURE',
+        `timestamp ${ts} is not a whole number of microseconds after the epoch`,
+      );
+    }
+    if (index > 0 && ts <= (timestamps[index - 1] as number)) sorted = false;
+  }
+  if (sorted) return { timestamps: Float64Array.from(timestamps), values: Float64Array.from(values) };
+  const order = Array.from({ length }, (_, index) => index);
+  order.sort((a, b) => (timestamps[a] as number) - (timestamps[b] as number) || a - b);
+  const outTimes = new Float64Array(length);
+  const outValues = new Float64Array(length);
+  let count = 0;
+  for (const index of order) {
+    const ts = timestamps[index] as number;
+    if (count > 0 && outTimes[count - 1] === ts) continue;
+    outTimes[count] = ts;
+    outValues[count++] = values[index] as number;
+  }
+  return { timestamps: outTimes.subarray(0, count), values: outValues.subarray(0, count) };
+}
