@@ -1,2 +1,45 @@
-/** Public surface of @granary/storage; see package.json for what this lib owns. */
-export {};
+/** Public surface of @granary/storage: object storage drivers, key layout, checkpoint codecs. */
+export { storageErrors } from './src/errors.ts';
+export type { StorageErrorCode } from './src/errors.ts';
+export type {
+  ConditionalPutResult,
+  ObjectStore,
+  ObjectVersion,
+  VersionedObject,
+} from './src/object-store.ts';
+export { FileObjectStore } from './src/file-store.ts';
+export type { FileStoreOptions } from './src/file-store.ts';
+export { S3ObjectStore } from './src/s3-store.ts';
+export type { ConditionalWriteMode, S3StoreOptions } from './src/s3-store.ts';
+export { createObjectStore } from './src/create-object-store.ts';
+export type { CreateObjectStoreOptions } from './src/create-object-store.ts';
+export { pythonFloatRepr } from './src/python-float.ts';
+export {
+  deleteMetric,
+  listSplitKeys,
+  parseSplitObjectKey,
+  rawTailKey,
+  secondsText,
+  splitObjectKey,
+} from './src/gnocchi-layout.ts';
+export type { SplitRef } from './src/gnocchi-layout.ts';
+export { checkpointPrefix, manifestKey, parseSegmentKey, segmentKey } from './src/checkpoint-keys.ts';
+export type { SegmentId } from './src/checkpoint-keys.ts';
+export { SEGMENT_FORMAT_VERSION, decodeSegment, encodeSegment } from './src/segment-codec.ts';
+export type {
+  AggregateDelta,
+  MetricDelta,
+  PointColumns,
+  Segment,
+  SegmentInput,
+} from './src/segment-codec.ts';
+export {
+  MANIFEST_FORMAT_VERSION,
+  claimPartition,
+  decodeManifest,
+  encodeManifest,
+  liveSegmentKeys,
+  readManifest,
+  writeManifest,
+} from './src/manifest.ts';
+export type { LiveSegment, PartitionManifest, VersionedManifest } from './src/manifest.ts';

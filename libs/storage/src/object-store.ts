@@ -1,0 +1,41 @@
+/**
+ * One interface over the storage drivers. Keys are `/`-separated and identical on every driver, so
+ * a deployment can move between the filesystem and S3 by copying objects.
+ */
+
+/** Opaque token naming one written state of an object (an S3 ETag, a content hash on disk). */
+export type ObjectVersion = string;
+
+export interface VersionedObject {
+  readonly bytes: Uint8Array;
+  readonly version: ObjectVersion;
+}
+
+/** Outcome of a compare-and-set write; losing is an expected answer, not an error. */
+export type ConditionalPutResult =
+  | { readonly written: true; readonly version: ObjectVersion }
+  | { readonly written: false; readonly currentVersion: ObjectVersion | null };
+
+export interface ObjectStore {
+  readonly driver: 'file' | 's3';
+  /** Write the whole object; readers see the old bytes or the new ones, never a mix. */
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The object's bytes, or undefined when there is no such object. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  getWithVersion(key: string): Promise<VersionedObject | undefined>;
+  /**
+   * Write only if the object is still at `expectedVersion` (`null`: only if it does not exist).
+   * This is the fencing primitive of the partition manifest; see docs/adr-manifest-fencing.md.
+   * Objects written this way must not also be written with `put`.
+   */
+  putIfMatch(
+    key: string,
+    bytes: Uint8Array,
+    expectedVersion: ObjectVersion | null,
+  ): Promise<ConditionalPutResult>;
+  /** Every key starting with `prefix` (a plain string prefix, not only whole path levels), sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Delete these objects; keys that do not exist are not an error. */
+  delete(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}

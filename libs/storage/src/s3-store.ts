@@ -1,0 +1,266 @@
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { storageErrors } from './errors.ts';
+import { assertValidKey, assertValidPrefix } from './keys.ts';
+import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
+
+/**
+ * How `putIfMatch` reaches the server. `native` sends `If-Match` / `If-None-Match: *` (AWS S3,
+ * MinIO, Ceph RGW). `emulated` checks, writes and re-checks the ETag, for servers that answer 501 to
+ * conditional headers (S3Proxy 2.6 and 3.0); it narrows but cannot close the race, see
+ * docs/adr-manifest-fencing.md. `auto` starts native and falls back to emulated on the first 501.
+ */
+export type ConditionalWriteMode = 'auto' | 'native' | 'emulated';
+
+export interface S3StoreOptions {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  conditionalWrites?: ConditionalWriteMode;
+  /** Attempts per request inside the SDK (its standard retry strategy) before an error surfaces. */
+  maxAttempts?: number;
+}
+
+/** S3 caps DeleteObjects at 1000 keys per request. */
+const DELETE_BATCH = 1000;
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function nameOf(err: unknown): string {
+  return (err as { name?: string }).name ?? '';
+}
+
+/** Throttling, 5xx (but 501: the server will never implement it on retry) and network → retriable. */
+function mapS3Error(err: unknown, action: string): Error {
+  if (storageErrors.is(err)) return err;
+  const status = statusOf(err);
+  const errno = (err as NodeJS.ErrnoException).code;
+  const retriable =
+    (err as { $retryable?: unknown }).$retryable !== undefined ||
+    status === 429 ||
+    (status !== undefined && status >= 500 && status !== 501) ||
+    (errno !== undefined && NETWORK_ERRNOS.has(errno)) ||
+    ['TimeoutError', 'RequestTimeout', 'SlowDown', 'ThrottlingException'].includes(nameOf(err));
+  const detail = `${action}: ${nameOf(err)} ${(err as Error).message}`;
+  return storageErrors(retriable ? 'STORAGE_UNAVAILABLE' : 'STORAGE_FAILED', detail, {
+    cause: err,
+    details: { httpStatus: status },
+  });
+}
+
+function isMissing(err: unknown): boolean {
+  return statusOf(err) === 404 || nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound';
+}
+
+/** Any S3-compatible server through `@aws-sdk/client-s3`; one bucket holds every key. */
+export class S3ObjectStore implements ObjectStore {
+  readonly driver = 's3';
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private mode: ConditionalWriteMode;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.mode = options.conditionalWrites ?? 'auto';
+    this.client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      maxAttempts: options.maxAttempts ?? 3,
+      // The SDK's default extra checksums are AWS-only features many compatible servers reject.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  /** Which conditional-write path is in use (after `auto` has met the server). */
+  get conditionalWrites(): ConditionalWriteMode {
+    return this.mode;
+  }
+
+  /** Create the bucket unless it exists (HeadBucket first: creating may need rights we lack). */
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return;
+    } catch (err) {
+      if (!isMissing(err)) throw mapS3Error(err, `head bucket ${this.bucket}`);
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      if (nameOf(err) !== 'BucketAlreadyOwnedByYou') throw mapS3Error(err, `create bucket ${this.bucket}`);
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes }));
+    } catch (err) {
+      throw mapS3Error(err, `put ${key}`);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getWithVersion(key))?.bytes;
+  }
+
+  async getWithVersion(key: string): Promise<VersionedObject | undefined> {
+    assertValidKey(key);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
+      return { bytes, version: response.ETag ?? '' };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw mapS3Error(err, `get ${key}`);
+    }
+  }
+
+  async putIfMatch(
+    key: string,
+    bytes: Uint8Array,
+    expectedVersion: ObjectVersion | null,
+  ): Promise<ConditionalPutResult> {
+    assertValidKey(key);
+    if (this.mode !== 'emulated') {
+      try {
+        return await this.putIfMatchNative(key, bytes, expectedVersion);
+      } catch (err) {
+        if (this.mode === 'native' || statusOf(err) !== 501) throw mapS3Error(err, `conditional put ${key}`);
+        this.mode = 'emulated';
+      }
+    }
+    try {
+      return await this.putIfMatchEmulated(key, bytes, expectedVersion);
+    } catch (err) {
+      throw mapS3Error(err, `conditional put ${key}`);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const keys: string[] = [];
+    let continuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ContinuationToken: continuationToken,
+          }),
+        );
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+        continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (continuationToken);
+    } catch (err) {
+      throw mapS3Error(err, `list ${prefix}`);
+    }
+    return keys.sort();
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    keys.forEach(assertValidKey);
+    for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+      const batch = keys.slice(start, start + DELETE_BATCH);
+      let failures: { Key?: string; Code?: string; Message?: string }[];
+      try {
+        const response = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        failures = (response.Errors ?? []).filter((failure) => failure.Code !== 'NoSuchKey');
+      } catch (err) {
+        throw mapS3Error(err, 'delete');
+      }
+      if (failures.length > 0) {
+        const [first] = failures;
+        throw storageErrors('STORAGE_FAILED', `delete ${first?.Key}: ${first?.Code} ${first?.Message}`, {
+          details: { failedKeys: failures.map((failure) => failure.Key) },
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private async putIfMatchNative(
+    key: string,
+    bytes: Uint8Array,
+    expectedVersion: ObjectVersion | null,
+  ): Promise<ConditionalPutResult> {
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
+        }),
+      );
+      return { written: true, version: response.ETag ?? '' };
+    } catch (err) {
+      // 412: the precondition failed; 409: a concurrent conditional write won; 404: If-Match on a
+      // missing object. All three mean another writer got there first.
+      const status = statusOf(err);
+      if (status === 412 || status === 409 || (status === 404 && expectedVersion !== null)) {
+        return { written: false, currentVersion: await this.headVersion(key) };
+      }
+      throw err;
+    }
+  }
+
+  private async putIfMatchEmulated(
+    key: string,
+    bytes: Uint8Array,
+    expectedVersion: ObjectVersion | null,
+  ): Promise<ConditionalPutResult> {
+    const before = await this.headVersion(key);
+    if (before !== expectedVersion) return { written: false, currentVersion: before };
+    const response = await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes }),
+    );
+    const version = response.ETag ?? '';
+    // Re-read: a writer that overwrote us in the window is detected here, by us or by it.
+    const after = await this.headVersion(key);
+    return after === version ? { written: true, version } : { written: false, currentVersion: after };
+  }
+
+  private async headVersion(key: string): Promise<ObjectVersion | null> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return response.ETag ?? '';
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+}
