@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { loadConfig } from '@granary/config';
+import { type Static, Type } from '@sinclair/typebox';
+
+/** The project root: test/infra sits two levels below it. */
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * What test/infra reads from its environment, validated like any other Granary config. Endpoint
+ * variables that are set win over everything: those services are used as they are.
+ */
+const InfraSettingsSchema = Type.Object({
+  kafka: Type.Object({ brokers: Type.Optional(Type.Array(Type.String())) }, { default: {} }),
+  schemaRegistry: Type.Object({ url: Type.Optional(Type.String()) }, { default: {} }),
+  database: Type.Object({ url: Type.Optional(Type.String()) }, { default: {} }),
+  redis: Type.Object({ url: Type.Optional(Type.String()) }, { default: {} }),
+  storage: Type.Object(
+    { s3: Type.Object({ endpoint: Type.Optional(Type.String()) }, { default: {} }) },
+    { default: {} },
+  ),
+  infra: Type.Object(
+    {
+      /** Where state, logs, pid files and caches live (`make infra-down` reads it too). */
+      stateDir: Type.String({ default: resolve(PROJECT_ROOT, '.granary') }),
+      /** `never` forbids Testcontainers even when a runtime answers; `auto` tries it first. */
+      containers: Type.Union([Type.Literal('auto'), Type.Literal('never')], { default: 'auto' }),
+      /** Keep services started by a test run running afterwards (faster reruns). */
+      keep: Type.Boolean({ default: false }),
+    },
+    { default: {} },
+  ),
+});
+
+export type InfraSettings = Static<typeof InfraSettingsSchema>;
+
+export function loadInfraSettings(): InfraSettings {
+  return loadConfig(InfraSettingsSchema, { file: '' });
+}
+
+/** Fixed local ports, away from the services' defaults so a developer's own instances don't clash. */
+export const PORTS = {
+  kafka: 19092,
+  kafkaController: 19093,
+  registry: 18081,
+  s3: 18333,
+  postgres: 15432,
+  redis: 16379,
+} as const;
