@@ -74,7 +74,7 @@ for dockerfile in "$@"; do
     problems+=("the final USER must be a non-root user (found '${last_user:-none}')")
   fi
 
-  if ! "$hadolint" --config "$here/hadolint.yaml" "$dockerfile"; then file_failed=1; fi
+  if ! "$hadolint" --no-color --config "$here/hadolint.yaml" "$dockerfile"; then file_failed=1; fi
   for problem in "${problems[@]}"; do
     echo "$dockerfile: $problem" >&2
     file_failed=1
