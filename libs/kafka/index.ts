@@ -1,6 +1,38 @@
 /** Public surface of @granary/kafka. */
+export {
+  DEAD_LETTER_HEADERS,
+  deadLetterTopicFor,
+  errorCodeOf,
+  handleEachRecord,
+  readDeadLetter,
+  toDeadLetter,
+} from './src/dead-letter.ts';
+export type { DeadLetterInfo, EachRecordOptions } from './src/dead-letter.ts';
 export { kafkaErrors } from './src/errors.ts';
 export type { KafkaErrorCode } from './src/errors.ts';
+export { createKafkaClient } from './src/kafkajs/client.ts';
+export type { KafkaClientOptions } from './src/kafkajs/client.ts';
 export { murmur2, partitionFor, toPositive } from './src/murmur2.ts';
+export type {
+  BatchConsumer,
+  BatchHandler,
+  ConsumerOptions,
+  KafkaClient,
+  ObservedTopic,
+  RecordSender,
+  TopicAdmin,
+} from './src/ports.ts';
+export { BatchingProducer } from './src/producer.ts';
+export type { ProducerOptions } from './src/producer.ts';
+export { nextOffset } from './src/records.ts';
+export type {
+  ConsumedRecord,
+  OutgoingRecord,
+  RecordBatch,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './src/records.ts';
 export { DEFAULT_BACKOFF, backoffDelay, retryWithBackoff } from './src/retry.ts';
 export type { BackoffOptions } from './src/retry.ts';
+export { TopicSpecSchema, TopicsSection, provisionTopics, topicConfigEntries } from './src/topics.ts';
+export type { ProvisioningReport, TopicDrift, TopicSpec, TopicsConfig } from './src/topics.ts';

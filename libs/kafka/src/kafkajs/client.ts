@@ -1,0 +1,42 @@
+import type { Logger } from '@granary/observability';
+import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { BatchConsumer, ConsumerOptions, KafkaClient, RecordSender, TopicAdmin } from '../ports.ts';
+import type { BackoffOptions } from '../retry.ts';
+import { KafkajsTopicAdmin } from './admin.ts';
+import { KafkajsBatchConsumer } from './consumer.ts';
+import { KafkajsSender } from './sender.ts';
+
+export interface KafkaClientOptions {
+  logger?: Logger;
+  /** Retry of a failing batch handler when its error is retriable. */
+  handlerBackoff?: Partial<BackoffOptions>;
+}
+
+/** The Kafka client of Granary, over kafkajs (the `KafkaClient` interface keeps it swappable). */
+export function createKafkaClient(
+  config: { brokers: string[]; clientId: string },
+  options: KafkaClientOptions = {},
+): KafkaClient {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => forwardLog(options.logger, entry),
+  });
+  return {
+    createAdmin: (): TopicAdmin => new KafkajsTopicAdmin(kafka),
+    createSender: (): RecordSender => new KafkajsSender(kafka),
+    createConsumer: (consumerOptions: ConsumerOptions): BatchConsumer =>
+      new KafkajsBatchConsumer(kafka, consumerOptions, options.handlerBackoff ?? {}, options.logger),
+  };
+}
+
+function forwardLog(logger: Logger | undefined, { namespace, level, log }: LogEntry): void {
+  if (!logger) return;
+  const { message, ...fields } = log;
+  const context = { kafkajs: namespace, ...fields };
+  if (level === logLevel.ERROR) logger.error(context, message);
+  else if (level === logLevel.WARN) logger.warn(context, message);
+  else if (level === logLevel.INFO) logger.info(context, message);
+  else logger.debug(context, message);
+}

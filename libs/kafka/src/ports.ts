@@ -1,0 +1,84 @@
+import type { OutgoingRecord, RecordBatch, TopicPartition, TopicPartitionOffset } from './records.ts';
+import type { TopicSpec } from './topics.ts';
+
+/**
+ * The small surface Granary needs from a Kafka client. `createKafkaClient` implements it over
+ * kafkajs; another client (e.g. @platformatic/kafka) only has to implement these interfaces.
+ */
+export interface KafkaClient {
+  createAdmin(): TopicAdmin;
+  /** Raw sender: idempotent, acks=all. Wrap it in `BatchingProducer` for batching and back-pressure. */
+  createSender(): RecordSender;
+  createConsumer(options: ConsumerOptions): BatchConsumer;
+}
+
+/** A topic as the cluster has it. `configs` holds the settings provisioning cares about. */
+export interface ObservedTopic {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string | undefined>;
+}
+
+export interface TopicAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** The named topics that exist; missing ones are absent from the map. */
+  describeTopics(names: readonly string[]): Promise<Map<string, ObservedTopic>>;
+  /** Create topics; one that appeared meanwhile (another process provisioning) is not an error. */
+  createTopics(specs: readonly TopicSpec[]): Promise<void>;
+  deleteTopics(names: readonly string[]): Promise<void>;
+  /** Offsets after the last record of every partition of `topic`. */
+  endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+  /** Committed offsets of `groupId` on `topic` ('-1' when none). */
+  committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
+}
+
+export interface RecordSender {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Send in one request per broker; resolves once every record is acknowledged by all in-sync replicas. */
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: readonly string[];
+  /** Where a partition without a committed offset starts: earliest (default) or latest. */
+  fromBeginning?: boolean;
+  /**
+   * `after-batch` (default) commits a batch's offsets once the handler resolved; `manual` leaves
+   * every commit to the application (`commit()`), e.g. after a checkpoint.
+   */
+  commit?: 'after-batch' | 'manual';
+  /** Called, and awaited before any batch is handled, when partitions are newly assigned. */
+  onAssigned?: (partitions: TopicPartition[], consumer: BatchConsumer) => Promise<void> | void;
+  /**
+   * Called, and awaited, when partitions are taken away: at a rebalance (before their successor
+   * reads them is not guaranteed by kafkajs's eager protocol) and at `stop()` before leaving the group,
+   * while commits are still accepted.
+   */
+  onRevoked?: (partitions: TopicPartition[], consumer: BatchConsumer) => Promise<void> | void;
+  /** Upper bound on bytes fetched per partition per request (default 1 MiB). */
+  maxBytesPerPartition?: number;
+  sessionTimeoutMs?: number;
+}
+
+export type BatchHandler = (batch: RecordBatch) => Promise<void>;
+
+export interface BatchConsumer {
+  /**
+   * Join the group and hand every batch to `handler`, one at a time. Resolves when the consumer
+   * stops; rejects if it crashes (a handler error that is not retriable, or retries spent), with
+   * that batch's offsets left uncommitted.
+   */
+  run(handler: BatchHandler): Promise<void>;
+  /** Commit next-to-read offsets for the group (manual mode, or to move ahead explicitly). */
+  commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Continue `topic`/`partition` at `offset`; a batch fetched before the seek is dropped. */
+  seek(position: TopicPartitionOffset): void;
+  /** Partitions currently owned. */
+  assignment(): TopicPartition[];
+  /** Finish the batch in hand, commit it, call `onRevoked` for everything owned, leave the group. */
+  stop(): Promise<void>;
+}
