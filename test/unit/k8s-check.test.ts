@@ -2,7 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AdminSection, KafkaSection, LogSection, StorageSection, loadConfig } from '@granary/config';
+import { Type } from '@sinclair/typebox';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 /**
  * `make k8s-check` and `make docker-lint` are only worth having if they fail on a broken input, so
@@ -142,4 +145,44 @@ describe('tools/k8s-check/docker-lint.sh', () => {
     expect(output).toContain('DL3002');
     expect(status).not.toBe(0);
   });
+});
+
+describe('k8s/base/config/<app>.yaml', () => {
+  /**
+   * The apps reject unknown keys at start-up, so a typo in a ConfigMap is a crash loop in the
+   * cluster. Until each app exports its own schema, check the files against the shared sections
+   * they use, with the environment the Deployments give them.
+   */
+  const sectionsUsed = {
+    poller: { admin: AdminSection, log: LogSection, kafka: KafkaSection },
+    ingest: { admin: AdminSection, log: LogSection, kafka: KafkaSection },
+    processor: { admin: AdminSection, log: LogSection, kafka: KafkaSection, storage: StorageSection },
+    api: { admin: AdminSection, log: LogSection, kafka: KafkaSection, storage: StorageSection },
+  };
+  const deploymentEnvironment = {
+    KAFKA_BROKERS: 'granary-kafka-bootstrap:9092',
+    S3_ENDPOINT: 'http://granary-s3:9000',
+    GRANARY_STORAGE__S3__ACCESS_KEY_ID: 'from-secret',
+    GRANARY_STORAGE__S3__SECRET_ACCESS_KEY: 'from-secret',
+  };
+
+  for (const [app, sections] of Object.entries(sectionsUsed)) {
+    it(`${app}.yaml is valid and serves the admin port the probes use`, () => {
+      const schema = Type.Object(sections, { additionalProperties: false });
+      const config = loadConfig(schema, {
+        file: join(repo, 'k8s', 'base', 'config', `${app}.yaml`),
+        env:
+          'storage' in sections ? deploymentEnvironment : { KAFKA_BROKERS: 'granary-kafka-bootstrap:9092' },
+      });
+      expect(config.admin.host).toBe('0.0.0.0');
+
+      const deployment = parseYaml(
+        readFileSync(join(repo, 'k8s', 'base', `${app}.yaml`), 'utf8').split('\n---\n')[0]!,
+      );
+      const container = deployment.spec.template.spec.containers[0];
+      const adminPort = container.ports.find((port: { name: string }) => port.name === 'admin');
+      expect(adminPort.containerPort).toBe(config.admin.port);
+      expect(container.args).toEqual([`apps/${app}/main.ts`]);
+    });
+  }
 });
