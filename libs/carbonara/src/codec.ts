@@ -76,7 +76,7 @@ function decodeCompressedSplit(key: number, granularity: number, data: Uint8Arra
     ts += delta * granularity;
     timestamps[index] = ts;
   }
-  if (ts > Number.MAX_SAFE_INTEGER) return corrupt('split timestamps overflow');
+  if (count > 0 && ts > Number.MAX_SAFE_INTEGER) return corrupt('split timestamps overflow');
   const values = new Float64Array(count);
   new Uint8Array(values.buffer).set(raw.subarray(count * 2));
   return { timestamps, values };
@@ -105,13 +105,17 @@ export function encodeRawTail(points: Points): Uint8Array {
   const count = timestamps.length;
   const raw = new Uint8Array(count * RAW_POINT_BYTES);
   const words = new Uint32Array(raw.buffer, 0, count * 2);
-  if (count > 0) {
-    new DataView(raw.buffer).setBigUint64(0, BigInt(timestamps[0] as number) * BigInt(NS_PER_US), true);
-  }
+  const view = new DataView(raw.buffer);
+  if (count > 0) view.setBigUint64(0, BigInt(timestamps[0] as number) * BigInt(NS_PER_US), true);
   for (let index = 1; index < count; index++) {
-    const deltaNs = ((timestamps[index] as number) - (timestamps[index - 1] as number)) * NS_PER_US;
-    words[index * 2] = deltaNs % TWO_POW_32;
-    words[index * 2 + 1] = Math.floor(deltaNs / TWO_POW_32);
+    const deltaMicros = (timestamps[index] as number) - (timestamps[index - 1] as number);
+    const deltaNs = deltaMicros * NS_PER_US;
+    if (deltaNs > Number.MAX_SAFE_INTEGER) {
+      view.setBigUint64(index * 8, BigInt(deltaMicros) * BigInt(NS_PER_US), true);
+    } else {
+      words[index * 2] = deltaNs % TWO_POW_32;
+      words[index * 2 + 1] = Math.floor(deltaNs / TWO_POW_32);
+    }
   }
   new Float64Array(raw.buffer, count * 8, count).set(values);
   return compressWithSize(raw);

@@ -21,7 +21,10 @@ const vectors: Vector[] = JSON.parse(
 );
 
 function toPoints(measures: [string, number][]): { timestamps: number[]; values: number[] } {
-  return { timestamps: measures.map(([iso]) => isoToMicros(iso)), values: measures.map(([, value]) => value) };
+  return {
+    timestamps: measures.map(([iso]) => isoToMicros(iso)),
+    values: measures.map(([, value]) => value),
+  };
 }
 
 function expectedPoints(expected: [string, number, number][]): [number, number][] {
@@ -43,7 +46,9 @@ describe('Gnocchi carbonara conformance vectors', () => {
       if (!vector.batches) {
         const { timestamps, values } = toPoints(vector.input);
         const points = { timestamps: Float64Array.from(timestamps), values: Float64Array.from(values) };
-        expect(pairs(resample(points, granularity, vector.aggregation))).toEqual(expectedPoints(vector.expected));
+        expect(pairs(resample(points, granularity, vector.aggregation))).toEqual(
+          expectedPoints(vector.expected),
+        );
         return;
       }
       expect(Math.round((vector.block_size_s ?? 0) * 1e6)).toBe(granularity);
