@@ -7,7 +7,7 @@
 #
 # kustomize and kubeconform are built from the Go module proxy on first use (GitHub release
 # downloads are unreachable from CI) and cached under .granary/tools/, one directory per pinned
-# version, so a version bump rebuilds and a rerun reuses. Needs `go` on PATH.
+# version, so a version bump rebuilds and a rerun reuses. Needs `go` (1.24+) on PATH.
 set -euo pipefail
 
 KUSTOMIZE_VERSION=v5.8.1
