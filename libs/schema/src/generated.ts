@@ -38,7 +38,7 @@ export interface Sample {
   resource_id: string;
   /** When the sample was taken, epoch microseconds UTC. Ceilometer's naive ISO timestamps are read as UTC. */
   timestamp: number;
-  /** Resource attributes at sampling time (flavor, image, host, ...), as JSON object text; '{}' when there are none. */
+  /** Resource attributes at sampling time (flavor, image, host, ...), as JSON object text; '{}' when there are none. (No schema default: Apicurio Registry 3 rejects a schema whose string default is '{}'.) */
   resource_metadata: string;
   /** Origin of the sample ([DEFAULT]sample_source in Ceilometer, 'openstack' by default). */
   source: string;
@@ -147,8 +147,7 @@ export const sampleSchema: AvroSchema<Sample> = {
       {
         name: 'resource_metadata',
         type: 'string',
-        default: '{}',
-        doc: "Resource attributes at sampling time (flavor, image, host, ...), as JSON object text; '{}' when there are none.",
+        doc: "Resource attributes at sampling time (flavor, image, host, ...), as JSON object text; '{}' when there are none. (No schema default: Apicurio Registry 3 rejects a schema whose string default is '{}'.)",
       },
       {
         name: 'source',
