@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -14,9 +15,10 @@ import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject 
 
 /**
  * How `putIfMatch` reaches the server. `native` sends `If-Match` / `If-None-Match: *` (AWS S3,
- * MinIO, Ceph RGW). `emulated` checks, writes and re-checks the ETag, for servers that answer 501 to
- * conditional headers (S3Proxy 2.6 and 3.0); it narrows but cannot close the race, see
- * docs/adr-manifest-fencing.md. `auto` starts native and falls back to emulated on the first 501.
+ * MinIO, Ceph RGW, S3Proxy 3.x). `emulated` checks, writes and re-checks the ETag, for servers
+ * without conditional PUT; it narrows but cannot close the race (docs/adr-manifest-fencing.md).
+ * `auto` probes the server once: some answer 501, and some (S3Proxy 2.6) silently ignore the headers
+ * and overwrite, which only a probe can tell.
  */
 export type ConditionalWriteMode = 'auto' | 'native' | 'emulated';
 
@@ -30,6 +32,8 @@ export interface S3StoreOptions {
   conditionalWrites?: ConditionalWriteMode;
   /** Attempts per request inside the SDK (its standard retry strategy) before an error surfaces. */
   maxAttempts?: number;
+  /** Keys per ListObjectsV2 page; the server's default (1000) unless set. */
+  listPageSize?: number;
 }
 
 /** S3 caps DeleteObjects at 1000 keys per request. */
@@ -73,15 +77,34 @@ function isMissing(err: unknown): boolean {
   return statusOf(err) === 404 || nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound';
 }
 
+const CHECKSUM_HEADERS = new Set(['x-amz-checksum-crc32', 'x-amz-sdk-checksum-algorithm']);
+
+/**
+ * DeleteObjects must carry an integrity header; the SDK sends `x-amz-checksum-crc32`, which S3Proxy
+ * and older compatible servers answer with 501, while every S3 server accepts the classic
+ * `Content-MD5`. Swap one for the other on requests that carry it.
+ */
+function useContentMd5InsteadOfChecksum(request: { headers?: Record<string, string>; body?: unknown }): void {
+  const headers = request.headers;
+  if (headers?.['x-amz-checksum-crc32'] === undefined || typeof request.body !== 'string') return;
+  request.headers = {
+    ...Object.fromEntries(Object.entries(headers).filter(([name]) => !CHECKSUM_HEADERS.has(name))),
+    'content-md5': createHash('md5').update(request.body).digest('base64'),
+  };
+}
+
 /** Any S3-compatible server through `@aws-sdk/client-s3`; one bucket holds every key. */
 export class S3ObjectStore implements ObjectStore {
   readonly driver = 's3';
   private readonly client: S3Client;
   private readonly bucket: string;
+  private readonly listPageSize: number | undefined;
   private mode: ConditionalWriteMode;
+  private probe: Promise<ConditionalWriteMode> | undefined;
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
+    this.listPageSize = options.listPageSize;
     this.mode = options.conditionalWrites ?? 'auto';
     this.client = new S3Client({
       endpoint: options.endpoint,
@@ -93,6 +116,17 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        useContentMd5InsteadOfChecksum(args.request as { headers?: Record<string, string>; body?: unknown });
+        return next(args);
+      },
+      {
+        step: 'build',
+        priority: 'low', // after the SDK's checksum middleware, before signing
+        name: 'granaryContentMd5InsteadOfChecksum',
+      },
+    );
   }
 
   /** Which conditional-write path is in use (after `auto` has met the server). */
@@ -146,16 +180,14 @@ export class S3ObjectStore implements ObjectStore {
     expectedVersion: ObjectVersion | null,
   ): Promise<ConditionalPutResult> {
     assertValidKey(key);
-    if (this.mode !== 'emulated') {
-      try {
-        return await this.putIfMatchNative(key, bytes, expectedVersion);
-      } catch (err) {
-        if (this.mode === 'native' || statusOf(err) !== 501) throw mapS3Error(err, `conditional put ${key}`);
-        this.mode = 'emulated';
-      }
-    }
     try {
-      return await this.putIfMatchEmulated(key, bytes, expectedVersion);
+      if (this.mode === 'auto') {
+        this.probe ??= this.probeConditionalWrites();
+        this.mode = await this.probe;
+      }
+      return this.mode === 'native'
+        ? await this.putIfMatchNative(key, bytes, expectedVersion)
+        : await this.putIfMatchEmulated(key, bytes, expectedVersion);
     } catch (err) {
       throw mapS3Error(err, `conditional put ${key}`);
     }
@@ -174,7 +206,11 @@ export class S3ObjectStore implements ObjectStore {
             ContinuationToken: continuationToken,
           }),
         );
-        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+        for (const object of page.Contents ?? []) {
+          // Servers over a filesystem (S3Proxy) list directories as `a/` pseudo-objects; no key of ours
+          // ends in `/`.
+          if (object.Key && !object.Key.endsWith('/')) keys.push(object.Key);
+        }
         continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (continuationToken);
     } catch (err) {
@@ -235,6 +271,31 @@ export class S3ObjectStore implements ObjectStore {
         return { written: false, currentVersion: await this.headVersion(key) };
       }
       throw err;
+    }
+  }
+
+  /** Does the server honour conditional PUT? Both conditions must refuse, or we must emulate. */
+  private async probeConditionalWrites(): Promise<ConditionalWriteMode> {
+    const key = `_storage/conditional-write-probe/${randomUUID()}`;
+    const attempt = async (condition: { IfNoneMatch: string } | { IfMatch: string }) => {
+      try {
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: key, ...condition }),
+        );
+        return 'written';
+      } catch (err) {
+        if (statusOf(err) === 412) return 'refused';
+        if (statusOf(err) === 501) return 'unsupported';
+        throw err;
+      }
+    };
+    try {
+      if ((await attempt({ IfNoneMatch: '*' })) !== 'written') return 'emulated';
+      const createOverExisting = await attempt({ IfNoneMatch: '*' });
+      const replaceAtStaleVersion = await attempt({ IfMatch: '"granary-probe-stale-etag"' });
+      return createOverExisting === 'refused' && replaceAtStaleVersion === 'refused' ? 'native' : 'emulated';
+    } finally {
+      await this.delete([key]).catch(() => undefined);
     }
   }
 

@@ -14,7 +14,7 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describeObjectStoreContract('file driver', {
   open: async () => new FileObjectStore({ basePath: freshBase() }),
-  atomicConditionalWrites: true,
+  atomicConditionalWrites: async () => true,
 });
 
 describe('file driver', () => {
