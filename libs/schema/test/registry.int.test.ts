@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { infra } from '../../../test/infra/endpoints.ts';
+import {
+  type AvroSchema,
+  TopicSerde,
+  createSchemaRegistryClient,
+  measureBatchSchema,
+  sampleSchema,
+  schemaErrors,
+} from '../index.ts';
+import { aMeasureBatch, aSample, mitakaSampleSchema } from './fixtures.ts';
+
+const registry = () => createSchemaRegistryClient({ url: infra().schemaRegistryUrl });
+const uniqueTopic = (name: string) => `test.${name}.${randomUUID().slice(0, 8)}`;
+
+describe('TopicSerde against the real schema registry', () => {
+  it('round-trips Sample and MeasureBatch, a fresh reader resolving the writer id through the registry', async () => {
+    const samplesTopic = uniqueTopic('samples');
+    const measuresTopic = uniqueTopic('measures');
+    const samplesWriter = await TopicSerde.create(registry(), samplesTopic, sampleSchema);
+    const measuresWriter = await TopicSerde.create(registry(), measuresTopic, measureBatchSchema);
+    const samplesReader = await TopicSerde.create(registry(), samplesTopic, sampleSchema, {
+      register: false,
+    });
+    const measuresReader = await TopicSerde.create(registry(), measuresTopic, measureBatchSchema, {
+      register: false,
+    });
+
+    const sample = aSample();
+    const batch = aMeasureBatch(100);
+    expect(await samplesReader.decode(samplesWriter.encode(sample))).toEqual(sample);
+    expect(await measuresReader.decode(measuresWriter.encode(batch))).toEqual(batch);
+    expect(samplesReader.schemaId).toBe(samplesWriter.schemaId);
+  });
+
+  it('sets BACKWARD on the TopicNameStrategy subject', async () => {
+    const client = registry();
+    const topic = uniqueTopic('samples');
+    const serde = await TopicSerde.create(client, topic, sampleSchema);
+    expect(serde.subject).toBe(`${topic}-value`);
+    expect(await client.getCompatibility(serde.subject)).toBe('BACKWARD');
+  });
+
+  it('accepts the current Sample after the Mitaka one, and still decodes records written with the older', async () => {
+    const topic = uniqueTopic('samples');
+    const old = await TopicSerde.create(registry(), topic, mitakaSampleSchema);
+    const { user_name: _u, project_name: _p, monotonic_time: _m, ...mitakaSample } = aSample();
+    const oldBytes = old.encode(mitakaSample);
+
+    const current = await TopicSerde.create(registry(), topic, sampleSchema);
+    expect(current.schemaId).not.toBe(old.schemaId);
+    expect(await current.decode(oldBytes)).toEqual({
+      ...mitakaSample,
+      user_name: null,
+      project_name: null,
+      monotonic_time: null,
+    });
+  });
+
+  it('refuses a next version that could not read the records already written', async () => {
+    const topic = uniqueTopic('measures');
+    await TopicSerde.create(registry(), topic, measureBatchSchema);
+    const withRequiredField: AvroSchema<unknown> = {
+      ...measureBatchSchema,
+      definition: {
+        ...measureBatchSchema.definition,
+        fields: [
+          ...(measureBatchSchema.definition.fields as object[]),
+          { name: 'unit', type: 'string', doc: 'Added without a default.' },
+        ],
+      },
+    };
+    const error = await TopicSerde.create(registry(), topic, withRequiredField).catch((e: unknown) => e);
+    expect(schemaErrors.is(error, 'SCHEMA_INCOMPATIBLE')).toBe(true);
+  });
+
+  it('tells an unknown schema id from a record of another schema', async () => {
+    const samples = await TopicSerde.create(registry(), uniqueTopic('samples'), sampleSchema);
+    const measures = await TopicSerde.create(registry(), uniqueTopic('measures'), measureBatchSchema);
+    const unknownId = measures.encode(aMeasureBatch(2));
+    unknownId.writeUInt32BE(2_000_000_000, 1);
+    const outcomes = await measures.decodeAll([unknownId, samples.encode(aSample())]);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
+      'SCHEMA_UNKNOWN_SCHEMA_ID',
+      'SCHEMA_WRONG_SCHEMA',
+    ]);
+  });
+});
