@@ -1,0 +1,85 @@
+import { described } from './errors.ts';
+
+export interface SortKey {
+  key: string;
+  direction: 'asc' | 'desc';
+  nulls: 'first' | 'last';
+}
+
+/** A sort key resolved to the SQL expression it orders by. */
+export interface ResolvedSortKey extends SortKey {
+  sql: string;
+}
+
+/** Keyset pagination input; `sort` uses Gnocchi's `key[:asc|desc][-nullsfirst|-nullslast]` syntax. */
+export interface PageRequest {
+  sort?: readonly string[];
+  limit?: number;
+  marker?: string;
+}
+
+const invalid = (why: string) => described('INDEX_INVALID_PAGINATION', why);
+
+/** Gnocchi's sort syntax; the default null placement is PostgreSQL's (last when ascending). */
+export function parseSortKey(spec: string): SortKey {
+  const [key = '', dir = 'asc', ...rest] = spec.split(':');
+  const m = /^(asc|desc)(?:-(nullsfirst|nullslast))?$/.exec(dir);
+  if (!key || rest.length > 0 || !m) throw invalid(`Invalid sort direction: ${spec}`);
+  const direction = m[1] as 'asc' | 'desc';
+  const nulls = m[2] ? (m[2] === 'nullsfirst' ? 'first' : 'last') : direction === 'asc' ? 'last' : 'first';
+  return { key, direction, nulls };
+}
+
+/**
+ * Resolves the requested sort (or the default) against the sortable expressions, then appends the
+ * unique keys that make the order total, so a marker always designates one position.
+ */
+export function resolveSort(
+  requested: readonly string[] | undefined,
+  defaults: readonly string[],
+  sortable: (key: string) => string | undefined,
+  uniqueKeys: readonly string[],
+): ResolvedSortKey[] {
+  const keys = (requested && requested.length > 0 ? requested : defaults).map(parseSortKey);
+  for (const unique of uniqueKeys) {
+    if (!keys.some((k) => k.key === unique)) keys.push({ key: unique, direction: 'asc', nulls: 'last' });
+  }
+  return keys.map((k) => {
+    const sql = sortable(k.key);
+    if (!sql) throw invalid(`Invalid sort keys: ${k.key}`);
+    return { ...k, sql };
+  });
+}
+
+export function validateLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw invalid(`Invalid limit: ${limit}`);
+  return limit;
+}
+
+export const invalidMarker = (marker: string) => invalid(`Invalid marker: \`${marker}'`);
+
+export const orderByClause = (keys: readonly ResolvedSortKey[]): string =>
+  keys.map((k) => `${k.sql} ${k.direction.toUpperCase()} NULLS ${k.nulls.toUpperCase()}`).join(', ');
+
+/** The marker row's sort values, selected as `k0, k1, …` in a CTE. */
+export const markerColumns = (keys: readonly ResolvedSortKey[]): string =>
+  keys.map((k, i) => `${k.sql} AS k${i}`).join(', ');
+
+/**
+ * Rows strictly after the marker in the given order: for some key i, all earlier keys equal the
+ * marker's and key i comes after it. NULLs are placed as the ORDER BY places them.
+ */
+export function afterMarkerCondition(keys: readonly ResolvedSortKey[], marker: string): string {
+  const after = (k: ResolvedSortKey, m: string): string => {
+    const beyond = k.direction === 'asc' ? `${k.sql} > ${m}` : `${k.sql} < ${m}`;
+    return k.nulls === 'last'
+      ? `(${m} IS NOT NULL AND (${beyond} OR ${k.sql} IS NULL))`
+      : `((${m} IS NULL AND ${k.sql} IS NOT NULL) OR ${beyond})`;
+  };
+  const alternatives = keys.map((k, i) => {
+    const equalBefore = keys.slice(0, i).map((e, j) => `${e.sql} IS NOT DISTINCT FROM ${marker}.k${j}`);
+    return `(${[...equalBefore, after(k, `${marker}.k${i}`)].join(' AND ')})`;
+  });
+  return `(${alternatives.join(' OR ')})`;
+}
