@@ -4,17 +4,21 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TSX := node_modules/.bin/tsx
 
-.PHONY: help install build lint typecheck test test-unit test-integration bench run infra-up infra-down infra-status
+.PHONY: help install build lint typecheck test test-unit test-integration bench run infra-up infra-down infra-status \
+	k8s-check docker-lint
 
 help:
 	@echo "make run             start the infrastructure and every Granary app; Ctrl-C stops all"
 	@echo "make test            install dependencies, type-check, lint, run unit and integration tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
+	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
+	@echo "make docker-lint     lint the Dockerfile (hadolint + pinned-base/non-root rules)"
 
-# npm ci only when the lockfile changed since the last install.
-$(NPM_STAMP): package-lock.json
-	npm ci --no-audit --no-fund
+# `npm install` against the committed lockfile, only when it changed since the last install.
+# (npm ci: npm 11.19 records only this platform's optional packages in the lock, then refuses it.)
+$(NPM_STAMP): package-lock.json package.json
+	npm install --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
 install: $(NPM_STAMP)
@@ -31,7 +35,13 @@ test-unit: install
 test-integration: install
 	npx vitest run --project integration
 
-test: install typecheck lint test-unit test-integration
+k8s-check:
+	tools/k8s-check/check.sh k8s
+
+docker-lint:
+	tools/k8s-check/docker-lint.sh Dockerfile
+
+test: install typecheck lint k8s-check docker-lint test-unit test-integration
 
 bench: install infra-up
 	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present
