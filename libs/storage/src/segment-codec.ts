@@ -6,7 +6,8 @@ import { storageErrors } from './errors.ts';
  * touched: the raw-tail points added and, per aggregation, the buckets recomputed. Immutable once
  * written. Byte layout (little-endian; see docs/segment-format.md):
  *
- *   preamble  magic "GRSG" | u16 format version | u16 reserved 0 | u32 body length | u32 CRC-32 of body
+ *   preamble  magic "GRSG" | u16 format version | u16 flags (none defined: 0) | u32 body length
+ *             | u32 CRC-32 of body
  *   body      header | aggregation table | metric table | zero padding to 8 | four f64 columns
  *
  * Columns are shared by all metrics, in metric-table order, so encoding and decoding are a few bulk
@@ -201,6 +202,7 @@ export function decodeSegment(bytes: Uint8Array): Segment {
   const preamble = new DataView(bytes.buffer, bytes.byteOffset, PREAMBLE_BYTES);
   const version = preamble.getUint16(4, true);
   if (version !== SEGMENT_FORMAT_VERSION) corrupt(`unsupported format version ${version}`);
+  if (preamble.getUint16(6, true) !== 0) corrupt('unknown flags');
   const bodyLength = preamble.getUint32(8, true);
   if (bodyLength !== bytes.length - PREAMBLE_BYTES) {
     corrupt(`body is ${bytes.length - PREAMBLE_BYTES} bytes, header says ${bodyLength} (truncated?)`);
