@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
 import {
   S3ObjectStore,
@@ -12,6 +13,7 @@ import { describeObjectStoreContract } from './object-store-contract.ts';
 
 const { s3Endpoint } = infra();
 const bucket = `granary-storage-test-${randomUUID().slice(0, 8)}`;
+const createdBucket = `granary-storage-create-${randomUUID().slice(0, 8)}`;
 const connection: S3StoreOptions = {
   endpoint: s3Endpoint,
   region: 'us-east-1',
@@ -31,6 +33,18 @@ async function openEmptyStore(): Promise<S3ObjectStore> {
   return store;
 }
 
+/** Leave the shared S3 server as we found it: empty and drop both buckets. */
+afterAll(async () => {
+  const client = new S3Client({ ...connection, credentials: connection });
+  for (const name of [bucket, createdBucket]) {
+    const store = new S3ObjectStore({ ...connection, bucket: name });
+    await store.delete(await store.list(''));
+    await store.close();
+    await client.send(new DeleteBucketCommand({ Bucket: name }));
+  }
+  client.destroy();
+});
+
 describeObjectStoreContract('S3 driver', {
   open: openEmptyStore,
   // Not S3Proxy in any version: 2.6 ignores conditional headers (the driver emulates), and 3.0 honours
@@ -41,9 +55,8 @@ describeObjectStoreContract('S3 driver', {
 
 describe('S3 driver', () => {
   it('is what createObjectStore picks for driver "s3", creating the bucket on request', async () => {
-    const ownBucket = `granary-storage-create-${randomUUID().slice(0, 8)}`;
     const store = await createObjectStore(
-      { driver: 's3', file: { basePath: 'unused' }, s3: { ...connection, bucket: ownBucket } },
+      { driver: 's3', file: { basePath: 'unused' }, s3: { ...connection, bucket: createdBucket } },
       { createBucket: true },
     );
     await store.put('k', new Uint8Array([7]));
