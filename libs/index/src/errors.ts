@@ -125,7 +125,8 @@ interface PgErrorShape {
 }
 
 /**
- * The one place pg failures become index errors. Constraint violations are translated by callers
+ * The one place pg failures become index errors. Constraint violations (unique, foreign key,
+ * check) are translated by callers
  * that know which constraint means what (`onConstraint`); everything else is either a retriable
  * outage (connection, resources, shutdown, serialization) or an internal error.
  */
@@ -136,7 +137,7 @@ export function fromPgError(
   if (indexError.is(err)) return err;
   const pg = (typeof err === 'object' && err !== null ? err : {}) as PgErrorShape;
   const sqlState = pg.code ?? '';
-  if ((sqlState === '23505' || sqlState === '23503') && pg.constraint && onConstraint) {
+  if (['23505', '23503', '23514'].includes(sqlState) && pg.constraint && onConstraint) {
     const mapped = onConstraint(pg.constraint, sqlState);
     if (mapped) return mapped;
   }

@@ -57,7 +57,7 @@ const MIGRATIONS: readonly Migration[] = [
         project_id text,
         revision_start timestamptz NOT NULL,
         attributes jsonb NOT NULL DEFAULT '{}',
-        CHECK (ended_at IS NULL OR started_at <= ended_at)
+        CONSTRAINT resource_started_before_ended CHECK (ended_at IS NULL OR started_at <= ended_at)
       );
       CREATE INDEX resource_type_idx ON resource (type);
       CREATE INDEX resource_default_order_idx ON resource (revision_start, started_at, id);

@@ -165,12 +165,11 @@ export class Resources {
       async (tx) => {
         const type = await lockResourceType(tx, input.type, 'read');
         const attributes = validateAttributes(type, input.attributes ?? {}, 'full');
-        const { rows } = await tx.query<{ started_at: string }>(
+        await tx.query(
           `INSERT INTO resource (id, type, creator, original_resource_id, started_at, ended_at, user_id, project_id,
              revision_start, attributes)
            VALUES ($1, $2, $3, $4, coalesce(granary_micros_to_timestamp($5::bigint), now()),
-             granary_micros_to_timestamp($6::bigint), $7, $8, now(), $9)
-           RETURNING ${timestampToMicros('started_at')} AS started_at`,
+             granary_micros_to_timestamp($6::bigint), $7, $8, now(), $9)`,
           [
             id,
             type.name,
@@ -183,13 +182,15 @@ export class Resources {
             JSON.stringify(attributes),
           ],
         );
-        if (endedAt !== null && micros(rows[0]!.started_at)! > endedAt) throw startAfterEnd();
         await this.attachMetrics(tx, id, input.creator, input.metrics ?? {});
       },
-      (constraint) =>
-        constraint === 'resource_pkey'
-          ? described('INDEX_RESOURCE_ALREADY_EXISTS', `Resource ${id} already exists`, { id })
-          : undefined,
+      (constraint) => {
+        if (constraint === 'resource_pkey')
+          return described('INDEX_RESOURCE_ALREADY_EXISTS', `Resource ${id} already exists`, { id });
+        // The default start (now) is only known to the database.
+        if (constraint === 'resource_started_before_ended') return startAfterEnd();
+        return undefined;
+      },
     );
     return (await this.get(input.type, id))!;
   }

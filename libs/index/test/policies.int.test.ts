@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GNOCCHI_DEFAULT_ARCHIVE_POLICIES, type Index, LATEST_SCHEMA_VERSION, indexError } from '../index.ts';
+import { GNOCCHI_DEFAULT_ARCHIVE_POLICIES, type Index, LATEST_SCHEMA_VERSION } from '../index.ts';
 import { type TestIndex, createTestIndex } from './database.ts';
-
-/** The error a promise rejects with, for asserting on code and Gnocchi description. */
-async function refusal(promise: Promise<unknown>) {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!indexError.is(err)) throw new Error(`expected an index error, got ${String(err)}`);
-  return { code: err.code, status: err.status, description: err.details?.description };
-}
+import { refusal } from './refusal.ts';
 
 describe('migrations', () => {
   let db: TestIndex;
