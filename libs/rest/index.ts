@@ -1,0 +1,9 @@
+/** Public surface of @granary/rest: the Gnocchi REST API v1 as a fastify instance. */
+export { buildApi } from './src/app.ts';
+export type { Access, ApiDeps, RouteContext } from './src/app.ts';
+export type { AuthMode, Principal } from './src/auth.ts';
+export { RestSection } from './src/config.ts';
+export type { RestConfig } from './src/config.ts';
+export { restError, toGnocchiError } from './src/errors.ts';
+export type { GnocchiErrorBody, InvalidInputDescription, RestErrorCode } from './src/errors.ts';
+export type * from './src/ports.ts';

@@ -1,0 +1,228 @@
+import type { Logger } from '@granary/observability';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { type AuthMode, type Principal, authenticate } from './auth.ts';
+import type { RestConfig } from './config.ts';
+import { type GnocchiErrorBody, describedRestError, restError, toGnocchiError } from './errors.ts';
+import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
+import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
+import type { IndexPort } from './ports.ts';
+import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
+import { registerResourceTypeRoutes } from './routes/resource-types.ts';
+import { registerRootRoutes } from './routes/root.ts';
+import { type SchemaViolation, voluptuousDescription } from './validation.ts';
+
+/** Who may call a route: anyone, any authenticated caller, or only an admin. */
+export type Access = 'public' | 'user' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; null on public routes. */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+    /** Media types the body may have (default `application/json`). */
+    bodyTypes?: readonly string[];
+    /** Serve whatever the client accepts (non-JSON endpoints such as `/healthcheck`). */
+    anyAccept?: boolean;
+    /** Left out of `/openapi.json` (the 405 fillers). */
+    hidden?: boolean;
+  }
+}
+
+export interface ApiDeps {
+  index: IndexPort;
+  logger: Logger;
+}
+
+/** What every route module gets besides the fastify instance. */
+export interface RouteContext {
+  deps: ApiDeps;
+  config: RestConfig;
+  /** The base URL clients reached the API by (scheme, host and proxy prefix, no trailing slash). */
+  baseUrl(request: FastifyRequest): string;
+  /** The authenticated caller of a non-public route. */
+  principal(request: FastifyRequest): Principal;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const ROUTABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The Gnocchi REST API v1 as a fastify instance (not listening): routes, validation with
+ * Gnocchi's error descriptions, auth, CORS, content negotiation, `/openapi.json`.
+ */
+export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is fastify's logger; only the generic parameter differs.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: true,
+        allowUnionTypes: true,
+      },
+    },
+  });
+  app.decorateRequest('principal', null);
+  app.setReplySerializer((payload) => pythonJson(payload));
+  app.addContentTypeParser(
+    'application/json-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  const openApi: OpenApiCollector = collectOpenApi(app);
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const known = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const method of methods) known.add(method);
+    methodsByUrl.set(route.url, known);
+  });
+
+  installCors(app, config);
+  installAccessControl(app, config.auth);
+  installErrorHandling(app);
+
+  const context: RouteContext = {
+    deps,
+    config,
+    baseUrl: (request) => publicBaseUrl(request, config.trustForwardedHeaders),
+    principal: (request) => {
+      if (!request.principal) throw restError('REST_UNAUTHENTICATED');
+      return request.principal;
+    },
+  };
+  registerRootRoutes(app, context, openApi);
+  registerArchivePolicyRoutes(app, context);
+  registerResourceTypeRoutes(app, context);
+
+  // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
+  for (const [url, methods] of [...methodsByUrl]) {
+    const missing = ROUTABLE_METHODS.filter((method) => !methods.has(method));
+    if (missing.length === 0 || url === '*') continue;
+    app.route({
+      method: missing,
+      url,
+      config: { access: 'public', anyAccept: true, hidden: true },
+      handler: async () => {
+        throw restError('REST_METHOD_NOT_ALLOWED');
+      },
+    });
+  }
+  return app;
+}
+
+/**
+ * oslo.middleware's CORS as Gnocchi configures it: preflights are answered 200 before auth, with
+ * the allow headers only for an allowed origin; actual requests from an allowed origin get
+ * `Access-Control-Allow-Origin` and the exposed headers.
+ */
+function installCors(app: FastifyInstance, config: RestConfig): void {
+  const { cors } = config;
+  const allowed = (origin: string | undefined): origin is string =>
+    origin !== undefined && (cors.allowedOrigins.includes(origin) || cors.allowedOrigins.includes('*'));
+  app.options('*', { config: { access: 'public', anyAccept: true } }, async () => {
+    throw restError('REST_METHOD_NOT_ALLOWED');
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    const requestedMethod = request.headers['access-control-request-method'];
+    if (request.method === 'OPTIONS' && typeof requestedMethod === 'string') {
+      reply.code(200);
+      if (allowed(origin) && cors.allowMethods.includes(requestedMethod.toUpperCase())) {
+        const requestedHeaders = String(request.headers['access-control-request-headers'] ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean);
+        const allowHeaders = cors.allowHeaders.map((h) => h.toLowerCase());
+        if (requestedHeaders.every((h) => allowHeaders.includes(h.toLowerCase()))) {
+          reply.header('access-control-allow-origin', origin);
+          reply.header('access-control-allow-methods', requestedMethod.toUpperCase());
+          reply.header('access-control-allow-credentials', 'true');
+          reply.header('access-control-max-age', String(cors.maxAgeSeconds));
+          if (requestedHeaders.length > 0)
+            reply.header('access-control-allow-headers', requestedHeaders.join(','));
+          reply.header('vary', 'Origin');
+        }
+      }
+      return reply.send();
+    }
+    if (allowed(origin)) {
+      reply.header('access-control-allow-origin', origin);
+      reply.header('access-control-allow-credentials', 'true');
+      reply.header('access-control-expose-headers', cors.exposeHeaders.join(','));
+      reply.header('vary', 'Origin');
+    }
+  });
+}
+
+/** Content negotiation, then authentication and the route's access level, then the body's media type. */
+function installAccessControl(app: FastifyInstance, mode: AuthMode): void {
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (!config.anyAccept && !acceptsJson(request.headers.accept)) throw restError('REST_NOT_ACCEPTABLE');
+    const access = config.access ?? 'user';
+    if (access === 'public') return;
+    request.principal = authenticate(request, mode);
+    if (access === 'admin' && !request.principal.isAdmin) throw restError('REST_FORBIDDEN');
+  });
+  app.addHook('preValidation', async (request) => {
+    if (!request.routeOptions.schema?.body || !BODY_METHODS.has(request.method)) return;
+    const accepted = request.routeOptions.config.bodyTypes ?? ['application/json'];
+    const type = mediaType(request.headers['content-type']);
+    if (type === undefined || !accepted.includes(type)) throw restError('REST_UNSUPPORTED_MEDIA_TYPE');
+  });
+}
+
+function installErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler({}, async (_request, reply) => sendError(reply, restError('REST_NOT_FOUND')));
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const translated = translateFastifyError(err);
+    const body = toGnocchiError(translated);
+    if (body.code >= 500) {
+      request.log.error({ err, method: request.method, url: request.url }, 'request failed');
+    }
+    return sendError(reply, translated, body);
+  });
+}
+
+function sendError(reply: FastifyReply, err: unknown, body: GnocchiErrorBody = toGnocchiError(err)) {
+  return reply.code(body.code).type('application/json').send(body);
+}
+
+/** fastify's own refusals (schema, parser, limits) become the REST layer's coded errors. */
+function translateFastifyError(err: FastifyError): unknown {
+  if (err.validation) {
+    return describedRestError(
+      'REST_INVALID_INPUT',
+      voluptuousDescription(err.validation as SchemaViolation[]),
+    );
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return restError('REST_UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return describedRestError('REST_BODY_TOO_LARGE', 'Request body is larger than the configured limit');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return describedRestError('REST_INVALID_INPUT', 'Unable to decode body: empty body');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return describedRestError('REST_INVALID_INPUT', `Unable to decode body: ${err.message}`);
+  }
+  if (err instanceof SyntaxError && err.statusCode === 400) {
+    return describedRestError('REST_INVALID_INPUT', `Unable to decode body: ${err.message}`);
+  }
+  return err;
+}

@@ -1,0 +1,86 @@
+/**
+ * What the REST layer needs from the rest of Granary, as interfaces: the routes depend on these
+ * shapes only, `index-adapter.ts` is the one module that knows `@granary/index`, and unit tests
+ * substitute small in-memory versions. Time values are seconds (granularities) or epoch µs.
+ */
+
+export interface ArchivePolicyItem {
+  granularity: number;
+  points: number | null;
+  timespan: number | null;
+}
+
+export interface ArchivePolicy {
+  name: string;
+  backWindow: number;
+  definition: ArchivePolicyItem[];
+  aggregationMethods: string[];
+}
+
+export interface ArchivePolicyItemInput {
+  granularity?: number | null;
+  points?: number | null;
+  timespan?: number | null;
+}
+
+export interface ArchivePolicyInput {
+  name: string;
+  backWindow?: number;
+  definition: ArchivePolicyItemInput[];
+  aggregationMethods?: string[];
+}
+
+export interface ArchivePolicyStore {
+  create(input: ArchivePolicyInput): Promise<ArchivePolicy>;
+  get(name: string): Promise<ArchivePolicy | undefined>;
+  list(): Promise<ArchivePolicy[]>;
+  update(
+    name: string,
+    change: { definition: ArchivePolicyItemInput[]; backWindow?: number },
+  ): Promise<ArchivePolicy>;
+  delete(name: string): Promise<void>;
+}
+
+export interface ArchivePolicyRule {
+  name: string;
+  metricPattern: string;
+  archivePolicyName: string;
+}
+
+export interface ArchivePolicyRuleStore {
+  create(rule: ArchivePolicyRule): Promise<ArchivePolicyRule>;
+  get(name: string): Promise<ArchivePolicyRule | undefined>;
+  list(): Promise<ArchivePolicyRule[]>;
+  rename(name: string, newName: string): Promise<ArchivePolicyRule>;
+  delete(name: string): Promise<void>;
+}
+
+/** Attribute schemas in Gnocchi's wire form (snake_case option names). */
+export type AttributeDefinition =
+  | { type: 'string'; required: boolean; min_length: number; max_length: number }
+  | { type: 'number'; required: boolean; min: number | null; max: number | null }
+  | { type: 'uuid' | 'bool' | 'datetime'; required: boolean };
+
+export interface ResourceType {
+  name: string;
+  state: string;
+  attributes: Record<string, AttributeDefinition>;
+}
+
+export interface ResourceTypeStore {
+  create(input: { name: string; attributes?: Record<string, unknown> }): Promise<ResourceType>;
+  get(name: string): Promise<ResourceType | undefined>;
+  list(): Promise<ResourceType[]>;
+  /** Gnocchi's JSON-patch document, validated by the index. */
+  patch(name: string, operations: unknown): Promise<ResourceType>;
+  delete(name: string): Promise<void>;
+}
+
+/** The index as the API sees it. */
+export interface IndexPort {
+  archivePolicies: ArchivePolicyStore;
+  archivePolicyRules: ArchivePolicyRuleStore;
+  resourceTypes: ResourceTypeStore;
+  /** Resolves when the index answers; used by `/healthcheck`. */
+  ping(): Promise<void>;
+}

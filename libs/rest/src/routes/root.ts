@@ -1,0 +1,59 @@
+import { AGGREGATION_METHODS } from '@granary/carbonara';
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../app.ts';
+import { describedRestError } from '../errors.ts';
+import type { OpenApiCollector } from '../openapi.ts';
+
+/** The collections `GET /v1/` links to, as Gnocchi's V1Controller lists them. */
+const V1_COLLECTIONS = [
+  'aggregates',
+  'archive_policy',
+  'archive_policy_rule',
+  'batch',
+  'capabilities',
+  'metric',
+  'resource',
+  'resource_type',
+  'search',
+  'status',
+];
+
+/** Version discovery, health, capabilities and the OpenAPI document. */
+export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, openApi: OpenApiCollector): void {
+  app.get('/', { config: { access: 'public' } }, async (request) => ({
+    build: 'granary',
+    versions: [
+      {
+        status: 'CURRENT',
+        links: [{ rel: 'self', href: `${ctx.baseUrl(request)}/v1/` }],
+        id: 'v1.0',
+        updated: '2015-03-19',
+      },
+    ],
+  }));
+
+  app.get('/v1', { config: { access: 'public' } }, async (request) => {
+    const base = `${ctx.baseUrl(request)}/v1`;
+    return {
+      version: '1.0',
+      links: [
+        { rel: 'self', href: `${base}/` },
+        ...V1_COLLECTIONS.map((name) => ({ rel: name, href: `${base}/${name}` })),
+      ],
+    };
+  });
+
+  app.get('/healthcheck', { config: { access: 'public', anyAccept: true } }, async (request, reply) => {
+    try {
+      await ctx.deps.index.ping();
+    } catch (err) {
+      request.log.warn({ err }, 'healthcheck: index unreachable');
+      throw describedRestError('REST_UNAVAILABLE', 'The index is unreachable');
+    }
+    return reply.type('text/plain; charset=utf-8').send('OK');
+  });
+
+  app.get('/v1/capabilities', async () => ({ aggregation_methods: [...AGGREGATION_METHODS] }));
+
+  app.get('/openapi.json', { config: { access: 'public' } }, async () => openApi.document());
+}

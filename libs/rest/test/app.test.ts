@@ -1,0 +1,250 @@
+import { AGGREGATION_METHODS } from '@granary/carbonara';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, FOOBAR, fakeIndex, testApi } from './helpers.ts';
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+const json = { 'content-type': 'application/json' };
+const policy = { name: 'medium', definition: [{ granularity: '1 second', points: 20 }] };
+
+describe('discovery and health', () => {
+  it('lists the v1 API at the root with links built from the Host header', async () => {
+    app = await testApi();
+    const res = await app.inject({ method: 'GET', url: '/', headers: { host: 'api.example:8041' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json().versions[0]).toMatchObject({
+      id: 'v1.0',
+      status: 'CURRENT',
+      links: [{ rel: 'self', href: 'http://api.example:8041/v1/' }],
+    });
+  });
+
+  it('honours X-Forwarded-* only when configured to trust them', async () => {
+    const headers = {
+      host: 'internal:8041',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'metrics.example',
+      'x-forwarded-prefix': '/gnocchi',
+    };
+    app = await testApi({ trustForwardedHeaders: true });
+    const trusted = await app.inject({ method: 'GET', url: '/v1/', headers });
+    expect(trusted.json().links[0].href).toBe('https://metrics.example/gnocchi/v1/');
+    await app.close();
+    app = await testApi();
+    const ignored = await app.inject({ method: 'GET', url: '/v1/', headers });
+    expect(ignored.json().links[0].href).toBe('http://internal:8041/v1/');
+  });
+
+  it('answers /healthcheck from the index health', async () => {
+    app = await testApi();
+    expect((await app.inject({ method: 'GET', url: '/healthcheck' })).statusCode).toBe(200);
+    await app.close();
+    app = await testApi({}, fakeIndex({ healthy: false }));
+    const res = await app.inject({ method: 'GET', url: '/healthcheck' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 503, title: 'Service Unavailable' });
+  });
+
+  it('reports the 216 aggregation methods as capabilities', async () => {
+    app = await testApi();
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/capabilities',
+      headers: { authorization: FOOBAR },
+    });
+    expect(res.json().aggregation_methods).toHaveLength(216);
+    expect(new Set(res.json().aggregation_methods)).toEqual(new Set(AGGREGATION_METHODS));
+  });
+
+  it('publishes an OpenAPI document generated from the route schemas', async () => {
+    app = await testApi();
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.0.3');
+    expect(
+      doc.paths['/v1/archive_policy'].post.requestBody.content['application/json'].schema.required,
+    ).toContain('definition');
+    expect(doc.paths['/v1/archive_policy/{name}'].get.parameters[0]).toMatchObject({
+      name: 'name',
+      in: 'path',
+    });
+  });
+});
+
+describe('HTTP semantics as Gnocchi', () => {
+  it('refuses non-JSON Accept with 406 in the Gnocchi error shape', async () => {
+    app = await testApi();
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { authorization: FOOBAR, accept: 'text/plain' },
+    });
+    expect(res.statusCode).toBe(406);
+    expect(res.json()).toEqual({ code: 406, description: 'Not Acceptable', title: 'Not Acceptable' });
+    const wildcard = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { authorization: FOOBAR, accept: 'text/html, */*;q=0.1' },
+    });
+    expect(wildcard.statusCode).toBe(200);
+  });
+
+  it('refuses a non-JSON body with 415 even when the body is empty', async () => {
+    app = await testApi();
+    for (const payload of [undefined, 'name=x']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/archive_policy',
+        headers: { authorization: ADMIN, 'content-type': 'text/plain' },
+        ...(payload ? { payload } : {}),
+      });
+      expect(res.statusCode).toBe(415);
+      expect(res.body).toContain('Unsupported Media Type');
+    }
+  });
+
+  it('answers 405 for a known path with an unserved method and 404 for an unknown path', async () => {
+    app = await testApi();
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN },
+    });
+    expect(put.statusCode).toBe(405);
+    expect(put.json().code).toBe(405);
+    const unknown = await app.inject({
+      method: 'GET',
+      url: '/v1/nothing',
+      headers: { authorization: ADMIN },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 404, title: 'Not Found' });
+  });
+
+  it('rejects malformed JSON and oversized bodies with a 4xx and no call to the index', async () => {
+    app = await testApi({ bodyLimitBytes: 1024 });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN, ...json },
+      payload: '{"name": ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().description).toMatch(/^Unable to decode body/);
+    const large = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN, ...json },
+      payload: JSON.stringify({ ...policy, name: 'x'.repeat(2000) }),
+    });
+    expect(large.statusCode).toBe(413);
+    const list = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN },
+    });
+    expect(list.json()).toEqual([]);
+  });
+
+  it('writes JSON the way Python does, so literal matches on the text work', async () => {
+    app = await testApi();
+    await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN, ...json },
+      payload: { ...policy, name: 'ünï' },
+    });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { authorization: FOOBAR },
+    });
+    expect(res.body).toContain('"name": "ünï", "back_window": 0');
+  });
+
+  it('maps a coded 5xx from a lib to a generic 500 body without its internals', async () => {
+    app = await testApi();
+    const res = await app.inject({
+      method: 'DELETE',
+      url: '/v1/archive_policy/broken',
+      headers: { authorization: ADMIN },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({
+      code: 500,
+      description: 'Internal Server Error',
+      title: 'Internal Server Error',
+    });
+  });
+});
+
+describe('authentication and authorisation', () => {
+  it('needs credentials (401), then the admin role on admin routes (403), before validating the body', async () => {
+    app = await testApi();
+    const anonymous = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { authorization: '' },
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const notAdmin = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { authorization: FOOBAR, ...json },
+      payload: { cowsay: 'moo' },
+    });
+    expect(notAdmin.statusCode).toBe(403);
+    expect(notAdmin.body).toContain('Access was denied to this resource');
+  });
+
+  it('in noauth mode trusts X-User-Id / X-Project-Id / X-Roles', async () => {
+    app = await testApi({ auth: 'noauth' });
+    const none = await app.inject({ method: 'GET', url: '/v1/archive_policy' });
+    expect(none.statusCode).toBe(401);
+    const member = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { 'x-user-id': 'u1', 'x-project-id': 'p1', 'x-roles': 'member', ...json },
+      payload: policy,
+    });
+    expect(member.statusCode).toBe(403);
+    const admin = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { 'x-user-id': 'u1', 'x-project-id': 'p1', 'x-roles': 'member,admin', ...json },
+      payload: policy,
+    });
+    expect(admin.statusCode).toBe(201);
+  });
+});
+
+describe('CORS', () => {
+  it('answers preflights with the allow headers only for allowed origins, before auth', async () => {
+    app = await testApi({ cors: { allowedOrigins: ['http://foobar.com'] } });
+    const preflight = (origin: string) =>
+      app!.inject({
+        method: 'OPTIONS',
+        url: '/v1/status',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
+    const allowed = await preflight('http://foobar.com');
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe('http://foobar.com');
+    expect(allowed.headers['access-control-allow-methods']).toBe('GET');
+    const refused = await preflight('http://notallowed.com');
+    expect(refused.statusCode).toBe(200);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    expect(refused.headers['access-control-allow-methods']).toBeUndefined();
+  });
+
+  it('marks actual responses to an allowed origin', async () => {
+    app = await testApi({ cors: { allowedOrigins: ['http://foobar.com'] } });
+    const res = await app.inject({ method: 'GET', url: '/', headers: { origin: 'http://foobar.com' } });
+    expect(res.headers['access-control-allow-origin']).toBe('http://foobar.com');
+  });
+});

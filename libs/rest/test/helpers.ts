@@ -1,0 +1,115 @@
+import { defineErrors } from '@granary/errors';
+import { createLogger } from '@granary/observability';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance } from 'fastify';
+import { type RestConfig, RestSection, buildApi } from '../index.ts';
+import type { ArchivePolicy, ArchivePolicyRule, IndexPort, ResourceType } from '../src/ports.ts';
+
+export const ADMIN = 'basic YWRtaW46';
+export const FOOBAR = 'basic Zm9vYmFyOg==';
+
+/** Errors a fake index throws, shaped like the index's (status + Gnocchi description). */
+export const fakeIndexError = defineErrors({
+  FAKE_NOT_FOUND: { message: 'not found', status: 404, retriable: false },
+  FAKE_CONFLICT: { message: 'conflict', status: 409, retriable: false },
+  FAKE_BROKEN: { message: 'database exploded', status: 500, retriable: false },
+});
+
+/**
+ * A small in-memory index: enough behaviour for the HTTP layer's own concerns (no validation of
+ * its own; the real index is exercised by the integration tests).
+ */
+export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
+  const policies = new Map<string, ArchivePolicy>();
+  const rules = new Map<string, ArchivePolicyRule>();
+  const types = new Map<string, ResourceType>([
+    ['generic', { name: 'generic', state: 'active', attributes: {} }],
+  ]);
+  const missing = (what: string, name: string) =>
+    fakeIndexError('FAKE_NOT_FOUND', name, { details: { description: `${what} ${name} does not exist` } });
+  return {
+    ping: async () => {
+      if (options.healthy === false) throw fakeIndexError('FAKE_BROKEN');
+    },
+    archivePolicies: {
+      create: async (input) => {
+        if (policies.has(input.name)) throw fakeIndexError('FAKE_CONFLICT', input.name);
+        const policy: ArchivePolicy = {
+          name: input.name,
+          backWindow: input.backWindow ?? 0,
+          definition: input.definition.map((item) => ({
+            granularity: item.granularity ?? 1,
+            points: item.points ?? null,
+            timespan: item.points && item.granularity ? item.points * item.granularity : null,
+          })),
+          aggregationMethods: input.aggregationMethods ?? ['mean'],
+        };
+        policies.set(policy.name, policy);
+        return policy;
+      },
+      get: async (name) => policies.get(name),
+      list: async () => [...policies.values()],
+      update: async (name) => {
+        const policy = policies.get(name);
+        if (!policy) throw missing('Archive policy', name);
+        return policy;
+      },
+      delete: async (name) => {
+        if (name === 'broken') throw fakeIndexError('FAKE_BROKEN', 'connection reset');
+        if (!policies.delete(name)) throw missing('Archive policy', name);
+      },
+    },
+    archivePolicyRules: {
+      create: async (rule) => {
+        rules.set(rule.name, rule);
+        return rule;
+      },
+      get: async (name) => rules.get(name),
+      list: async () => [...rules.values()],
+      rename: async (name, newName) => {
+        const rule = rules.get(name);
+        if (!rule) throw missing('Archive policy rule', name);
+        if (rules.has(newName)) {
+          throw fakeIndexError('FAKE_CONFLICT', newName, {
+            details: { description: `Archive policy rule ${newName} already exists.` },
+          });
+        }
+        rules.delete(name);
+        const renamed = { ...rule, name: newName };
+        rules.set(newName, renamed);
+        return renamed;
+      },
+      delete: async (name) => {
+        if (!rules.delete(name)) throw missing('Archive policy rule', name);
+      },
+    },
+    resourceTypes: {
+      create: async (input) => {
+        const type: ResourceType = { name: input.name, state: 'active', attributes: {} };
+        types.set(type.name, type);
+        return type;
+      },
+      get: async (name) => types.get(name),
+      list: async () => [...types.values()],
+      patch: async (name) => {
+        const type = types.get(name);
+        if (!type) throw missing('Resource type', name);
+        return type;
+      },
+      delete: async (name) => {
+        if (!types.delete(name)) throw missing('Resource type', name);
+      },
+    },
+  };
+}
+
+export function restConfig(overrides: Record<string, unknown> = {}): RestConfig {
+  return Value.Default(RestSection, structuredClone(overrides)) as RestConfig;
+}
+
+export function testApi(
+  overrides: Record<string, unknown> = {},
+  index: IndexPort = fakeIndex(),
+): Promise<FastifyInstance> {
+  return buildApi({ index, logger: createLogger('rest-test', 'silent') }, restConfig(overrides));
+}
