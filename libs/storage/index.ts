@@ -3,6 +3,7 @@ export { storageErrors } from './src/errors.ts';
 export type { StorageErrorCode } from './src/errors.ts';
 export type {
   ConditionalPutResult,
+  ConditionalWriteMechanism,
   ObjectStore,
   ObjectVersion,
   VersionedObject,

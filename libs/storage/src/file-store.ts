@@ -116,6 +116,10 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  async conditionalWriteMechanism(): Promise<'lock-file'> {
+    return 'lock-file';
+  }
+
   async list(prefix: string): Promise<string[]> {
     assertValidPrefix(prefix);
     // Walk only the deepest directory the prefix names completely.

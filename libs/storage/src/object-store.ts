@@ -16,6 +16,8 @@ export type ConditionalPutResult =
   | { readonly written: true; readonly version: ObjectVersion }
   | { readonly written: false; readonly currentVersion: ObjectVersion | null };
 
+export type ConditionalWriteMechanism = 'lock-file' | 'native' | 'emulated';
+
 export interface ObjectStore {
   readonly driver: 'file' | 's3';
   /** Write the whole object; readers see the old bytes or the new ones, never a mix. */
@@ -33,6 +35,11 @@ export interface ObjectStore {
     bytes: Uint8Array,
     expectedVersion: ObjectVersion | null,
   ): Promise<ConditionalPutResult>;
+  /**
+   * How `putIfMatch` is enforced, for start-up logs: `lock-file` (filesystem), `native` (the S3
+   * server's conditional PUT) or `emulated` (check-write-recheck, best effort). See the ADR.
+   */
+  conditionalWriteMechanism(): Promise<ConditionalWriteMechanism>;
   /** Every key starting with `prefix` (a plain string prefix, not only whole path levels), sorted. */
   list(prefix: string): Promise<string[]>;
   /** Delete these objects; keys that do not exist are not an error. */

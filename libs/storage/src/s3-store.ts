@@ -100,7 +100,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly bucket: string;
   private readonly listPageSize: number | undefined;
   private mode: ConditionalWriteMode;
-  private probe: Promise<ConditionalWriteMode> | undefined;
+  private probe: Promise<'native' | 'emulated'> | undefined;
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
@@ -129,9 +129,12 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  /** Which conditional-write path is in use (after `auto` has met the server). */
-  get conditionalWrites(): ConditionalWriteMode {
-    return this.mode;
+  async conditionalWriteMechanism(): Promise<'native' | 'emulated'> {
+    try {
+      return await this.settledMode();
+    } catch (err) {
+      throw mapS3Error(err, 'probe conditional writes');
+    }
   }
 
   /** Create the bucket unless it exists (HeadBucket first: creating may need rights we lack). */
@@ -181,11 +184,7 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<ConditionalPutResult> {
     assertValidKey(key);
     try {
-      if (this.mode === 'auto') {
-        this.probe ??= this.probeConditionalWrites();
-        this.mode = await this.probe;
-      }
-      return this.mode === 'native'
+      return (await this.settledMode()) === 'native'
         ? await this.putIfMatchNative(key, bytes, expectedVersion)
         : await this.putIfMatchEmulated(key, bytes, expectedVersion);
     } catch (err) {
@@ -274,8 +273,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  private async settledMode(): Promise<'native' | 'emulated'> {
+    if (this.mode === 'auto') {
+      this.probe ??= this.probeConditionalWrites();
+      try {
+        this.mode = await this.probe;
+      } catch (err) {
+        this.probe = undefined; // an unreachable server must not decide the mode for good
+        throw err;
+      }
+    }
+    return this.mode;
+  }
+
   /** Does the server honour conditional PUT? Both conditions must refuse, or we must emulate. */
-  private async probeConditionalWrites(): Promise<ConditionalWriteMode> {
+  private async probeConditionalWrites(): Promise<'native' | 'emulated'> {
     const key = `_storage/conditional-write-probe/${randomUUID()}`;
     const attempt = async (condition: { IfNoneMatch: string } | { IfMatch: string }) => {
       try {

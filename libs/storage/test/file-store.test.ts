@@ -34,6 +34,7 @@ describe('file driver', () => {
     });
     await store.put('m/none_v3', new Uint8Array([1]));
     expect(await readdir(join(basePath, 'm'))).toEqual(['none_v3']);
+    expect(await store.conditionalWriteMechanism()).toBe('lock-file');
   });
 
   it('leaves no temporary or lock files behind and hides them from listings', async () => {

@@ -68,7 +68,7 @@ describe('S3 driver', () => {
   it('settles on a conditional-write mode the server supports', async () => {
     const store = await openEmptyStore();
     expect((await store.putIfMatch('probe', new Uint8Array([1]), null)).written).toBe(true);
-    expect(['native', 'emulated']).toContain(store.conditionalWrites);
+    expect(['native', 'emulated']).toContain(await store.conditionalWriteMechanism());
     await store.close();
   });
 
