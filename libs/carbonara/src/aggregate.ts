@@ -10,10 +10,15 @@ export interface Grouping {
   readonly stamps: Float64Array;
 }
 
+let groupingScratch = { bounds: new Int32Array(64), stamps: new Float64Array(64) };
+
+/** Groups timestamps into buckets; the result is only valid until the next call. */
 export function groupByBucket(timestamps: Float64Array, granularity: Granularity): Grouping {
   const length = timestamps.length;
-  const bounds = new Int32Array(length + 1);
-  const stamps = new Float64Array(length);
+  if (groupingScratch.stamps.length < length) {
+    groupingScratch = { bounds: new Int32Array(length * 2 + 1), stamps: new Float64Array(length * 2) };
+  }
+  const { bounds, stamps } = groupingScratch;
   let count = 0;
   let bucketEnd = Number.NEGATIVE_INFINITY;
   for (let index = 0; index < length; index++) {

@@ -27,6 +27,14 @@ function corrupt(detail: string): CarbonaraError {
   return carbonaraErrors('CARBONARA_CORRUPT_DATA', detail);
 }
 
+// Payload buffer reused across encodes (the compressor copies out of it): bytes plus a uint16 view.
+let splitPayload = splitPayloadOf(4096);
+
+function splitPayloadOf(points: number): { bytes: Uint8Array; deltas: Uint16Array } {
+  const bytes = new Uint8Array(points * SPLIT_POINT_BYTES);
+  return { bytes, deltas: new Uint16Array(bytes.buffer) };
+}
+
 /**
  * Serializes the points of one split (all in [key, next key), on the granularity grid) in
  * Gnocchi's compressed v3 format. Throws CARBONARA_INVALID_ARGUMENT for points outside the split.
@@ -34,8 +42,8 @@ function corrupt(detail: string): CarbonaraError {
 export function encodeSplit(key: number, granularity: number, points: Points): Uint8Array {
   const { timestamps, values } = points;
   const count = timestamps.length;
-  const raw = new Uint8Array(count * SPLIT_POINT_BYTES);
-  const deltas = new Uint16Array(raw.buffer, 0, count);
+  if (splitPayload.bytes.length < count * SPLIT_POINT_BYTES) splitPayload = splitPayloadOf(count * 2);
+  const { bytes: raw, deltas } = splitPayload;
   let previous = key;
   for (let index = 0; index < count; index++) {
     const ts = timestamps[index] as number;
@@ -50,7 +58,7 @@ export function encodeSplit(key: number, granularity: number, points: Points): U
     previous = ts;
   }
   raw.set(new Uint8Array(values.buffer, values.byteOffset, count * 8), count * 2);
-  const encoded = compressWithSize(raw, 1);
+  const encoded = compressWithSize(raw.subarray(0, count * SPLIT_POINT_BYTES), 1);
   encoded[0] = COMPRESSED_MARKER;
   return encoded;
 }

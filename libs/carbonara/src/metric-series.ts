@@ -10,8 +10,8 @@ import { floorTo, splitKeyOf } from './time.ts';
  * [head, end) of the backing arrays.
  */
 class Column {
-  times = new Float64Array(16);
-  values = new Float64Array(16);
+  times = new Float64Array(64);
+  values = new Float64Array(64);
   head = 0;
   end = 0;
 
@@ -146,10 +146,6 @@ export interface MetricSnapshot {
   }>;
 }
 
-function aggregateKey(method: string, granularity: number): string {
-  return `${method}@${granularity}`;
-}
-
 /**
  * One metric under an archive policy: the raw tail (Gnocchi's BoundTimeSerie) and every
  * aggregated series, updated in place by batches of measures. Semantics are Gnocchi's: new
@@ -161,7 +157,8 @@ export class MetricSeries {
   readonly policy: ArchivePolicy;
   private readonly rawTailColumn = new Column();
   private readonly granularities: readonly GranularityState[];
-  private readonly aggregates = new Map<string, AggregateState>();
+  /** By granularity, then method. */
+  private readonly aggregates = new Map<number, Map<string, AggregateState>>();
   /** Blocks of `maxBlockSize` kept before the last one; rate methods need one more for their first delta. */
   private readonly rawBackWindow: number;
 
@@ -173,7 +170,9 @@ export class MetricSeries {
       column: new Column(),
     }));
     for (const state of states) {
-      this.aggregates.set(aggregateKey(state.aggregation.method, state.aggregation.granularity), state);
+      const { method, granularity } = state.aggregation;
+      const byMethod = this.aggregates.get(granularity) ?? new Map<string, AggregateState>();
+      this.aggregates.set(granularity, byMethod.set(method, state));
     }
     this.granularities = policy.definition.map(({ granularity }) => {
       const ofGranularity = states.filter((state) => state.aggregation.granularity === granularity);
@@ -251,7 +250,7 @@ export class MetricSeries {
   }
 
   private stateOf(method: string, granularity: number): AggregateState {
-    const state = this.aggregates.get(aggregateKey(method, granularity));
+    const state = this.aggregates.get(granularity)?.get(method);
     if (!state) {
       throw carbonaraErrors(
         'CARBONARA_INVALID_ARGUMENT',

@@ -135,7 +135,13 @@ export function normalizeBatch(timestamps: ArrayLike<number>, values: ArrayLike<
     }
     if (index > 0 && ts <= (timestamps[index - 1] as number)) sorted = false;
   }
-  if (sorted) return { timestamps: Float64Array.from(timestamps), values: Float64Array.from(values) };
+  if (sorted) {
+    // Already in order (the common case): share typed arrays rather than copy them.
+    return {
+      timestamps: timestamps instanceof Float64Array ? timestamps : Float64Array.from(timestamps),
+      values: values instanceof Float64Array ? values : Float64Array.from(values),
+    };
+  }
   const order = Array.from({ length }, (_, index) => index);
   order.sort((a, b) => (timestamps[a] as number) - (timestamps[b] as number) || a - b);
   const outTimes = new Float64Array(length);
