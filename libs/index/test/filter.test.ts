@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FILTER_LIMITS, indexError, parseResourceFilter } from '../index.ts';
+import { SqlParams, compileFilter } from '../src/filter/compile.ts';
 
 /** The error a parse raises, for asserting on its code and Gnocchi description. */
 function parseError(input: unknown) {
@@ -201,5 +202,31 @@ describe('query-string filter form', () => {
       value: 1.2345678901234568e29,
     });
     expect(parseError('n = 1e999').code).toBe('INDEX_INVALID_FILTER');
+  });
+});
+
+describe('compiled SQL', () => {
+  it('carries filter values and attribute names only as bind parameters', () => {
+    const hostile = ["'; DROP TABLE resource; --", '$$;--', '\\', '☃"', '1e308'];
+    const type = {
+      name: 'instance',
+      state: 'active' as const,
+      attributes: {
+        "we'ird-name": { type: 'string' as const, required: false, min_length: 0, max_length: 255 },
+      },
+    };
+    const filter = parseResourceFilter({
+      or: [
+        ...hostile.map((v) => ({ like: { "we'ird-name": v } })),
+        ...hostile.map((v) => ({ '=': { user_id: v } })),
+        { in: { project_id: hostile } },
+        { '=': { "we'ird-name": hostile[0] } },
+      ],
+    })!;
+    const params = new SqlParams();
+    const sql = compileFilter(filter, { type, alias: 'r', creator: null, params });
+    for (const value of [...hostile, "we'ird-name", 'DROP']) expect(sql).not.toContain(value);
+    expect(params.values).toContain(hostile[0]);
+    expect(params.values).toContain("we'ird-name");
   });
 });

@@ -97,7 +97,7 @@ function fieldExpression(ctx: CompileContext, field: Field): { sql: string; cast
     case 'created_by':
       return { sql: `split_part(${r}.creator, ':', ${field.part === 'user' ? 1 : 2})`, cast: 'text' };
     case 'attribute': {
-      const text = `(${r}.attributes ->> ${ctx.params.add(field.name)})`;
+      const text = `(${r}.attributes ->> ${ctx.params.add(field.name)}::text)`;
       const type = field.definition.type;
       if (type === 'number') return { sql: `${text}::float8`, cast: 'float8' };
       if (type === 'bool') return { sql: `${text}::boolean`, cast: 'boolean' };
@@ -168,6 +168,11 @@ function compileComparison(
     const like = `${ctx.alias}.creator LIKE ${ctx.params.add(pattern)}`;
     return operator === 'ne' ? `NOT (${like})` : like;
   }
+  if (operator === 'eq' && field.kind === 'attribute' && value !== null) {
+    // Containment uses the GIN index on attributes.
+    const converted = convert(ctx, field, name, value);
+    return `${ctx.alias}.attributes @> ${ctx.params.add(JSON.stringify({ [name]: converted }))}::jsonb`;
+  }
   const { sql, cast } = fieldExpression(ctx, field);
   if (value === null) {
     if (operator === 'eq') return `${sql} IS NULL`;
@@ -176,10 +181,6 @@ function compileComparison(
   }
   if (operator === 'like' && cast !== 'text') throw invalidValue(value, name);
   const converted = convert(ctx, field, name, value);
-  if (operator === 'eq' && field.kind === 'attribute') {
-    // Containment uses the GIN index on attributes.
-    return `${ctx.alias}.attributes @> ${ctx.params.add(JSON.stringify({ [name]: converted }))}::jsonb`;
-  }
   const param = parameter(ctx, field, cast, converted);
   if (operator === 'ne') return `(${sql} IS NULL OR ${sql} <> ${param})`;
   return `${sql} ${SQL_OPERATORS[operator]} ${param}`;
