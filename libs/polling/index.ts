@@ -1,0 +1,14 @@
+/** Public surface of @granary/polling: polling.yaml, meter matching, the scheduler and the pollsters. */
+export { loadPollingConfig, parsePollingConfig } from './src/config.ts';
+export type { PollingConfig, PollingSource } from './src/config.ts';
+export { pollingErrors } from './src/errors.ts';
+export type { PollingErrorCode } from './src/errors.ts';
+export { MeterFilter, fnmatchToRegExp, meterListProblem } from './src/meters.ts';
+export { createPollingMetrics } from './src/metrics.ts';
+export type { PollingMetrics } from './src/metrics.ts';
+export { cachedRead } from './src/model.ts';
+export type { Discovery, PollContext, PolledSample, Pollster } from './src/model.ts';
+export { HOST_METER_NAMES, createHostPollsters, localNodeDiscovery } from './src/pollsters/host.ts';
+export type { HostPollsterOptions } from './src/pollsters/host.ts';
+export { PollingScheduler } from './src/scheduler.ts';
+export type { PolledBatch, SchedulerOptions } from './src/scheduler.ts';

@@ -1,0 +1,250 @@
+import { createLogger, createRegistry } from '@granary/observability';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type Discovery,
+  type PolledBatch,
+  type PolledSample,
+  PollingScheduler,
+  type Pollster,
+  createPollingMetrics,
+  parsePollingConfig,
+  pollingErrors,
+} from '../index.ts';
+
+const logger = createLogger('scheduler-test', 'silent');
+
+/** A pollster that records what it was asked and answers one sample per resource. */
+function recordingPollster(
+  name: string,
+  behaviour: (resources: readonly string[]) => Promise<void> = async () => {},
+) {
+  const calls: string[][] = [];
+  const pollster: Pollster = {
+    name,
+    defaultDiscovery: 'fallback',
+    async poll(resources) {
+      calls.push([...resources]);
+      await behaviour(resources);
+      return resources.map(
+        (resourceId): PolledSample => ({ name, type: 'gauge', unit: 'x', volume: 1, resourceId }),
+      );
+    },
+  };
+  return { pollster, calls };
+}
+
+const discovery = (name: string, found: string[], shared = true): Discovery => ({
+  name,
+  shared,
+  discover: async () => found,
+});
+
+function setUp(yaml: string, pollsters: Pollster[], extra: { owns?: (r: string) => boolean } = {}) {
+  const metrics = createPollingMetrics(createRegistry('scheduler-test'));
+  const published: PolledBatch[] = [];
+  const scheduler = new PollingScheduler(parsePollingConfig(yaml), {
+    pollsters,
+    discoveries: [
+      discovery('fallback', ['default-1']),
+      discovery('listed', ['d-1', 'd-2']),
+      discovery('mine', ['local'], false),
+    ],
+    publish: async (batch) => {
+      published.push(batch);
+    },
+    metrics,
+    logger,
+    ...extra,
+  });
+  return { scheduler, metrics, published };
+}
+
+const metricValue = async (
+  metric: { get(): Promise<{ values: Array<{ value: number; labels: object }> }> },
+  labels: object,
+) =>
+  (await metric.get()).values.find((v) =>
+    Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x),
+  )?.value ?? 0;
+
+describe('PollingScheduler', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('polls matching pollsters of each source over static, discovered and default-discovered resources', async () => {
+    const cpu = recordingPollster('hardware.cpu.user');
+    const mem = recordingPollster('hardware.memory.used');
+    const other = recordingPollster('network.incoming.bytes');
+    const { scheduler, published } = setUp(
+      [
+        'sources:',
+        '  - name: static',
+        '    interval: 60',
+        '    meters: ["hardware.cpu.*"]',
+        '    resources: ["r-1", "r-2"]',
+        '    discovery: ["listed"]',
+        '  - name: fallback',
+        '    interval: 60',
+        '    meters: ["hardware.memory.*"]',
+      ].join('\n'),
+      [cpu.pollster, mem.pollster, other.pollster],
+    );
+    await scheduler.pollNow(60);
+    expect(cpu.calls).toEqual([['r-1', 'r-2', 'd-1', 'd-2']]);
+    expect(mem.calls).toEqual([['default-1']]);
+    expect(other.calls).toEqual([]);
+    const batch = published.find((b) => b.pollster === 'hardware.cpu.user')!;
+    expect(batch.source).toBe('static');
+    expect(batch.timestamp).toBe(Date.UTC(2026, 0, 1) * 1000);
+    expect(batch.samples.map((s) => s.resourceId)).toEqual(['r-1', 'r-2', 'd-1', 'd-2']);
+  });
+
+  it('polls a resource once per pollster per cycle even when several sources list it', async () => {
+    const cpu = recordingPollster('cpu');
+    const { scheduler } = setUp(
+      [
+        'sources:',
+        '  - {name: a, interval: 60, meters: ["cpu"], resources: ["r-1", "r-2"]}',
+        '  - {name: b, interval: 60, meters: ["*"], resources: ["r-2", "r-3"]}',
+      ].join('\n'),
+      [cpu.pollster],
+    );
+    await scheduler.pollNow(60);
+    expect(cpu.calls.flat().sort()).toEqual(['r-1', 'r-2', 'r-3']);
+  });
+
+  it('keeps polling the other pollsters when one fails, and counts the failure', async () => {
+    const broken = recordingPollster('a.broken', async () => {
+      throw pollingErrors('POLLING_SOURCE_FAILED', 'connection refused');
+    });
+    const healthy = recordingPollster('a.healthy');
+    const { scheduler, metrics } = setUp(
+      'sources: [{name: s, interval: 60, meters: ["a.*"], resources: ["r"]}]',
+      [broken.pollster, healthy.pollster],
+    );
+    await scheduler.pollNow(60);
+    await scheduler.pollNow(60);
+    expect(healthy.calls).toHaveLength(2);
+    expect(broken.calls).toHaveLength(2);
+    expect(await metricValue(metrics.errors, { pollster: 'a.broken', code: 'POLLING_SOURCE_FAILED' })).toBe(
+      2,
+    );
+    expect(await metricValue(metrics.samples, { pollster: 'a.healthy' })).toBe(2);
+    expect(await metricValue(metrics.polls, { pollster: 'a.broken' })).toBe(2);
+    expect(await metricValue(metrics.lastSuccess, { pollster: 'a.healthy' })).toBe(
+      Date.UTC(2026, 0, 1) / 1000,
+    );
+  });
+
+  it('blacklists resources of a permanent error for that source and pollster only', async () => {
+    const picky = recordingPollster('m', async (resources) => {
+      if (resources.includes('bad')) {
+        throw pollingErrors('POLLING_PERMANENT_FAILURE', 'unsupported', { details: { resources: ['bad'] } });
+      }
+    });
+    const { scheduler, metrics } = setUp(
+      [
+        'sources:',
+        '  - {name: first, interval: 60, meters: ["m"], resources: ["good", "bad"]}',
+        '  - {name: second, interval: 300, meters: ["m"], resources: ["bad"]}',
+      ].join('\n'),
+      [picky.pollster],
+    );
+    await scheduler.pollNow(60);
+    await scheduler.pollNow(60);
+    await scheduler.pollNow(300);
+    expect(picky.calls).toEqual([['good', 'bad'], ['good'], ['bad']]);
+    expect(await metricValue(metrics.blacklisted, { source: 'first', pollster: 'm' })).toBe(1);
+  });
+
+  it('splits shared resources with the ownership filter but keeps local discoveries', async () => {
+    const cpu = recordingPollster('cpu');
+    const { scheduler } = setUp(
+      'sources: [{name: s, interval: 60, meters: ["cpu"], resources: ["r-1", "r-2"], discovery: ["listed", "mine"]}]',
+      [cpu.pollster],
+      { owns: (resource) => resource.endsWith('1') },
+    );
+    await scheduler.pollNow(60);
+    expect(cpu.calls).toEqual([['r-1', 'd-1', 'local']]);
+  });
+
+  it('runs at once and then on the interval cadence', async () => {
+    const cpu = recordingPollster('cpu');
+    const { scheduler, metrics } = setUp(
+      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
+      [cpu.pollster],
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cpu.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(cpu.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(cpu.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(cpu.calls).toHaveLength(5);
+    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(0);
+    await scheduler.stop();
+  });
+
+  it('counts a cycle that starts late', async () => {
+    const cpu = recordingPollster('cpu');
+    const { scheduler, metrics } = setUp(
+      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
+      [cpu.pollster],
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(0);
+    // The wall clock jumps ahead of the timers, as when the event loop was blocked.
+    vi.setSystemTime(Date.now() + 3_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(cpu.calls).toHaveLength(2);
+    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(1);
+    await scheduler.stop();
+  });
+
+  it('never overlaps cycles of one interval: an overrunning cycle is counted and the next skipped', async () => {
+    const slow = recordingPollster('cpu', () => new Promise((resolve) => setTimeout(resolve, 15_000)));
+    const { scheduler, metrics } = setUp(
+      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
+      [slow.pollster],
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(slow.calls).toHaveLength(2);
+    expect(await metricValue(metrics.cyclesSkipped, { interval: '10' })).toBe(1);
+    expect(await metricValue(metrics.cyclesOverrun, { interval: '10' })).toBe(1);
+    await vi.advanceTimersByTimeAsync(15_000);
+    await scheduler.stop();
+  });
+
+  it('reloads without dropping or adding a cycle of an unchanged interval, and starts new intervals', async () => {
+    const cpu = recordingPollster('cpu');
+    const mem = recordingPollster('mem');
+    const { scheduler } = setUp('sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]', [
+      cpu.pollster,
+      mem.pollster,
+    ]);
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    scheduler.reload(
+      parsePollingConfig(
+        [
+          'sources:',
+          '  - {name: s, interval: 10, meters: ["mem"], resources: ["r"]}',
+          '  - {name: t, interval: 30, meters: ["cpu"], resources: ["q"]}',
+        ].join('\n'),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(cpu.calls).toEqual([['r'], ['q']]);
+    expect(mem.calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(mem.calls).toEqual([['r']]);
+    await scheduler.stop();
+  });
+});
