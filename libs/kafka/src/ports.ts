@@ -64,7 +64,7 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
 }
 
-export type BatchHandler = (batch: RecordBatch) => Promise<void>;
+export type BatchHandler = (batch: RecordBatch) => Promise<unknown>;
 
 export interface BatchConsumer {
   /**

@@ -23,7 +23,7 @@ export class KafkajsBatchConsumer implements BatchConsumer {
   private readonly owned = new Map<string, TopicPartition>();
   /** Assignment callbacks in the order the group changed; batches wait for it. */
   private rebalancing: Promise<void> = Promise.resolve();
-  private batchInHand: Promise<unknown> | undefined;
+  private batchInHand: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private failure: unknown;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -97,37 +97,42 @@ export class KafkajsBatchConsumer implements BatchConsumer {
     // After a seek (by onAssigned or the app) the fetched batch is from the old position.
     if (this.stopping || this.failure || !payload.isRunning() || payload.isStale() || batch.isEmpty()) return;
     const records = batch.messages.map((message) => toConsumedRecord(batch.topic, batch.partition, message));
-    const work = retryWithBackoff(
-      () =>
-        handler({
-          topic: batch.topic,
-          partition: batch.partition,
-          records,
-          highWatermark: batch.highWatermark,
-        }),
-      {
-        ...this.backoff,
-        onRetry: (error, attempt, delayMs) =>
-          this.logger?.warn(
-            { err: error, topic: batch.topic, partition: batch.partition, attempt, delayMs },
-            'batch failed; retrying',
-          ),
-      },
-    );
-    this.batchInHand = work.catch(() => undefined);
+    // Set before the handler runs, so a stop() called from inside the handler waits for this batch.
+    let batchDone!: () => void;
+    this.batchInHand = new Promise<void>((resolve) => {
+      batchDone = resolve;
+    });
     try {
-      await work;
+      await retryWithBackoff(
+        () =>
+          handler({
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            highWatermark: batch.highWatermark,
+          }),
+        {
+          ...this.backoff,
+          onRetry: (error, attempt, delayMs) =>
+            this.logger?.warn(
+              { err: error, topic: batch.topic, partition: batch.partition, attempt, delayMs },
+              'batch failed; retrying',
+            ),
+        },
+      );
+      const last = batch.lastOffset();
+      payload.resolveOffset(last);
+      if ((this.options.commit ?? 'after-batch') === 'after-batch') {
+        await this.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
+      }
     } catch (error) {
       // Not retriable, or retries spent: leave the batch uncommitted and stop, rather than skip it.
       this.fail(error);
       return;
+    } finally {
+      batchDone();
     }
-    const last = batch.lastOffset();
-    payload.resolveOffset(last);
-    if ((this.options.commit ?? 'after-batch') === 'after-batch') {
-      await this.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
-    }
-    await payload.heartbeat();
+    if (!this.stopping) await payload.heartbeat();
   }
 
   private assignmentChanged(memberAssignment: Record<string, number[]>): void {
