@@ -10,8 +10,8 @@ import { floorTo, splitKeyOf } from './time.ts';
  * [head, end) of the backing arrays.
  */
 class Column {
-  times = new Float64Array(64);
-  values = new Float64Array(64);
+  times = new Float64Array(16);
+  values = new Float64Array(16);
   head = 0;
   end = 0;
 
@@ -183,9 +183,13 @@ export class MetricSeries {
       };
     });
     this.rawBackWindow = policy.backWindow + (states.some((state) => state.method.rate) ? 1 : 0);
-    if (snapshot.rawTail) this.rawTailColumn.merge(snapshot.rawTail, snapshot.rawTail.timestamps.length);
+    if (snapshot.rawTail) {
+      assertIncreasing(snapshot.rawTail, 'raw tail');
+      this.rawTailColumn.merge(snapshot.rawTail, snapshot.rawTail.timestamps.length);
+    }
     for (const { method, granularity, points } of snapshot.aggregates ?? []) {
       const state = this.stateOf(method, granularity);
+      assertIncreasing(points, `${method} at ${granularity}`);
       state.column.merge(points, points.timestamps.length);
       this.applyRetention(state);
     }
@@ -230,22 +234,27 @@ export class MetricSeries {
     return { accepted, droppedTooOld, changes };
   }
 
-  /** A copy of the raw tail, for `encodeRawTail`. */
+  /**
+   * The raw tail, for `encodeRawTail`. Like `points`, it returns views of live state: use or copy
+   * them before the next `apply`.
+   */
   rawTail(): Points {
-    return copyPoints(this.rawTailColumn.view());
+    return this.rawTailColumn.view();
   }
 
   /**
-   * A copy of one aggregation's points in [from, to), `from` floored to the granularity
-   * (Gnocchi's `fetch`). Throws CARBONARA_INVALID_ARGUMENT if the policy has no such aggregation.
+   * One aggregation's points in [from, to), `from` floored to the granularity (Gnocchi's
+   * `fetch`). The arrays are views of live state, valid until the next `apply` (copying every
+   * dirty range on the checkpoint path would cost more than the encoding). Throws
+   * CARBONARA_INVALID_ARGUMENT if the policy has no such aggregation.
    */
   points(method: string, granularity: number, from?: number, to?: number): Points {
     const { column } = this.stateOf(method, granularity);
     const first = from === undefined ? column.head : column.lowerBound(floorTo(from, granularity));
     const end = to === undefined ? column.end : Math.max(first, column.lowerBound(to));
     return {
-      timestamps: column.times.slice(first, end),
-      values: column.values.slice(first, end),
+      timestamps: column.times.subarray(first, end),
+      values: column.values.subarray(first, end),
     };
   }
 
@@ -305,6 +314,14 @@ export class MetricSeries {
   }
 }
 
-function copyPoints(points: Points): Points {
-  return { timestamps: points.timestamps.slice(), values: points.values.slice() };
+function assertIncreasing(points: Points, what: string): void {
+  const { timestamps } = points;
+  for (let index = 1; index < timestamps.length; index++) {
+    if ((timestamps[index] as number) <= (timestamps[index - 1] as number)) {
+      throw carbonaraErrors(
+        'CARBONARA_INVALID_ARGUMENT',
+        `snapshot ${what} is not in strictly increasing time order`,
+      );
+    }
+  }
 }

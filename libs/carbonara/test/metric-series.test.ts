@@ -240,6 +240,19 @@ describe('MetricSeries', () => {
     );
   });
 
+  it('refuses a snapshot whose points are out of order', () => {
+    const unordered = { timestamps: Float64Array.from([2, 1]), values: Float64Array.from([0, 0]) };
+    expect(() => new MetricSeries(medium, { rawTail: unordered })).toThrow(
+      expect.objectContaining({ code: 'CARBONARA_INVALID_ARGUMENT' }),
+    );
+    expect(
+      () =>
+        new MetricSeries(medium, {
+          aggregates: [{ method: 'mean', granularity: MINUTE, points: unordered }],
+        }),
+    ).toThrow(expect.objectContaining({ code: 'CARBONARA_INVALID_ARGUMENT' }));
+  });
+
   it('rejects invalid measures and unknown aggregations with coded errors', () => {
     const series = new MetricSeries(medium);
     expect(() => series.apply([1, 2], [1])).toThrow(
