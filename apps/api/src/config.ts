@@ -1,0 +1,26 @@
+import { AdminSection, DatabaseSection, LogSection } from '@granary/config';
+import { RestSection } from '@granary/rest';
+import { type Static, Type } from '@sinclair/typebox';
+
+/** The query service's configuration (`loadConfig` fills it from defaults, YAML and environment). */
+export const ApiConfigSchema = Type.Object(
+  {
+    api: RestSection,
+    database: DatabaseSection,
+    index: Type.Object(
+      {
+        maxConnections: Type.Integer({ minimum: 1, default: 10 }),
+        /** Apply pending index migrations at start-up (every replica may; they are safe to race). */
+        migrate: Type.Boolean({ default: true }),
+        /** `defaults`: Gnocchi's default policies and rule into an empty index; `empty`: none. */
+        seed: Type.Union([Type.Literal('defaults'), Type.Literal('empty')], { default: 'defaults' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: LogSection,
+    admin: AdminSection,
+  },
+  { additionalProperties: false },
+);
+
+export type ApiConfig = Static<typeof ApiConfigSchema>;
