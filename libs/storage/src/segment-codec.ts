@@ -78,14 +78,37 @@ function checkUnsigned(name: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > max) invalid(`${name} ${value} out of range`);
 }
 
-function checkColumns(name: string, columns: PointColumns<ArrayLike<number>>): void {
+function checkColumns(metricId: string, series: string, columns: PointColumns<ArrayLike<number>>): void {
   if (columns.timestamps.length !== columns.values.length) {
-    invalid(`${name}: ${columns.timestamps.length} timestamps but ${columns.values.length} values`);
+    // The message is built only on failure: this runs for every series of every checkpoint.
+    invalid(
+      `${metricId} ${series}: ${columns.timestamps.length} timestamps but ${columns.values.length} values`,
+    );
   }
 }
 
-function aggregationId(method: string, granularityUs: number): string {
-  return `${method}\u0000${granularityUs}`;
+/** Each distinct (method, granularity) gets one table index, looked up without building strings. */
+class AggregationTable {
+  readonly entries: { method: Uint8Array; granularityUs: number }[] = [];
+  private readonly byMethod = new Map<string, Map<number, number>>();
+
+  indexOf(method: string, granularityUs: number): number {
+    let byGranularity = this.byMethod.get(method);
+    if (!byGranularity) {
+      byGranularity = new Map();
+      this.byMethod.set(method, byGranularity);
+    }
+    const known = byGranularity.get(granularityUs);
+    if (known !== undefined) return known;
+    const encoded = utf8.encode(method);
+    checkUnsigned('method length', encoded.length, U16_MAX);
+    if (!Number.isFinite(granularityUs) || granularityUs <= 0) invalid(`granularity ${granularityUs}`);
+    const index = this.entries.length;
+    checkUnsigned('aggregation count', index + 1, U16_MAX);
+    byGranularity.set(granularityUs, index);
+    this.entries.push({ method: encoded, granularityUs });
+    return index;
+  }
 }
 
 /** Serialize a segment; throws STORAGE_INVALID_SEGMENT when the content breaks the format's limits. */
@@ -100,9 +123,9 @@ export function encodeSegment(segment: SegmentInput): Uint8Array {
   const topic = utf8.encode(segment.topic);
   checkUnsigned('topic length', topic.length, U16_MAX);
 
-  // Aggregations are named once in a table and referenced by index from each metric.
-  const aggregationIndex = new Map<string, number>();
-  const aggregationEntries: { method: Uint8Array; granularityUs: number }[] = [];
+  // Aggregations are named once in a table and referenced by index from each series.
+  const aggregations = new AggregationTable();
+  const seriesAggregation: number[] = [];
   const seenMetrics = new Set<string>();
   let tablesBytes = 0;
   let rawPoints = 0;
@@ -112,26 +135,17 @@ export function encodeSegment(segment: SegmentInput): Uint8Array {
     const metricId = metric.metricId.toLowerCase();
     if (seenMetrics.has(metricId)) invalid(`metric ${metricId} appears twice`);
     seenMetrics.add(metricId);
-    checkColumns(`metric ${metricId} raw`, metric.raw);
+    checkColumns(metricId, 'raw', metric.raw);
     checkUnsigned('series per metric', metric.aggregates.length, U16_MAX);
     rawPoints += metric.raw.timestamps.length;
     tablesBytes += METRIC_ENTRY_BYTES + SERIES_ENTRY_BYTES * metric.aggregates.length;
     for (const aggregate of metric.aggregates) {
-      checkColumns(`metric ${metricId} ${aggregate.method}`, aggregate);
+      checkColumns(metricId, aggregate.method, aggregate);
       bucketPoints += aggregate.timestamps.length;
-      const id = aggregationId(aggregate.method, aggregate.granularityUs);
-      if (aggregationIndex.has(id)) continue;
-      const method = utf8.encode(aggregate.method);
-      checkUnsigned('method length', method.length, U16_MAX);
-      if (!Number.isFinite(aggregate.granularityUs) || aggregate.granularityUs <= 0) {
-        invalid(`granularity ${aggregate.granularityUs}`);
-      }
-      aggregationIndex.set(id, aggregationEntries.length);
-      aggregationEntries.push({ method, granularityUs: aggregate.granularityUs });
-      tablesBytes += 2 + method.length + 8;
+      seriesAggregation.push(aggregations.indexOf(aggregate.method, aggregate.granularityUs));
     }
   }
-  checkUnsigned('aggregation count', aggregationEntries.length, U16_MAX);
+  for (const entry of aggregations.entries) tablesBytes += 2 + entry.method.length + 8;
   checkUnsigned('raw point count', rawPoints, U32_MAX);
   checkUnsigned('bucket point count', bucketPoints, U32_MAX);
 
@@ -153,27 +167,27 @@ export function encodeSegment(segment: SegmentInput): Uint8Array {
   view.setUint32(at + 32, segment.partition, true);
   view.setUint32(at + 36, segment.generation, true);
   view.setUint32(at + 40, segment.metrics.length, true);
-  view.setUint32(at + 44, aggregationEntries.length, true);
+  view.setUint32(at + 44, aggregations.entries.length, true);
   view.setUint32(at + 48, rawPoints, true);
   view.setUint32(at + 52, bucketPoints, true);
   view.setUint16(at + 56, topic.length, true);
   at += FIXED_HEADER_BYTES;
   bytes.set(topic, at);
   at += topic.length;
-  for (const entry of aggregationEntries) {
+  for (const entry of aggregations.entries) {
     view.setUint16(at, entry.method.length, true);
     bytes.set(entry.method, at + 2);
     view.setFloat64(at + 2 + entry.method.length, entry.granularityUs, true);
     at += 2 + entry.method.length + 8;
   }
+  let series = 0;
   for (const metric of segment.metrics) {
     writeUuid(bytes, at, metric.metricId);
     view.setUint32(at + UUID_BYTES, metric.raw.timestamps.length, true);
     view.setUint16(at + UUID_BYTES + 4, metric.aggregates.length, true);
     at += METRIC_ENTRY_BYTES;
     for (const aggregate of metric.aggregates) {
-      const index = aggregationIndex.get(aggregationId(aggregate.method, aggregate.granularityUs)) ?? 0;
-      view.setUint16(at, index, true);
+      view.setUint16(at, seriesAggregation[series++] ?? 0, true);
       view.setUint32(at + 2, aggregate.timestamps.length, true);
       at += SERIES_ENTRY_BYTES;
     }
@@ -231,57 +245,44 @@ function parseBody(reader: BodyReader): Segment {
     aggregations.push({ method, granularityUs: reader.f64() });
   }
 
+  // The columns fill the end of the body, so their size (from the counts) tells where they start;
+  // copying them first lets the metric table be turned into column views in one pass.
+  const columns = reader.trailingColumns(2 * (rawPoints + bucketPoints));
   // Every metric entry takes at least METRIC_ENTRY_BYTES, which bounds a forged count.
   if (metricCount > reader.remaining / METRIC_ENTRY_BYTES) corrupt(`metric count ${metricCount}`);
-  const table: { metricId: string; rawCount: number; series: { aggregation: number; count: number }[] }[] =
-    [];
-  let rawSum = 0;
-  let bucketSum = 0;
+  let rawAt = 0;
+  let bucketAt = 2 * rawPoints;
+  const metrics: MetricDelta[] = [];
   for (let i = 0; i < metricCount; i++) {
     const metricId = reader.uuid();
     const rawCount = reader.u32();
     const seriesCount = reader.u16();
-    const series: { aggregation: number; count: number }[] = [];
-    for (let s = 0; s < seriesCount; s++) {
-      const aggregation = reader.u16();
-      if (aggregation >= aggregations.length) corrupt(`aggregation index ${aggregation}`);
-      const count = reader.u32();
-      bucketSum += count;
-      series.push({ aggregation, count });
-    }
-    rawSum += rawCount;
-    table.push({ metricId, rawCount, series });
-  }
-  if (rawSum !== rawPoints || bucketSum !== bucketPoints)
-    corrupt('point counts disagree with the metric table');
-  reader.skipPadding();
-  const columns = reader.columns(2 * (rawPoints + bucketPoints));
-
-  let rawTimestampsAt = 0;
-  let rawValuesAt = rawPoints;
-  let bucketTimestampsAt = 2 * rawPoints;
-  let bucketValuesAt = 2 * rawPoints + bucketPoints;
-  const metrics: MetricDelta[] = table.map((entry) => {
+    if (rawAt + rawCount > rawPoints) corrupt('raw point counts exceed the header total');
     const raw = {
-      timestamps: columns.subarray(rawTimestampsAt, rawTimestampsAt + entry.rawCount),
-      values: columns.subarray(rawValuesAt, rawValuesAt + entry.rawCount),
+      timestamps: columns.subarray(rawAt, rawAt + rawCount),
+      values: columns.subarray(rawPoints + rawAt, rawPoints + rawAt + rawCount),
     };
-    rawTimestampsAt += entry.rawCount;
-    rawValuesAt += entry.rawCount;
-    const aggregates = entry.series.map(({ aggregation, count }) => {
-      const { method, granularityUs } = aggregations[aggregation]!;
-      const delta = {
-        method,
-        granularityUs,
-        timestamps: columns.subarray(bucketTimestampsAt, bucketTimestampsAt + count),
-        values: columns.subarray(bucketValuesAt, bucketValuesAt + count),
-      };
-      bucketTimestampsAt += count;
-      bucketValuesAt += count;
-      return delta;
-    });
-    return { metricId: entry.metricId, raw, aggregates };
-  });
+    rawAt += rawCount;
+    const aggregates: AggregateDelta[] = [];
+    for (let s = 0; s < seriesCount; s++) {
+      const aggregation = aggregations[reader.u16()];
+      if (!aggregation) corrupt('aggregation index outside the table');
+      const count = reader.u32();
+      if (bucketAt + count > 2 * rawPoints + bucketPoints) corrupt('bucket counts exceed the header total');
+      aggregates.push({
+        method: aggregation.method,
+        granularityUs: aggregation.granularityUs,
+        timestamps: columns.subarray(bucketAt, bucketAt + count),
+        values: columns.subarray(bucketPoints + bucketAt, bucketPoints + bucketAt + count),
+      });
+      bucketAt += count;
+    }
+    metrics.push({ metricId, raw, aggregates });
+  }
+  if (rawAt !== rawPoints || bucketAt !== 2 * rawPoints + bucketPoints) {
+    corrupt('point counts disagree with the metric table');
+  }
+  reader.expectColumnsNext();
   return { topic, partition, seq, generation, firstOffset, lastOffset, createdAtUs, metrics };
 }
 
@@ -289,9 +290,19 @@ function align8(length: number): number {
   return Math.ceil(length / 8) * 8;
 }
 
+function hexDigit(code: number): number {
+  // '0'-'9' → 0-9; 'a'-'f' and 'A'-'F' → 10-15 (the id was validated as UUID text).
+  return code <= 0x39 ? code - 0x30 : (code | 0x20) - 0x57;
+}
+
 function writeUuid(bytes: Uint8Array, at: number, uuid: string): void {
-  const hex = uuid.replaceAll('-', '');
-  for (let i = 0; i < UUID_BYTES; i++) bytes[at + i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  let byte = 0;
+  for (let i = 0; i < uuid.length; i++) {
+    const code = uuid.charCodeAt(i);
+    if (code === 0x2d) continue; // '-'
+    const high = hexDigit(code);
+    bytes[at + byte++] = (high << 4) | hexDigit(uuid.charCodeAt(++i));
+  }
 }
 
 /** Appends f64 columns; a bulk typed-array copy on little-endian hosts (all Node targets today). */
@@ -324,13 +335,16 @@ class ColumnWriter {
 class BodyReader {
   private readonly view: DataView;
   private at = 0;
+  /** End of the readable region: the body, less the columns once they are taken. */
+  private end: number;
 
   constructor(private readonly body: Uint8Array) {
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.end = body.length;
   }
 
   get remaining(): number {
-    return this.body.length - this.at;
+    return this.end - this.at;
   }
 
   private take(length: number): number {
@@ -373,19 +387,24 @@ class BodyReader {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  skipPadding(): void {
-    // The body starts 8-aligned after the 16-byte preamble, so body offsets align the same way.
-    const start = this.take(align8(this.at) - this.at);
-    if (this.body.subarray(start, this.at).some((byte) => byte !== 0)) corrupt('non-zero padding');
-  }
-
-  /** The rest of the body as exactly `count` f64 values, copied out (the input may be unaligned). */
-  columns(count: number): Float64Array {
-    if (this.remaining !== count * 8) corrupt(`${this.remaining} column bytes for ${count} values`);
-    const start = this.take(count * 8);
-    const copy = this.body.slice(start, start + count * 8);
+  /**
+   * Copy out the last `count` f64 values of the body (the input may be unaligned) and end the
+   * readable region before them.
+   */
+  trailingColumns(count: number): Float64Array {
+    const start = this.end - count * 8;
+    if (count * 8 > this.remaining || start % 8 !== 0)
+      corrupt(`${this.remaining} bytes left for ${count} values`);
+    const copy = this.body.slice(start, this.end);
+    this.end = start;
     if (HOST_IS_LITTLE_ENDIAN) return new Float64Array(copy.buffer, 0, count);
     const view = new DataView(copy.buffer);
     return Float64Array.from({ length: count }, (_, i) => view.getFloat64(8 * i, true));
+  }
+
+  /** After the tables only zero padding to the 8-byte boundary may precede the columns. */
+  expectColumnsNext(): void {
+    if (align8(this.at) !== this.end) corrupt('unexpected bytes between the tables and the columns');
+    if (this.body.subarray(this.at, this.end).some((byte) => byte !== 0)) corrupt('non-zero padding');
   }
 }
