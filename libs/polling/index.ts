@@ -10,5 +10,16 @@ export { cachedRead } from './src/model.ts';
 export type { Discovery, PollContext, PolledSample, Pollster } from './src/model.ts';
 export { HOST_METER_NAMES, createHostPollsters, localNodeDiscovery } from './src/pollsters/host.ts';
 export type { HostPollsterOptions } from './src/pollsters/host.ts';
+export { createPrometheusPollster, parsePrometheusText } from './src/pollsters/prometheus.ts';
+export type { PrometheusPollsterOptions } from './src/pollsters/prometheus.ts';
+export {
+  compileAttributePath,
+  createDynamicPollster,
+  endpointDiscovery,
+  parseDynamicPollsterDefinitions,
+  readAttribute,
+  urlDiscovery,
+} from './src/pollsters/dynamic.ts';
+export type { AttributePath, DynamicPollsterDefinition } from './src/pollsters/dynamic.ts';
 export { PollingScheduler } from './src/scheduler.ts';
 export type { PolledBatch, SchedulerOptions } from './src/scheduler.ts';
