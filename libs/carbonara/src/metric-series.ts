@@ -186,6 +186,12 @@ export class MetricSeries {
     if (snapshot.rawTail) {
       assertIncreasing(snapshot.rawTail, 'raw tail');
       this.rawTailColumn.merge(snapshot.rawTail, snapshot.rawTail.timestamps.length);
+      // A policy whose back window shrank keeps fewer blocks (Gnocchi's janitor re-truncation).
+      if (this.rawTailColumn.length > 0) {
+        this.rawTailColumn.dropBefore(
+          this.rawTailColumn.lowerBound(this.firstBlockStart(policy.maxBlockSize)),
+        );
+      }
     }
     for (const { method, granularity, points } of snapshot.aggregates ?? []) {
       const state = this.stateOf(method, granularity);

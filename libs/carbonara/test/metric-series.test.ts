@@ -240,6 +240,21 @@ describe('MetricSeries', () => {
     );
   });
 
+  it('re-truncates a restored raw tail to the policy back window', () => {
+    const rawTail = {
+      timestamps: Float64Array.from([0, 1, 2, 3, 4].map((hour) => splitKeyOf(BASE, HOUR) + hour * HOUR)),
+      values: Float64Array.from([1, 2, 3, 4, 5]),
+    };
+    const withBackWindow = createArchivePolicy({
+      name: 'p',
+      backWindow: 2,
+      definition: [{ granularity: HOUR }],
+    });
+    expect(new MetricSeries(withBackWindow, { rawTail }).rawTail().values).toEqual(
+      Float64Array.from([3, 4, 5]),
+    );
+  });
+
   it('refuses a snapshot whose points are out of order', () => {
     const unordered = { timestamps: Float64Array.from([2, 1]), values: Float64Array.from([0, 0]) };
     expect(() => new MetricSeries(medium, { rawTail: unordered })).toThrow(
