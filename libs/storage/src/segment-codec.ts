@@ -10,8 +10,8 @@ import { storageErrors } from './errors.ts';
  *             | u32 CRC-32 of body
  *   body      header | aggregation table | metric table | zero padding to 8 | four f64 columns
  *
- * Columns are shared by all metrics, in metric-table order, so encoding and decoding are a few bulk
- * copies however many metrics a segment holds.
+ * Columns are shared by all metrics, in metric-table order: decoding copies them out in one go and
+ * hands out views, encoding is one typed-array copy per series, whatever the number of metrics.
  */
 
 export interface PointColumns<Column extends ArrayLike<number> = Float64Array> {
