@@ -9,6 +9,11 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Records per request; a full batch goes without waiting for the linger (default 10,000). */
   maxBatchRecords?: number;
+  /**
+   * Approximate bytes per request (default 1,000,000): the broker refuses a partition's record
+   * batch above `message.max.bytes` (1 MiB by default), and a request never holds more than that.
+   */
+  maxBatchBytes?: number;
   /** Records accepted but not yet acknowledged; beyond it `send` waits (default 200,000). */
   maxBufferedRecords?: number;
   /** How long `send` waits for buffer space before failing with KAFKA_PRODUCER_BUFFER_FULL (default 30 s). */
@@ -20,6 +25,7 @@ export interface ProducerOptions {
 
 interface PendingSend {
   records: readonly OutgoingRecord[];
+  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -42,6 +48,7 @@ interface CapacityWaiter {
 export class BatchingProducer {
   private readonly lingerMs: number;
   private readonly maxBatchRecords: number;
+  private readonly maxBatchBytes: number;
   private readonly maxBufferedRecords: number;
   private readonly maxBlockMs: number;
   private readonly backoff: Partial<BackoffOptions>;
@@ -49,6 +56,7 @@ export class BatchingProducer {
 
   private pending: PendingSend[] = [];
   private pendingRecords = 0;
+  private pendingBytes = 0;
   private bufferedRecords = 0;
   private readonly waiters: CapacityWaiter[] = [];
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -61,6 +69,7 @@ export class BatchingProducer {
   ) {
     this.lingerMs = options.lingerMs ?? 5;
     this.maxBatchRecords = options.maxBatchRecords ?? 10_000;
+    this.maxBatchBytes = options.maxBatchBytes ?? 1_000_000;
     this.maxBufferedRecords = options.maxBufferedRecords ?? 200_000;
     this.maxBlockMs = options.maxBlockMs ?? 30_000;
     this.backoff = options.backoff ?? {};
@@ -76,12 +85,15 @@ export class BatchingProducer {
     if (this.closed) throw kafkaErrors('KAFKA_PRODUCER_CLOSED');
     if (records.length === 0) return;
     await this.reserve(records.length);
+    const bytes = records.reduce((sum, record) => sum + approximateSize(record), 0);
     const acknowledged = new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, resolve, reject });
+      this.pending.push({ records, bytes, resolve, reject });
     });
     this.pendingRecords += records.length;
-    if (this.pendingRecords >= this.maxBatchRecords) this.startDraining();
-    else this.lingerTimer ??= setTimeout(() => this.startDraining(), this.lingerMs);
+    this.pendingBytes += bytes;
+    if (this.pendingRecords >= this.maxBatchRecords || this.pendingBytes >= this.maxBatchBytes) {
+      this.startDraining();
+    } else this.lingerTimer ??= setTimeout(() => this.startDraining(), this.lingerMs);
     return acknowledged;
   }
 
@@ -167,17 +179,31 @@ export class BatchingProducer {
     }
   }
 
-  /** Whole sends, oldest first, up to `maxBatchRecords` records (at least one send). */
+  /** Whole sends, oldest first, within `maxBatchRecords` and `maxBatchBytes` (at least one send). */
   private takeBatch(): PendingSend[] {
     let count = 0;
+    let bytes = 0;
     let taken = 0;
     while (taken < this.pending.length) {
-      const size = this.pending[taken]!.records.length;
-      if (taken > 0 && count + size > this.maxBatchRecords) break;
-      count += size;
+      const next = this.pending[taken]!;
+      const full =
+        count + next.records.length > this.maxBatchRecords || bytes + next.bytes > this.maxBatchBytes;
+      if (taken > 0 && full) break;
+      count += next.records.length;
+      bytes += next.bytes;
       taken++;
     }
     this.pendingRecords -= count;
+    this.pendingBytes -= bytes;
     return this.pending.splice(0, taken);
   }
+}
+
+/** Bytes a record takes in a record batch, near enough: payloads plus a per-record overhead. */
+const RECORD_OVERHEAD_BYTES = 24;
+
+function approximateSize(record: OutgoingRecord): number {
+  let size = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + value.length;
+  return size;
 }

@@ -63,6 +63,19 @@ describe('BatchingProducer', () => {
     expect(sender.requests.map((r) => r.length)).toEqual([3, 3]);
   });
 
+  it('keeps a request within maxBatchBytes', async () => {
+    const sender = new ControlledSender();
+    const producer = new BatchingProducer(sender, { lingerMs: 60_000, maxBatchBytes: 1000 });
+    const big = (i: number): OutgoingRecord => ({ topic: 't', key: null, value: Buffer.alloc(400, i) });
+    const sends = [producer.send([big(0)]), producer.send([big(1)]), producer.send([big(2)])];
+    await until(() => sender.requests.length === 1);
+    sender.completeNext();
+    await until(() => sender.requests.length === 2);
+    sender.completeNext();
+    await Promise.all(sends);
+    expect(sender.requests.map((r) => r.length)).toEqual([2, 1]);
+  });
+
   it('makes senders wait while the buffer is full, and fails them after maxBlockMs', async () => {
     const sender = new ControlledSender();
     const producer = new BatchingProducer(sender, { lingerMs: 0, maxBufferedRecords: 5, maxBlockMs: 50 });

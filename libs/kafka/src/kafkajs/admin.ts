@@ -1,9 +1,11 @@
-import { type Admin, ConfigResourceTypes, type Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { ObservedTopic, TopicAdmin } from '../ports.ts';
 import type { TopicPartitionOffset } from '../records.ts';
 import { type TopicSpec, topicConfigEntries } from '../topics.ts';
 import { translated } from './errors.ts';
 
+// Not a named ESM export of kafkajs (CommonJS): Node's import cannot see it, only the default object.
+const { ConfigResourceTypes } = kafkajs;
 const PROVISIONED_CONFIGS = ['retention.ms', 'cleanup.policy'];
 
 export class KafkajsTopicAdmin implements TopicAdmin {
