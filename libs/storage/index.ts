@@ -24,7 +24,13 @@ export {
   splitObjectKey,
 } from './src/gnocchi-layout.ts';
 export type { SplitRef } from './src/gnocchi-layout.ts';
-export { checkpointPrefix, manifestKey, parseSegmentKey, segmentKey } from './src/checkpoint-keys.ts';
+export {
+  checkpointPrefix,
+  listSegments,
+  manifestKey,
+  parseSegmentKey,
+  segmentKey,
+} from './src/checkpoint-keys.ts';
 export type { SegmentId } from './src/checkpoint-keys.ts';
 export { SEGMENT_FORMAT_VERSION, decodeSegment, encodeSegment } from './src/segment-codec.ts';
 export type {

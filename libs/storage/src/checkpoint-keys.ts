@@ -1,5 +1,6 @@
 import { storageErrors } from './errors.ts';
 import { assertValidKey } from './keys.ts';
+import type { ObjectStore } from './object-store.ts';
 
 /**
  * Checkpoint objects of one Kafka partition: `_checkpoints/<topic>/<partition>/<seq>-<generation>`
@@ -51,4 +52,17 @@ export function parseSegmentKey(topic: string, partition: number, key: string): 
   if (!key.startsWith(prefix)) return undefined;
   const match = SEGMENT_NAME.exec(key.slice(prefix.length));
   return match ? { seq: Number(match[1]), generation: Number(match[2]) } : undefined;
+}
+
+/**
+ * Every segment stored for a partition, in sequence order, live or not: what garbage collection
+ * compares with the manifest to find folded segments and the orphans of a fenced-off writer.
+ */
+export async function listSegments(
+  store: ObjectStore,
+  topic: string,
+  partition: number,
+): Promise<SegmentId[]> {
+  const keys = await store.list(checkpointPrefix(topic, partition));
+  return keys.flatMap((key) => parseSegmentKey(topic, partition, key) ?? []);
 }

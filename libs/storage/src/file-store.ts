@@ -167,6 +167,7 @@ export class FileObjectStore implements ObjectStore {
         await mkdir(directory, { recursive: true });
         await writeFile(temp, bytes, { flush: true });
         await rename(temp, path);
+        await syncDirectory(directory);
         return;
       } catch (err) {
         await unlink(temp).catch(() => undefined);
@@ -247,6 +248,19 @@ export class FileObjectStore implements ObjectStore {
       }
       directory = dirname(directory);
     }
+  }
+}
+
+/**
+ * Make the rename itself durable: a manifest is a checkpoint's commit point and must not fall back
+ * to its previous version after a power loss once the Kafka offset is committed.
+ */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
+  FileObjectStore,
   type PartitionManifest,
   decodeManifest,
   encodeManifest,
+  listSegments,
   liveSegmentKeys,
   manifestKey,
   parseSegmentKey,
@@ -20,6 +26,9 @@ const manifest: PartitionManifest = {
   ],
   updatedAtUs: 1_763_700_000_000_000,
 };
+
+const basePath = mkdtempSync(join(tmpdir(), 'granary-segments-'));
+afterAll(() => rm(basePath, { recursive: true, force: true }));
 
 const corruptCode = expect.objectContaining({ code: 'STORAGE_CORRUPT_MANIFEST' });
 
@@ -73,6 +82,24 @@ describe('checkpoint keys', () => {
       undefined,
     ]);
     expect(parseSegmentKey('t', 1, keys[0]!)).toBeUndefined();
+  });
+
+  it('list the stored segments of one partition in sequence order', async () => {
+    const store = new FileObjectStore({ basePath });
+    for (const segment of [
+      { seq: 2, generation: 5 },
+      { seq: 1, generation: 5 },
+      { seq: 2, generation: 4 },
+    ]) {
+      await store.put(segmentKey('t', 0, segment), new Uint8Array());
+    }
+    await store.put(segmentKey('t', 10, { seq: 0, generation: 0 }), new Uint8Array());
+    await store.put(manifestKey('t', 0), new Uint8Array());
+    expect(await listSegments(store, 't', 0)).toEqual([
+      { seq: 1, generation: 5 },
+      { seq: 2, generation: 4 },
+      { seq: 2, generation: 5 },
+    ]);
   });
 
   it('refuses what cannot be a key', () => {
