@@ -6,6 +6,7 @@ import { type ConstraintErrors, type Database, type Queryable, micros, timestamp
 import { described, invalidInput } from './errors.ts';
 import {
   type PageRequest,
+  type SortExpression,
   afterMarkerCondition,
   invalidMarker,
   markerColumns,
@@ -92,15 +93,15 @@ const toMetric = (row: MetricRow): Metric => ({
   },
 });
 
-const SORTABLE: Record<string, string> = {
-  id: 'm.id',
-  name: 'm.name',
-  unit: 'm.unit',
-  archive_policy_name: 'm.archive_policy_name',
-  creator: 'm.creator',
-  resource_id: 'm.resource_id',
-  status: 'm.status',
-  last_measure_timestamp: 'm.last_measure_timestamp',
+const SORTABLE: Record<string, SortExpression> = {
+  id: { sql: 'm.id', nullable: false },
+  name: { sql: 'm.name', nullable: true },
+  unit: { sql: 'm.unit', nullable: true },
+  archive_policy_name: { sql: 'm.archive_policy_name', nullable: false },
+  creator: { sql: 'm.creator', nullable: true },
+  resource_id: { sql: 'm.resource_id', nullable: true },
+  status: { sql: 'm.status', nullable: false },
+  last_measure_timestamp: { sql: 'm.last_measure_timestamp', nullable: true },
 };
 
 export const noSuchMetric = (id: string) =>
@@ -265,18 +266,16 @@ export class Metrics {
     equal(`split_part(m.creator, ':', 1)`, filter.createdByUserId);
     equal(`split_part(m.creator, ':', 2)`, filter.createdByProjectId);
     let withMarker = '';
-    let from = METRIC_SOURCE;
     if (page.marker !== undefined) {
       const markerId = parseUuid(page.marker);
       const exists =
         markerId && (await this.db.query('SELECT 1 FROM metric WHERE id = $1', [markerId])).length > 0;
       if (!exists) throw invalidMarker(page.marker);
       withMarker = `WITH marker AS (SELECT ${markerColumns(keys)} FROM metric m WHERE m.id = ${add(markerId)})`;
-      from += ' CROSS JOIN marker';
       where.push(afterMarkerCondition(keys, 'marker'));
     }
     const rows = await this.db.query<MetricRow>(
-      `${withMarker} SELECT ${METRIC_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')}
+      `${withMarker} SELECT ${METRIC_COLUMNS} FROM ${METRIC_SOURCE} WHERE ${where.join(' AND ')}
        ORDER BY ${orderByClause(keys)} ${limit === undefined ? '' : `LIMIT ${add(limit)}`}`,
       params,
     );

@@ -6,10 +6,14 @@ export interface SortKey {
   nulls: 'first' | 'last';
 }
 
-/** A sort key resolved to the SQL expression it orders by. */
-export interface ResolvedSortKey extends SortKey {
+/** What a sortable name orders by; `nullable` false lets the keyset condition use row comparisons. */
+export interface SortExpression {
   sql: string;
+  nullable: boolean;
 }
+
+/** A sort key resolved to the SQL expression it orders by. */
+export interface ResolvedSortKey extends SortKey, SortExpression {}
 
 /** Keyset pagination input; `sort` uses Gnocchi's `key[:asc|desc][-nullsfirst|-nullslast]` syntax. */
 export interface PageRequest {
@@ -37,7 +41,7 @@ export function parseSortKey(spec: string): SortKey {
 export function resolveSort(
   requested: readonly string[] | undefined,
   defaults: readonly string[],
-  sortable: (key: string) => string | undefined,
+  sortable: (key: string) => SortExpression | undefined,
   uniqueKeys: readonly string[],
 ): ResolvedSortKey[] {
   const keys = (requested && requested.length > 0 ? requested : defaults).map(parseSortKey);
@@ -45,9 +49,9 @@ export function resolveSort(
     if (!keys.some((k) => k.key === unique)) keys.push({ key: unique, direction: 'asc', nulls: 'last' });
   }
   return keys.map((k) => {
-    const sql = sortable(k.key);
-    if (!sql) throw invalid(`Invalid sort keys: ${k.key}`);
-    return { ...k, sql };
+    const expression = sortable(k.key);
+    if (!expression) throw invalid(`Invalid sort keys: ${k.key}`);
+    return { ...k, ...expression };
   });
 }
 
@@ -62,24 +66,34 @@ export const invalidMarker = (marker: string) => invalid(`Invalid marker: \`${ma
 export const orderByClause = (keys: readonly ResolvedSortKey[]): string =>
   keys.map((k) => `${k.sql} ${k.direction.toUpperCase()} NULLS ${k.nulls.toUpperCase()}`).join(', ');
 
-/** The marker row's sort values, selected as `k0, k1, …` in a CTE. */
+/** The marker row's sort values, selected as `k0, k1, …` in a CTE named as `afterMarkerCondition`'s. */
 export const markerColumns = (keys: readonly ResolvedSortKey[]): string =>
   keys.map((k, i) => `${k.sql} AS k${i}`).join(', ');
 
 /**
  * Rows strictly after the marker in the given order: for some key i, all earlier keys equal the
- * marker's and key i comes after it. NULLs are placed as the ORDER BY places them.
+ * marker's and key i comes after it. NULLs are placed as the ORDER BY places them. When every key
+ * is non-null and sorted the same way, this is a row comparison, which a matching index serves.
  */
 export function afterMarkerCondition(keys: readonly ResolvedSortKey[], marker: string): string {
+  // Scalar subqueries become init-plan parameters the planner can use as index bounds (a join cannot).
+  const markerValue = (i: number) => `(SELECT k${i} FROM ${marker})`;
+  if (keys.every((k) => !k.nullable && k.direction === keys[0]!.direction)) {
+    const op = keys[0]!.direction === 'asc' ? '>' : '<';
+    return `(${keys.map((k) => k.sql).join(', ')}) ${op} (${keys.map((_, i) => markerValue(i)).join(', ')})`;
+  }
   const after = (k: ResolvedSortKey, m: string): string => {
     const beyond = k.direction === 'asc' ? `${k.sql} > ${m}` : `${k.sql} < ${m}`;
+    if (!k.nullable) return beyond;
     return k.nulls === 'last'
       ? `(${m} IS NOT NULL AND (${beyond} OR ${k.sql} IS NULL))`
       : `((${m} IS NULL AND ${k.sql} IS NOT NULL) OR ${beyond})`;
   };
+  const equal = (k: ResolvedSortKey, m: string) =>
+    k.nullable ? `${k.sql} IS NOT DISTINCT FROM ${m}` : `${k.sql} = ${m}`;
   const alternatives = keys.map((k, i) => {
-    const equalBefore = keys.slice(0, i).map((e, j) => `${e.sql} IS NOT DISTINCT FROM ${marker}.k${j}`);
-    return `(${[...equalBefore, after(k, `${marker}.k${i}`)].join(' AND ')})`;
+    const equalBefore = keys.slice(0, i).map((e, j) => equal(e, markerValue(j)));
+    return `(${[...equalBefore, after(k, markerValue(i))].join(' AND ')})`;
   });
   return `(${alternatives.join(' OR ')})`;
 }

@@ -1,7 +1,7 @@
 import type { ArchivePolicyRules } from './archive-policies.ts';
 import { type ConstraintErrors, type Database, type Queryable, micros, timestampToMicros } from './db.ts';
 import { described, invalidInput } from './errors.ts';
-import { SqlParams, compileFilter, fieldSql } from './filter/compile.ts';
+import { SqlParams, compileFilter, sortExpression } from './filter/compile.ts';
 import type { ResourceFilter } from './filter/parse.ts';
 import { insertMetric, metricConstraintErrors, validateMetricName } from './metrics.ts';
 import {
@@ -370,23 +370,21 @@ export class Resources {
     const keys = resolveSort(
       request.sort,
       ['revision_start:asc', 'started_at:asc'],
-      (key) => (key === 'revision' ? 'r.revision' : fieldSql(ctx, key)),
+      (key) => (key === 'revision' ? { sql: 'r.revision', nullable: false } : sortExpression(ctx, key)),
       history ? ['id', 'revision'] : ['id'],
     );
     const limit = validateLimit(request.limit);
     const where = [typeCondition(request.type, 'r', params)];
     if (request.filter) where.push(compileFilter(request.filter, ctx));
     let withMarker = '';
-    let from = `${rowSource(history)} r`;
     if (request.marker !== undefined) {
       const { id, revision } = await this.findMarker(request.marker, history);
       withMarker = `WITH marker AS (SELECT ${markerColumns(keys)} FROM ${rowSource(history)} r
         WHERE r.id = ${params.add(id)} AND r.revision = ${params.add(revision)})`;
-      from += ' CROSS JOIN marker';
       where.push(afterMarkerCondition(keys, 'marker'));
     }
     const rows = await this.db.query<ResourceRow>(
-      `${withMarker} SELECT ${OUTPUT_COLUMNS} FROM ${from} WHERE ${where.join(' AND ')}
+      `${withMarker} SELECT ${OUTPUT_COLUMNS} FROM ${rowSource(history)} r WHERE ${where.join(' AND ')}
        ORDER BY ${orderByClause(keys)} ${limit === undefined ? '' : `LIMIT ${params.add(limit)}`}`,
       params.values,
     );

@@ -1,4 +1,5 @@
 import { described } from '../errors.ts';
+import type { SortExpression } from '../pagination.ts';
 import type { AttributeDefinition, ResourceType } from '../resource-types.ts';
 import { checkAttributeValue } from '../resource-types.ts';
 import { parseTimespanSeconds, parseTimestamp } from '../time.ts';
@@ -76,11 +77,14 @@ const invalidValue = (value: unknown, name: string) =>
 const pythonText = (value: Exclude<FilterScalar, null>): string =>
   typeof value === 'boolean' ? (value ? 'True' : 'False') : String(value);
 
-/** SQL of a searchable name over the row source, for ORDER BY; undefined when the type has no such name. */
-export function fieldSql(ctx: CompileContext, name: string): string | undefined {
+/** Generic fields that are never NULL: sorting by them allows index-friendly keyset conditions. */
+const NON_NULL_FIELDS = new Set(['id', 'type', 'original_resource_id', 'started_at', 'revision_start']);
+
+/** A searchable name as an ORDER BY expression; undefined when the type has no such name. */
+export function sortExpression(ctx: CompileContext, name: string): SortExpression | undefined {
   const field =
     GENERIC_FIELDS[name] ?? (Object.hasOwn(ctx.type.attributes, name) ? fieldFor(ctx, name) : undefined);
-  return field && fieldExpression(ctx, field).sql;
+  return field && { sql: fieldExpression(ctx, field).sql, nullable: !NON_NULL_FIELDS.has(name) };
 }
 
 function fieldExpression(ctx: CompileContext, field: Field): { sql: string; cast: string } {
