@@ -1,0 +1,67 @@
+import { AdminSection, KafkaSection, LogSection, SchemaRegistrySection } from '@granary/config';
+import { TopicSpecSchema, TopicsSection } from '@granary/kafka';
+import { type Static, Type } from '@sinclair/typebox';
+
+/** The poller's own settings: Ceilometer's [polling] and [publisher] options, and scale-out. */
+export const PollerSection = Type.Object(
+  {
+    /** polling.yaml (Ceilometer format); reloaded when it changes and on SIGHUP. */
+    pollingFile: Type.String({ minLength: 1, default: 'polling.yaml' }),
+    /** Ceilometer's `pollsters_definitions_dirs`: every `*.yaml` in them holds dynamic pollsters. */
+    pollstersDefinitionsDirs: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** Ceilometer's `[publisher]telemetry_secret`; empty disables signing. */
+    telemetrySecret: Type.String({ default: 'change this for valid signing' }),
+    /** Ceilometer's `[DEFAULT]sample_source`. */
+    sampleSource: Type.String({ minLength: 1, default: 'openstack' }),
+    /** Ceilometer's `[polling]batch_size`: samples per produce request (0: one request per run). */
+    batchSize: Type.Integer({ minimum: 0, default: 50 }),
+    /** Name of this machine for the `local_node` discovery; empty means the OS host name. */
+    host: Type.String({ default: '' }),
+    /** Service catalog for the `endpoint:<type>` discovery (Granary runs without Keystone). */
+    endpoints: Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1 })), { default: {} }),
+    /** How often the polling file's modification time is checked, ms. */
+    watchIntervalMs: Type.Integer({ minimum: 100, default: 1000 }),
+    /** Pollster runs of one cycle in flight at once. */
+    concurrency: Type.Integer({ minimum: 1, default: 4 }),
+    prometheusTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+    /**
+     * Scale-out: replicas join one consumer group on a small topic; the partitions a replica is
+     * assigned decide the shared resources it polls (murmur2 of the resource, as Kafka keys).
+     */
+    coordination: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        groupId: Type.String({ minLength: 1, default: 'granary-poller' }),
+        topic: Type.Composite([TopicSpecSchema], {
+          additionalProperties: false,
+          default: {
+            name: 'granary.poller.coordination',
+            partitions: 64,
+            replicationFactor: 1,
+            retentionMs: 3_600_000,
+            cleanupPolicy: 'delete',
+          },
+        }),
+        /** How soon a replica that died stops owning its partitions (Kafka's session timeout). */
+        sessionTimeoutMs: Type.Integer({ minimum: 6000, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The poller's configuration (`loadConfig` fills it from defaults, YAML and environment). */
+export const PollerConfigSchema = Type.Object(
+  {
+    poller: PollerSection,
+    kafka: KafkaSection,
+    schemaRegistry: SchemaRegistrySection,
+    topics: TopicsSection,
+    log: LogSection,
+    admin: AdminSection,
+  },
+  { additionalProperties: false },
+);
+
+export type PollerConfig = Static<typeof PollerConfigSchema>;
