@@ -24,6 +24,7 @@ export {
   type Granularity,
   POINTS_PER_SPLIT,
   US_PER_SECOND,
+  floorTimestamp,
   nextSplitKey,
   splitKeyOf,
 } from './src/time.ts';

@@ -1,7 +1,13 @@
 import { carbonaraErrors } from './errors.ts';
 import { type ParsedMethod, parseMethod } from './methods.ts';
 import type { Points } from './points.ts';
-import { CALENDAR_UNITS, type Granularity, floorTo, floorToCalendar, nextCalendarStart } from './time.ts';
+import {
+  CALENDAR_UNITS,
+  type Granularity,
+  floorTimestamp,
+  floorToCalendar,
+  nextCalendarStart,
+} from './time.ts';
 
 /** Buckets of a timestamp array: bucket k holds indices [bounds[k], bounds[k+1]), stamped `stamps[k]`. */
 export interface Grouping {
@@ -34,7 +40,7 @@ export function groupByBucket(timestamps: Float64Array, granularity: Granularity
 }
 
 function bucketStart(ts: number, granularity: Granularity): number {
-  return typeof granularity === 'number' ? floorTo(ts, granularity) : floorToCalendar(ts, granularity);
+  return typeof granularity === 'number' ? floorTimestamp(ts, granularity) : floorToCalendar(ts, granularity);
 }
 
 let sortScratch = new Float64Array(64);

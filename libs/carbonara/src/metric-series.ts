@@ -3,7 +3,7 @@ import { carbonaraErrors } from './errors.ts';
 import { type ParsedMethod, parseMethod } from './methods.ts';
 import { type Points, lowerBound, mergeInto, normalizeBatch } from './points.ts';
 import type { Aggregation, ArchivePolicy } from './policy.ts';
-import { floorTo, splitKeyOf } from './time.ts';
+import { floorTimestamp, splitKeyOf } from './time.ts';
 
 /**
  * A sorted growable series whose oldest points can be dropped in O(1): live points sit in
@@ -219,7 +219,7 @@ export class MetricSeries {
     const firstNew = fresh.timestamps[0] as number;
     const changes: AggregationChange[] = [];
     for (const { granularity, plain, rate } of this.granularities) {
-      const bucketStart = floorTo(firstNew, granularity);
+      const bucketStart = floorTimestamp(firstNew, granularity);
       const first = raw.lowerBound(bucketStart);
       if (plain.length > 0) {
         const timestamps = raw.times.subarray(first, raw.end);
@@ -256,7 +256,7 @@ export class MetricSeries {
    */
   points(method: string, granularity: number, from?: number, to?: number): Points {
     const { column } = this.stateOf(method, granularity);
-    const first = from === undefined ? column.head : column.lowerBound(floorTo(from, granularity));
+    const first = from === undefined ? column.head : column.lowerBound(floorTimestamp(from, granularity));
     const end = to === undefined ? column.end : Math.max(first, column.lowerBound(to));
     return {
       timestamps: column.times.subarray(first, end),
@@ -278,7 +278,7 @@ export class MetricSeries {
   /** Gnocchi's `first_block_timestamp`: the start of the oldest raw block kept. */
   private firstBlockStart(blockSize: number): number {
     const last = this.rawTailColumn.times[this.rawTailColumn.end - 1] as number;
-    return floorTo(last, blockSize) - blockSize * this.rawBackWindow;
+    return floorTimestamp(last, blockSize) - blockSize * this.rawBackWindow;
   }
 
   private recompute(

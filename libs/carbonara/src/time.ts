@@ -20,8 +20,8 @@ const US_PER_DAY = 86_400 * US_PER_SECOND;
 const SUNDAY_SHIFT_US = 4 * US_PER_DAY;
 const US_PER_WEEK = 7 * US_PER_DAY;
 
-/** Start of the fixed-size bucket holding `ts` (both in µs, non-negative). */
-export function floorTo(ts: number, granularity: number): number {
+/** Gnocchi's `round_timestamp`: start of the fixed-size bucket holding `ts` (µs, non-negative). */
+export function floorTimestamp(ts: number, granularity: number): number {
   return ts - (ts % granularity);
 }
 
@@ -29,7 +29,7 @@ const MONTHS_PER_BUCKET: Readonly<Record<Exclude<CalendarUnit, 'W'>, number>> = 
 
 /** Start of the calendar bucket holding `ts`. */
 export function floorToCalendar(ts: number, unit: CalendarUnit): number {
-  if (unit === 'W') return floorTo(ts + SUNDAY_SHIFT_US, US_PER_WEEK) - SUNDAY_SHIFT_US;
+  if (unit === 'W') return floorTimestamp(ts + SUNDAY_SHIFT_US, US_PER_WEEK) - SUNDAY_SHIFT_US;
   const date = new Date(Math.floor(ts / 1000));
   const month = date.getUTCMonth();
   return Date.UTC(date.getUTCFullYear(), month - (month % MONTHS_PER_BUCKET[unit]), 1) * 1000;
@@ -44,7 +44,7 @@ export function nextCalendarStart(start: number, unit: CalendarUnit): number {
 
 /** Key of the split holding `ts` for a granularity: a multiple of `granularity × 3600` µs. */
 export function splitKeyOf(ts: number, granularity: number): number {
-  return floorTo(ts, granularity * POINTS_PER_SPLIT);
+  return floorTimestamp(ts, granularity * POINTS_PER_SPLIT);
 }
 
 /** Key of the split that follows `key`. */

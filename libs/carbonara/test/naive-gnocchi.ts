@@ -11,7 +11,7 @@ export interface NaivePolicy {
   methods: string[];
 }
 
-const floorTo = (ts: number, granularity: number) => Math.floor(ts / granularity) * granularity;
+const floorTimestamp = (ts: number, granularity: number) => Math.floor(ts / granularity) * granularity;
 
 /** Gnocchi's reducers on one bucket; `offset` is the bucket's first index in the grouped array. */
 function reduce(method: string, bucket: number[], offset: number): number | undefined {
@@ -59,10 +59,10 @@ export function naiveGroup(points: Pair[], granularity: number, method: string):
   const out: Pair[] = [];
   let index = 0;
   while (index < points.length) {
-    const bucket = floorTo((points[index] as Pair)[0], granularity);
+    const bucket = floorTimestamp((points[index] as Pair)[0], granularity);
     const values: number[] = [];
     const offset = index;
-    while (index < points.length && floorTo((points[index] as Pair)[0], granularity) === bucket) {
+    while (index < points.length && floorTimestamp((points[index] as Pair)[0], granularity) === bucket) {
       values.push((points[index++] as Pair)[1]);
     }
     const value = reduce(method, values, offset);
@@ -85,7 +85,7 @@ export class NaiveGnocchi {
     const blockSize = Math.max(...this.policy.definition.map((item) => item.granularity));
     const backWindow =
       this.policy.backWindow + (this.policy.methods.some((m) => m.startsWith('rate:')) ? 1 : 0);
-    return floorTo((this.raw[this.raw.length - 1] as Pair)[0], blockSize) - blockSize * backWindow;
+    return floorTimestamp((this.raw[this.raw.length - 1] as Pair)[0], blockSize) - blockSize * backWindow;
   }
 
   apply(batch: Pair[]): { accepted: number; droppedTooOld: number } {
@@ -102,7 +102,7 @@ export class NaiveGnocchi {
 
     const firstNew = (fresh[0] as Pair)[0];
     for (const { granularity, timespan } of this.policy.definition) {
-      const start = floorTo(firstNew, granularity);
+      const start = floorTimestamp(firstNew, granularity);
       for (const method of this.policy.methods) {
         let computed: Pair[];
         if (method.startsWith('rate:')) {
