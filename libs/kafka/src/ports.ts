@@ -54,9 +54,10 @@ export interface ConsumerOptions {
   /** Called, and awaited before any batch is handled, when partitions are newly assigned. */
   onAssigned?: (partitions: TopicPartition[], consumer: BatchConsumer) => Promise<void> | void;
   /**
-   * Called, and awaited, when partitions are taken away: at a rebalance (before their successor
-   * reads them is not guaranteed by kafkajs's eager protocol) and at `stop()` before leaving the group,
-   * while commits are still accepted.
+   * Called, and awaited, when partitions are taken away. At `stop()` it runs before the group is
+   * left, while commits for those partitions are still valid. At a rebalance it runs once the new
+   * assignment is known, which with kafkajs's eager protocol is after another member may already
+   * own them: do not commit revoked partitions there, just drop their state.
    */
   onRevoked?: (partitions: TopicPartition[], consumer: BatchConsumer) => Promise<void> | void;
   /** Upper bound on bytes fetched per partition per request (default 1 MiB). */

@@ -120,15 +120,22 @@ export class KafkajsBatchConsumer implements BatchConsumer {
             ),
         },
       );
-      const last = batch.lastOffset();
-      payload.resolveOffset(last);
-      if ((this.options.commit ?? 'after-batch') === 'after-batch') {
-        await this.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset(last) }]);
-      }
     } catch (error) {
       // Not retriable, or retries spent: leave the batch uncommitted and stop, rather than skip it.
       this.fail(error);
+      batchDone();
       return;
+    }
+    try {
+      const last = batch.lastOffset();
+      payload.resolveOffset(last);
+      if ((this.options.commit ?? 'after-batch') === 'after-batch') {
+        // Untranslated on purpose: kafkajs must see its own rebalance errors to rejoin the group;
+        // the batch then comes back from the last committed offset (at-least-once).
+        await this.consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
+        ]);
+      }
     } finally {
       batchDone();
     }
