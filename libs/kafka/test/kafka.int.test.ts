@@ -211,6 +211,43 @@ describe('consumer offsets and group membership against the real broker', () => 
     await producer.close();
   });
 
+  it('in manual mode commits only when told, and lets onAssigned seek where the application left off', async () => {
+    const kafka = testKafka();
+    const topic = uniqueName('manual');
+    const groupId = uniqueName('manual-group');
+    await createTopics(kafka, topicSpec(topic, 1));
+    const producer = await connectedProducer(kafka);
+    await producer.send(
+      Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: Buffer.from([i]) })),
+    );
+    await producer.close();
+
+    // As a processor does: resume from its own checkpoint (offset 4), not from the group's offset.
+    const handled: string[] = [];
+    const consumer = kafka.createConsumer({
+      groupId,
+      topics: [topic],
+      commit: 'manual',
+      onAssigned: (partitions, self) => {
+        for (const { partition } of partitions) self.seek({ topic, partition, offset: '4' });
+      },
+    });
+    const running = consumer.run(async (batch) => {
+      handled.push(...batch.records.map((r) => r.offset));
+    });
+    await eventually(() => handled.length >= 6);
+    expect(handled).toEqual(['4', '5', '6', '7', '8', '9']);
+
+    const admin = kafka.createAdmin();
+    await admin.connect();
+    expect((await admin.committedOffsets(groupId, topic))[0]?.offset).toBe('-1');
+    await consumer.commit([{ topic, partition: 0, offset: '8' }]);
+    expect((await admin.committedOffsets(groupId, topic))[0]?.offset).toBe('8');
+    await consumer.stop();
+    await running;
+    await admin.disconnect();
+  });
+
   it('reports assigned and revoked partitions as members join and leave', async () => {
     const kafka = testKafka();
     const topic = uniqueName('rebalance');
