@@ -45,6 +45,11 @@ function bucketStart(ts: number, granularity: Granularity): number {
 
 let sortScratch = new Float64Array(64);
 
+/** Sort order of numpy (and of typed-array sort): NaN after every number. */
+function sortsAfter(a: number, b: number): boolean {
+  return a > b || (Number.isNaN(a) && !Number.isNaN(b));
+}
+
 // Sorted copy of values[from, to) in sortScratch[0, to-from).
 function sortedCopy(values: Float64Array, from: number, to: number): Float64Array {
   const length = to - from;
@@ -54,7 +59,7 @@ function sortedCopy(values: Float64Array, from: number, to: number): Float64Arra
     for (let index = 0; index < length; index++) {
       const value = values[from + index] as number;
       let slot = index;
-      while (slot > 0 && (sorted[slot - 1] as number) > value) {
+      while (slot > 0 && sortsAfter(sorted[slot - 1] as number, value)) {
         sorted[slot] = sorted[slot - 1] as number;
         slot--;
       }
@@ -73,6 +78,8 @@ function sortedCopy(values: Float64Array, from: number, to: number): Float64Arra
  * sums accumulate in time order from 0, std is sqrt(Σ(v-mean)²/(n-1)) and skips single-point
  * buckets, percentiles interpolate at positions counted from the first grouped point (numpy
  * computes them on the whole grouped array, and the rounding of the fraction depends on it).
+ * NaN behaves as in Gnocchi, whose min/max read the ends of a NaN-last argsort: `max` is NaN if
+ * any value is, `min` ignores NaN unless every value is NaN.
  */
 export function reduceGroups(
   values: Float64Array,
@@ -109,7 +116,7 @@ export function reduceGroups(
         result = values[from] as number;
         for (let index = from + 1; index < to; index++) {
           const value = values[index] as number;
-          if (value < result) result = value;
+          if (sortsAfter(result, value)) result = value;
         }
         break;
       }
@@ -117,7 +124,7 @@ export function reduceGroups(
         result = values[from] as number;
         for (let index = from + 1; index < to; index++) {
           const value = values[index] as number;
-          if (value > result) result = value;
+          if (sortsAfter(value, result)) result = value;
         }
         break;
       }

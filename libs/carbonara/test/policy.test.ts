@@ -213,6 +213,28 @@ describe('resample', () => {
     expect(Array.from(resample(series, 'Q', 'count').values)).toEqual([2, 1, 1, 1]);
   });
 
+  it('treats NaN as Gnocchi does (expected values from Gnocchi 4.7.1)', () => {
+    const withNaN = {
+      timestamps: Float64Array.from({ length: 9 }, (_, index) => index * SECOND),
+      values: Float64Array.from([3, Number.NaN, 1, 5, 7, 2, Number.NaN, Number.NaN, 4]),
+    };
+    const expected: Record<string, number[]> = {
+      min: [1, 2, 4],
+      max: [Number.NaN, 7, Number.NaN],
+      median: [3, 5, Number.NaN],
+      '50pct': [3, 5, Number.NaN],
+      '90pct': [Number.NaN, 6.6, Number.NaN],
+      mean: [Number.NaN, 4.666666666666667, Number.NaN],
+      first: [3, 5, Number.NaN],
+      last: [1, 2, 4],
+      count: [3, 3, 3],
+      std: [Number.NaN, 2.516611478423583, Number.NaN],
+    };
+    for (const [method, values] of Object.entries(expected)) {
+      expect([method, Array.from(resample(withNaN, 3 * SECOND, method).values)]).toEqual([method, values]);
+    }
+  });
+
   it('refuses rate methods on calendar granularities and invalid granularities', () => {
     expect(() => resample(points, 'M', 'rate:mean')).toThrow(
       expect.objectContaining({ code: 'CARBONARA_INVALID_ARGUMENT' }),
