@@ -12,7 +12,7 @@ const EPOCH_SECONDS = /^[+-]?\d+(?:\.\d+)?$/;
 
 /**
  * Gnocchi's `utils.to_timestamp` for the forms the index meets: ISO 8601 (naive means UTC), epoch
- * seconds as number or numeric text, or a Date. Epoch µs numbers are only accepted through the
+ * seconds as number or numeric text, `now` and relative `-5 minutes`, or a Date. Epoch µs numbers are only accepted through the
  * typed `EpochMicros` parameters of the repositories, never from user text.
  */
 export function parseTimestamp(value: unknown): EpochMicros | undefined {
@@ -21,6 +21,13 @@ export function parseTimestamp(value: unknown): EpochMicros | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (EPOCH_SECONDS.test(text)) return parseTimestamp(Number(text));
+  // Gnocchi's relative forms: "now", "-5 minutes", "+1 hour".
+  if (text === 'now') return Date.now() * 1000;
+  if (text.startsWith('-') || text.startsWith('+')) {
+    const seconds = parseTimespanSeconds(text.slice(1));
+    if (seconds === undefined) return undefined;
+    return inRange(Date.now() * 1000 + (text.startsWith('-') ? -1 : 1) * Math.round(seconds * 1e6));
+  }
   const m = ISO_8601.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;

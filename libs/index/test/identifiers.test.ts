@@ -46,6 +46,15 @@ describe('timestamps and timespans', () => {
     expect(parseTimestamp('1388714522.5')).toBe(1388714522500000);
   });
 
+  it('reads "now" and relative times against the clock', () => {
+    const before = Date.now() * 1000;
+    const fiveMinutesAgo = parseTimestamp('-5 minutes')!;
+    expect(fiveMinutesAgo).toBeGreaterThanOrEqual(before - 300_000_000);
+    expect(fiveMinutesAgo).toBeLessThanOrEqual(Date.now() * 1000 - 300_000_000);
+    expect(parseTimestamp('now')).toBeGreaterThanOrEqual(before);
+    expect(parseTimestamp('-5 shenanigans')).toBeUndefined();
+  });
+
   it('refuses impossible dates and unparseable text', () => {
     for (const bad of ['2014-02-30', '2014-13-01', 'yesterday', '', '2014-01-01T25:00:00', 1e300]) {
       expect(parseTimestamp(bad), String(bad)).toBeUndefined();

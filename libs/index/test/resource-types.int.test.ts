@@ -305,6 +305,36 @@ describe('resource types (resource-type.yaml)', () => {
     expect(unchanged.attributes.what).toBeUndefined();
   });
 
+  it('a type change and resource writes from other replicas never interleave', async () => {
+    await index.resourceTypes.create({ name: 'busy', attributes: { host: { type: 'string' } } });
+    const writers = [db.openReplica(), db.openReplica()];
+    const creates = Array.from({ length: 40 }, (_, i) =>
+      writers[i % 2]!.resources.create({
+        type: 'busy',
+        id: `busy-${i}`,
+        creator: 'c',
+        attributes: { host: `h${i}` },
+      }).then(
+        () => 'created',
+        (err: { code?: string }) => err.code,
+      ),
+    );
+    const patch = index.resourceTypes.patch('busy', [
+      {
+        op: 'add',
+        path: '/attributes/zone',
+        value: { type: 'string', required: true, options: { fill: 'nova' } },
+      },
+    ]);
+    const outcomes = await Promise.all(creates);
+    await patch;
+    // Creates validated after the change lack the now-required zone and are refused; the others get the fill.
+    expect(outcomes.every((o) => o === 'created' || o === 'INDEX_INVALID_RESOURCE')).toBe(true);
+    const resources = await index.resources.search({ type: 'busy' });
+    expect(resources).toHaveLength(outcomes.filter((o) => o === 'created').length);
+    expect(resources.every((r) => r.attributes.zone === 'nova')).toBe(true);
+  });
+
   it('a type in use cannot be deleted; generic never', async () => {
     expect(await refusal(index.resourceTypes.delete('my_custom_resource'))).toEqual({
       code: 'INDEX_RESOURCE_TYPE_IN_USE',

@@ -40,7 +40,7 @@ const isScalar = (v: unknown): v is FilterScalar =>
   v === null ||
   typeof v === 'boolean' ||
   (typeof v === 'number' && Number.isFinite(v)) ||
-  (typeof v === 'string' && !v.includes('\0'));
+  (typeof v === 'string' && v.length <= FILTER_LIMITS.maxTextLength && !v.includes('\0'));
 
 const tooComplex = (why: string) => described('INDEX_INVALID_FILTER', `Invalid filter: ${why}`);
 
