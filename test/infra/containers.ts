@@ -46,7 +46,7 @@ export async function startContainers(wanted: Endpoint[]): Promise<Partial<Infra
     found.schemaRegistryUrl = `http://${registry.getHost()}:${registry.getMappedPort(8080)}/apis/ccompat/v7`;
   }
   if (wanted.includes('s3Endpoint')) {
-    const s3 = await new GenericContainer('andrewgaul/s3proxy:s3proxy-2.6.0')
+    const s3 = await new GenericContainer('andrewgaul/s3proxy:s3proxy-3.0.0')
       .withEnvironment({ S3PROXY_AUTHORIZATION: 'none', JCLOUDS_PROVIDER: 'transient' })
       .withExposedPorts(80)
       .withWaitStrategy(Wait.forListeningPorts())

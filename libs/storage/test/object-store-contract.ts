@@ -155,9 +155,11 @@ export function describeObjectStoreContract<Store extends ObjectStore>(
       expect(await store.get('cas/absent')).toBeUndefined();
     });
 
-    it('conditional write: of racing writers at one version, exactly one wins', (context) =>
+    // Atomic stores (filesystem lock, native S3 conditional PUT) let exactly one racer win; the
+    // emulated check-write-recheck (S3Proxy) may let several through, but never a loser's bytes.
+    it("conditional write: racing writers at one version leave a winner's bytes (one winner when atomic)", () =>
       withStore(options, async (store) => {
-        if (!(await options.atomicConditionalWrites(store))) return context.skip();
+        const atomic = await options.atomicConditionalWrites(store);
         const base = await store.putIfMatch('race/m', bytesOf('base'), null);
         if (!base.written) throw new Error('base write lost');
         const writers = Array.from({ length: 8 }, (_, i) =>
@@ -165,8 +167,9 @@ export function describeObjectStoreContract<Store extends ObjectStore>(
         );
         const results = await Promise.all(writers);
         const winners = results.flatMap((result, i) => (result.written ? [i] : []));
-        expect(winners).toHaveLength(1);
-        expect(textOf(await store.get('race/m'))).toBe(`writer ${winners[0]}`);
+        if (atomic) expect(winners).toHaveLength(1);
+        else expect(winners.length).toBeGreaterThanOrEqual(1);
+        expect(winners.map((i) => `writer ${i}`)).toContain(textOf(await store.get('race/m')));
       }));
 
     test('manifest fencing: a zombie owner cannot overwrite the new owner', async (store) => {

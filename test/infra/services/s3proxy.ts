@@ -7,7 +7,7 @@ import type { LocalService } from './service.ts';
 
 const ENDPOINT = `http://127.0.0.1:${PORTS.s3}`;
 
-/** S3Proxy 2.6.0 with its filesystem backend: a real S3 HTTP server over a local folder. */
+/** S3Proxy 3.0.0 with its filesystem backend (it honours If-Match / If-None-Match; 2.6.0 ignored them): a real S3 HTTP server over a local folder. */
 export const s3proxyService: LocalService = {
   name: 's3proxy',
   endpoint: ENDPOINT,
