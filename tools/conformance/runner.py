@@ -13,8 +13,13 @@ import sys
 import unittest
 import urllib.parse
 
+import re
+
 import yaml
 from gabbi import fixture, runner, suitemaker, utils
+
+
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_.]*(Error|Exception|Failure)\b")
 
 
 class ConfigFixture(fixture.GabbiFixture):
@@ -57,18 +62,20 @@ class RecordingResult(unittest.TestResult):
         self._record(test, False, "marked xfail in the test file but passed")
 
     def addFailure(self, test, err):
-        self._record(test, False, last_line(self._exc_info_to_string(err, test)))
+        self._record(test, False, summary(self._exc_info_to_string(err, test)))
 
     def addError(self, test, err):
-        self._record(test, False, "error: " + last_line(self._exc_info_to_string(err, test)))
+        self._record(test, False, "error: " + summary(self._exc_info_to_string(err, test)))
 
     def addSkip(self, test, reason):
         self._record(test, False, "not run: " + reason)
 
 
-def last_line(text):
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:500] if lines else "unknown"
+def summary(traceback_text):
+    """The exception line of a traceback (gabbi appends the response body after it), shortened."""
+    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
+    exception = next((line for line in reversed(lines) if EXCEPTION_LINE.match(line)), None)
+    return (exception or (lines[-1] if lines else "unknown"))[:400]
 
 
 def main():

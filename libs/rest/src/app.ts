@@ -13,6 +13,7 @@ import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import type { IndexPort } from './ports.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
+import { registerMetricRoutes } from './routes/metrics.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
 import { registerRootRoutes } from './routes/root.ts';
 import { type SchemaViolation, voluptuousDescription } from './validation.ts';
@@ -77,10 +78,14 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   });
   app.decorateRequest('principal', null);
   app.setReplySerializer((payload) => pythonJson(payload));
+  // Gnocchi clients send `Content-Type: application/json` on bodiless DELETEs too; an empty body
+  // is no body, not a decoding error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
-    'application/json-patch+json',
+    ['application/json', 'application/json-patch+json'],
     { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
+    (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, String(body), done)),
   );
 
   const openApi: OpenApiCollector = collectOpenApi(app);
@@ -108,6 +113,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerRootRoutes(app, context, openApi);
   registerArchivePolicyRoutes(app, context);
   registerResourceTypeRoutes(app, context);
+  registerMetricRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {
@@ -216,8 +222,6 @@ function translateFastifyError(err: FastifyError): unknown {
       return restError('REST_UNSUPPORTED_MEDIA_TYPE');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return describedRestError('REST_BODY_TOO_LARGE', 'Request body is larger than the configured limit');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return describedRestError('REST_INVALID_INPUT', 'Unable to decode body: empty body');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return describedRestError('REST_INVALID_INPUT', `Unable to decode body: ${err.message}`);
   }

@@ -28,6 +28,11 @@ export function pythonQuote(text: string): string {
   );
 }
 
+/** Python's `urllib.parse.quote_plus`, as `urlencode` applies it to query parameters. */
+export function pythonQuotePlus(text: string): string {
+  return pythonQuote(text).replaceAll('%20', '+');
+}
+
 /**
  * The URL clients reached us by, honouring `X-Forwarded-Proto`, `X-Forwarded-Host` and
  * `X-Forwarded-Prefix` (oslo's HTTPProxyToWSGI) when the deployment sits behind a proxy.

@@ -1,4 +1,4 @@
-import type { Index } from '@granary/index';
+import { type Index, parseUuid, resourceUuid } from '@granary/index';
 import type { IndexPort } from './ports.ts';
 
 /**
@@ -10,6 +10,11 @@ export function indexPort(index: Index): IndexPort {
     archivePolicies: index.archivePolicies,
     archivePolicyRules: index.archivePolicyRules,
     resourceTypes: index.resourceTypes,
+    metrics: index.metrics,
+    resourceId: (rawId, creator) => {
+      const mapped = resourceUuid(rawId, creator);
+      return parseUuid(mapped) ? { id: mapped } : { problem: mapped };
+    },
     // The index has no health probe of its own; listing the (few) policies is the cheapest read.
     ping: async () => {
       await index.archivePolicies.list();

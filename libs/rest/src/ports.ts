@@ -81,6 +81,59 @@ export interface IndexPort {
   archivePolicies: ArchivePolicyStore;
   archivePolicyRules: ArchivePolicyRuleStore;
   resourceTypes: ResourceTypeStore;
+  metrics: MetricStore;
+  /** Maps a client's resource id (UUID kept, anything else UUIDv5 with the creator). */
+  resourceId(rawId: string, creator: string | null): ResourceIdMapping;
   /** Resolves when the index answers; used by `/healthcheck`. */
   ping(): Promise<void>;
 }
+
+export type MetricStatus = 'active' | 'delete';
+
+export interface Metric {
+  id: string;
+  name: string | null;
+  unit: string | null;
+  resourceId: string | null;
+  creator: string | null;
+  status: MetricStatus;
+  archivePolicy: ArchivePolicy;
+}
+
+export interface MetricCreate {
+  name?: string | null;
+  unit?: string | null;
+  resourceId?: string | null;
+  creator: string | null;
+  archivePolicyName?: string;
+}
+
+/** Equality filters of `GET /v1/metric`. */
+export interface MetricListFilter {
+  id?: string;
+  name?: string;
+  unit?: string;
+  archivePolicyName?: string;
+  creator?: string;
+  createdByUserId?: string;
+  createdByProjectId?: string;
+  resourceId?: string;
+  status?: MetricStatus;
+}
+
+/** Keyset pagination; `sort` in Gnocchi's `key[:asc|desc][-nullsfirst|-nullslast]` syntax. */
+export interface PageRequest {
+  sort?: readonly string[];
+  limit?: number;
+  marker?: string;
+}
+
+export interface MetricStore {
+  create(input: MetricCreate): Promise<Metric>;
+  get(id: string): Promise<Metric | undefined>;
+  list(filter: MetricListFilter, page: PageRequest): Promise<Metric[]>;
+  delete(id: string): Promise<void>;
+}
+
+/** Gnocchi's `ResourceUUID`: the UUID a client's resource id stands for, or why it cannot be one. */
+export type ResourceIdMapping = { id: string } | { problem: string };

@@ -151,6 +151,17 @@ describe('HTTP semantics as Gnocchi', () => {
     expect(list.json()).toEqual([]);
   });
 
+  it('treats an empty body sent as JSON as no body (bodiless DELETE with the JSON content type)', async () => {
+    app = await testApi();
+    const res = await app.inject({
+      method: 'DELETE',
+      url: '/v1/archive_policy/none',
+      headers: { authorization: ADMIN, ...json },
+    });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().description).toBe('Archive policy none does not exist');
+  });
+
   it('writes JSON the way Python does, so literal matches on the text work', async () => {
     app = await testApi();
     await app.inject({

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { defineErrors } from '@granary/errors';
 import { createLogger } from '@granary/observability';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { type RestConfig, RestSection, buildApi } from '../index.ts';
-import type { ArchivePolicy, ArchivePolicyRule, IndexPort, ResourceType } from '../src/ports.ts';
+import type { ArchivePolicy, ArchivePolicyRule, IndexPort, Metric, ResourceType } from '../src/ports.ts';
 
 export const ADMIN = 'basic YWRtaW46';
 export const FOOBAR = 'basic Zm9vYmFyOg==';
@@ -22,6 +23,7 @@ export const fakeIndexError = defineErrors({
 export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
   const policies = new Map<string, ArchivePolicy>();
   const rules = new Map<string, ArchivePolicyRule>();
+  const metrics = new Map<string, Metric>();
   const types = new Map<string, ResourceType>([
     ['generic', { name: 'generic', state: 'active', attributes: {} }],
   ]);
@@ -83,6 +85,40 @@ export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
         if (!rules.delete(name)) throw missing('Archive policy rule', name);
       },
     },
+    metrics: {
+      create: async (input) => {
+        const archivePolicy = policies.get(input.archivePolicyName ?? '');
+        if (!archivePolicy) throw missing('Archive policy', input.archivePolicyName ?? '');
+        const metric: Metric = {
+          id: randomUUID(),
+          name: input.name ?? null,
+          unit: input.unit ?? null,
+          resourceId: input.resourceId ?? null,
+          creator: input.creator,
+          status: 'active',
+          archivePolicy,
+        };
+        metrics.set(metric.id, metric);
+        return metric;
+      },
+      get: async (id) => metrics.get(id),
+      list: async (filter, page) =>
+        [...metrics.values()]
+          .filter((m) => filter.name === undefined || m.name === filter.name)
+          .filter(
+            (m) =>
+              filter.createdByProjectId === undefined || m.creator?.endsWith(`:${filter.createdByProjectId}`),
+          )
+          .sort((a, b) => a.id.localeCompare(b.id))
+          .slice(0, page.limit),
+      delete: async (id) => {
+        const metric = metrics.get(id);
+        if (!metric) throw missing('Metric', id);
+        metrics.set(id, { ...metric, status: 'delete' });
+      },
+    },
+    resourceId: (rawId) =>
+      rawId.includes('/') ? { problem: "'/' is not supported in resource id" } : { id: rawId },
     resourceTypes: {
       create: async (input) => {
         const type: ResourceType = { name: input.name, state: 'active', attributes: {} };
