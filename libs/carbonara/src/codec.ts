@@ -1,6 +1,7 @@
 import { type CarbonaraError, carbonaraErrors } from './errors.ts';
 import { compressWithSize, decompressWithSize } from './lz4.ts';
 import { type Points, emptyPoints } from './points.ts';
+import { nextSplitKey, splitKeyOf } from './time.ts';
 
 /**
  * Gnocchi's v3 object formats. Splits (`<method>_<granularity>_<key>_v3`): `c` + LZ4 block of
@@ -17,7 +18,6 @@ const COMPRESSED_MARKER = 0x63; // 'c'
 const SPLIT_POINT_BYTES = 2 + 8;
 const PADDED_POINT_BYTES = 1 + 8;
 const RAW_POINT_BYTES = 8 + 8;
-const MAX_UINT16 = 65_535;
 const NS_PER_US = 1000;
 const TWO_POW_32 = 2 ** 32;
 // Deltas (plus a sub-µs carry) with a high word below this stay exact in a double.
@@ -45,11 +45,18 @@ export function encodeSplit(key: number, granularity: number, points: Points): U
   const count = timestamps.length;
   if (splitPayload.bytes.length < count * SPLIT_POINT_BYTES) splitPayload = splitPayloadOf(count * 2);
   const { bytes: raw, deltas, view } = splitPayload;
+  if (splitKeyOf(key, granularity) !== key) {
+    throw carbonaraErrors(
+      'CARBONARA_INVALID_ARGUMENT',
+      `${key} is not a split key at granularity ${granularity}`,
+    );
+  }
+  const end = nextSplitKey(key, granularity);
   let previous = key;
   for (let index = 0; index < count; index++) {
     const ts = timestamps[index] as number;
     const slots = (ts - previous) / granularity;
-    if (!Number.isInteger(slots) || slots > MAX_UINT16 || (index > 0 && slots <= 0) || slots < 0) {
+    if (!Number.isInteger(slots) || slots < (index > 0 ? 1 : 0) || ts >= end) {
       throw carbonaraErrors(
         'CARBONARA_INVALID_ARGUMENT',
         `point ${ts} does not fit split ${key} at granularity ${granularity}`,
