@@ -1,7 +1,7 @@
 import { type Grouping, derivedValues, groupByBucket, reduceGroups } from './aggregate.ts';
 import { carbonaraErrors } from './errors.ts';
 import { type ParsedMethod, parseMethod } from './methods.ts';
-import { type Points, lowerBound, mergeInto, normalizeBatch } from './points.ts';
+import { type Points, PointsBuffer, lowerBound, mergeInto, normalizeBatch } from './points.ts';
 import type { Aggregation, ArchivePolicy } from './policy.ts';
 import { floorTimestamp, splitKeyOf } from './time.ts';
 
@@ -45,20 +45,12 @@ class Column {
       this.end += count;
       return;
     }
-    const merged = mergeInto(
-      this.view(),
-      from - this.head,
-      this.length,
-      incoming,
-      0,
-      count,
-      columnScratchFor,
-    );
+    const merged = mergeInto(this.view(), from - this.head, this.length, incoming, 0, count, mergeBuffer);
     const start = from - this.head;
     this.end = from;
     this.reserve(merged);
-    this.times.set(columnScratch.timestamps.subarray(0, merged), this.head + start);
-    this.values.set(columnScratch.values.subarray(0, merged), this.head + start);
+    this.times.set(mergeBuffer.timestamps.subarray(0, merged), this.head + start);
+    this.values.set(mergeBuffer.values.subarray(0, merged), this.head + start);
     this.end = this.head + start + merged;
   }
 
@@ -84,21 +76,8 @@ class Column {
   }
 }
 
-let columnScratch: Points = { timestamps: new Float64Array(64), values: new Float64Array(64) };
-function columnScratchFor(capacity: number): Points {
-  if (columnScratch.timestamps.length < capacity) {
-    columnScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
-  }
-  return columnScratch;
-}
-
-let bucketScratch: Points = { timestamps: new Float64Array(64), values: new Float64Array(64) };
-function bucketScratchFor(capacity: number): Points {
-  if (bucketScratch.timestamps.length < capacity) {
-    bucketScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
-  }
-  return bucketScratch;
-}
+const mergeBuffer = new PointsBuffer();
+const bucketBuffer = new PointsBuffer();
 
 interface AggregateState {
   readonly aggregation: Aggregation;
@@ -287,7 +266,7 @@ export class MetricSeries {
     grouping: Grouping,
     changes: AggregationChange[],
   ): void {
-    const out = bucketScratchFor(grouping.count);
+    const out = bucketBuffer.reserve(grouping.count);
     const count = reduceGroups(values, grouping, state.method, out.timestamps, out.values);
     if (count === 0) return;
     const { column, aggregation } = state;

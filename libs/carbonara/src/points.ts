@@ -51,29 +51,39 @@ export function truncateByTimespan(points: Points, timespan: number): Points {
 }
 
 /**
+ * Columns reused across calls to avoid allocating per batch; growing replaces the arrays, and
+ * contents are only meaningful until the buffer's next use.
+ */
+export class PointsBuffer implements Points {
+  timestamps = new Float64Array(64);
+  values = new Float64Array(64);
+
+  reserve(capacity: number): this {
+    if (this.timestamps.length < capacity) {
+      this.timestamps = new Float64Array(capacity * 2);
+      this.values = new Float64Array(capacity * 2);
+    }
+    return this;
+  }
+}
+
+const mergeBuffer = new PointsBuffer();
+
+/**
  * Sorted union of two series where `newer` wins on equal timestamps (Gnocchi's `merge`): how
  * stored split points and freshly computed buckets combine.
  */
 export function mergePoints(older: Points, newer: Points): Points {
-  const length = mergeInto(older, 0, older.timestamps.length, newer, 0, newer.timestamps.length, scratchFor);
+  const length = mergeInto(older, 0, older.timestamps.length, newer, 0, newer.timestamps.length, mergeBuffer);
   return {
-    timestamps: mergeScratch.timestamps.slice(0, length),
-    values: mergeScratch.values.slice(0, length),
+    timestamps: mergeBuffer.timestamps.slice(0, length),
+    values: mergeBuffer.values.slice(0, length),
   };
 }
 
-let mergeScratch: { timestamps: Float64Array; values: Float64Array } = emptyPoints();
-
-function scratchFor(capacity: number): { timestamps: Float64Array; values: Float64Array } {
-  if (mergeScratch.timestamps.length < capacity) {
-    mergeScratch = { timestamps: new Float64Array(capacity * 2), values: new Float64Array(capacity * 2) };
-  }
-  return mergeScratch;
-}
-
 /**
- * Merges older[olderFrom, olderTo) with newer[newerFrom, newerTo) (newer wins) into the buffer
- * `bufferFor(capacity)` returns, from index 0; returns the merged length.
+ * Merges older[olderFrom, olderTo) with newer[newerFrom, newerTo) (newer wins) into `out` from
+ * index 0; returns the merged length.
  */
 export function mergeInto(
   older: Points,
@@ -82,9 +92,9 @@ export function mergeInto(
   newer: Points,
   newerFrom: number,
   newerTo: number,
-  bufferFor: (capacity: number) => { timestamps: Float64Array; values: Float64Array },
+  out: PointsBuffer,
 ): number {
-  const out = bufferFor(olderTo - olderFrom + newerTo - newerFrom);
+  out.reserve(olderTo - olderFrom + newerTo - newerFrom);
   const outTimes = out.timestamps;
   const outValues = out.values;
   const olderTimes = older.timestamps;
