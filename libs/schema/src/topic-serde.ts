@@ -6,6 +6,12 @@ import { type SchemaErrorCode, schemaErrors } from './errors.ts';
 import { fetchWriterSchema, lookUpSchemaId, registerSchema, valueSubject } from './registry.ts';
 import { HEADER_LENGTH, MAGIC_BYTE, readSchemaId, writeHeader } from './wire-format.ts';
 
+/**
+ * Decoded records carry their fields only, without avsc's `clone`/`toBuffer`/… record methods. A
+ * fresh object per type: avsc keeps its registry of named types in the options it is given.
+ */
+const typeOptions = () => ({ omitRecordMethods: true });
+
 /** How to read records of one writer schema id; `resolver` is absent when writer equals reader. */
 interface WriterReading {
   resolver: avro.Resolver | undefined;
@@ -53,7 +59,7 @@ export class TopicSerde<Value> {
   ) {
     this.subject = valueSubject(topic);
     this.schemaId = schemaId;
-    this.type = avro.Type.forSchema(schema.definition as avro.Schema);
+    this.type = avro.Type.forSchema(schema.definition as avro.Schema, typeOptions());
     writeHeader(this.scratch, schemaId);
     this.settledReadings.set(schemaId, { resolver: undefined });
   }
@@ -124,7 +130,8 @@ export class TopicSerde<Value> {
       try {
         const id = readSchemaId(record);
         const reading = this.settledReadings.get(id);
-        if (!reading) throw unreadableIds.get(id);
+        if (!reading)
+          throw unreadableIds.get(id) ?? schemaErrors('SCHEMA_UNKNOWN_SCHEMA_ID', `schema id ${id}`);
         return { ok: true, value: this.decodeBody(record, id, reading) };
       } catch (error) {
         if (!schemaErrors.is(error)) throw error;
@@ -170,7 +177,7 @@ export class TopicSerde<Value> {
     const writerText = await fetchWriterSchema(this.client, id);
     let writer: avro.Type;
     try {
-      writer = avro.Type.forSchema(JSON.parse(writerText) as avro.Schema);
+      writer = avro.Type.forSchema(JSON.parse(writerText) as avro.Schema, typeOptions());
     } catch (cause) {
       throw schemaErrors('SCHEMA_WRONG_SCHEMA', `schema id ${id} is not a usable Avro schema`, { cause });
     }
