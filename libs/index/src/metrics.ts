@@ -186,18 +186,20 @@ export class Metrics {
    * row; the loser gets INDEX_NAMED_METRIC_ALREADY_EXISTS (the unique index arbitrates).
    */
   async create(input: MetricCreate): Promise<Metric> {
-    const id = await this.db.transaction(
-      (tx) => insertMetric(tx, this.rules, input),
+    return this.db.transaction(
+      async (tx) => (await this.read(tx, await insertMetric(tx, this.rules, input)))!,
       metricConstraintErrors({ id: input.id ?? '', ...input }),
     );
-    return (await this.get(id))!;
   }
 
   /** Active or not; callers decide what a `delete` status means to them. */
   async get(id: string): Promise<Metric | undefined> {
     const uuid = parseUuid(id);
-    if (!uuid) return undefined;
-    const rows = await this.db.query<MetricRow>(
+    return uuid ? this.read(this.db.pool, uuid) : undefined;
+  }
+
+  private async read(q: Queryable, uuid: string): Promise<Metric | undefined> {
+    const { rows } = await q.query<MetricRow>(
       `SELECT ${METRIC_COLUMNS} FROM ${METRIC_SOURCE} WHERE m.id = $1`,
       [uuid],
     );

@@ -161,7 +161,7 @@ export class Resources {
     const userId = optionalText(input.userId, 'user_id');
     const projectId = optionalText(input.projectId, 'project_id');
     for (const name of Object.keys(input.metrics ?? {})) validateMetricName(name, ['metrics', name]);
-    await this.db.transaction(
+    return this.db.transaction(
       async (tx) => {
         const type = await lockResourceType(tx, input.type, 'read');
         const attributes = validateAttributes(type, input.attributes ?? {}, 'full');
@@ -183,6 +183,7 @@ export class Resources {
           ],
         );
         await this.attachMetrics(tx, id, input.creator, input.metrics ?? {});
+        return (await this.read(tx, input.type, id))!;
       },
       (constraint) => {
         if (constraint === 'resource_pkey')
@@ -192,20 +193,12 @@ export class Resources {
         return undefined;
       },
     );
-    return (await this.get(input.type, id))!;
   }
 
   /** The current revision; `type` other than generic must be the resource's own type. */
   async get(type: string, id: string): Promise<Resource | undefined> {
     const uuid = parseUuid(id);
-    if (!uuid) return undefined;
-    const params = new SqlParams();
-    const rows = await this.db.query<ResourceRow>(
-      `SELECT ${OUTPUT_COLUMNS} FROM ${rowSource(false)} r
-       WHERE r.id = ${params.add(uuid)} AND ${typeCondition(type, 'r', params)}`,
-      params.values,
-    );
-    return rows[0] && toResource(rows[0]);
+    return uuid ? this.read(this.db.pool, type, uuid) : undefined;
   }
 
   /**
@@ -221,11 +214,12 @@ export class Resources {
     const uuid = parseUuid(id);
     if (!uuid) throw noSuchResource(id);
     for (const name of Object.keys(change.metrics ?? {})) validateMetricName(name, ['metrics', name]);
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const actualType = await this.currentType(tx, type, uuid);
       const resourceType = await lockResourceType(tx, actualType, 'read');
       const { rows } = await tx.query<ResourceRow>(
-        `SELECT r.*, ${timestampToMicros('r.started_at')} AS started_at, ${timestampToMicros('r.ended_at')} AS ended_at
+        `SELECT r.*, ${timestampToMicros('r.started_at')} AS started_at, ${timestampToMicros('r.ended_at')} AS ended_at,
+           ${timestampToMicros('r.revision_start')} AS revision_start
          FROM resource r WHERE r.id = $1 FOR UPDATE`,
         [uuid],
       );
@@ -258,17 +252,23 @@ export class Resources {
         next.project_id !== current.project_id ||
         attributesDiffer(resourceType, current.attributes, next.attributes);
       if (changed) {
+        // Stamped after the row lock, never before the revision it closes: a patch that waited for
+        // another one must not end that one's revision before it started.
+        const { rows: clock } = await tx.query<{ now: string }>(
+          `SELECT ${timestampToMicros('clock_timestamp()')} AS now`,
+        );
+        const revisionTime = Math.max(micros(clock[0]!.now)!, micros(current.revision_start)!);
         await tx.query(
           `INSERT INTO resource_history (id, type, creator, original_resource_id, started_at, ended_at, user_id,
              project_id, revision_start, revision_end, attributes)
            SELECT id, type, creator, original_resource_id, started_at, ended_at, user_id, project_id,
-             revision_start, now(), attributes FROM resource WHERE id = $1`,
-          [uuid],
+             revision_start, granary_micros_to_timestamp($2::bigint), attributes FROM resource WHERE id = $1`,
+          [uuid, revisionTime],
         );
         await tx.query(
           `UPDATE resource SET started_at = granary_micros_to_timestamp($2::bigint),
              ended_at = granary_micros_to_timestamp($3::bigint), user_id = $4, project_id = $5, attributes = $6,
-             revision_start = now()
+             revision_start = granary_micros_to_timestamp($7::bigint)
            WHERE id = $1`,
           [
             uuid,
@@ -277,6 +277,7 @@ export class Resources {
             next.user_id,
             next.project_id,
             JSON.stringify(next.attributes),
+            revisionTime,
           ],
         );
       }
@@ -286,8 +287,8 @@ export class Resources {
         ]);
         await this.attachMetrics(tx, uuid, options.creator, change.metrics);
       }
+      return (await this.read(tx, type, uuid))!;
     });
-    return (await this.get(type, uuid))!;
   }
 
   /** Adds named metrics to a resource (Gnocchi's POST …/metric); a taken name is a conflict. */
@@ -300,12 +301,12 @@ export class Resources {
     const uuid = parseUuid(id);
     if (!uuid) throw noSuchResource(id);
     for (const name of Object.keys(metrics)) validateMetricName(name, ['metrics', name]);
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       await this.currentType(tx, type, uuid);
       await tx.query('SELECT 1 FROM resource WHERE id = $1 FOR KEY SHARE', [uuid]);
       await this.attachMetrics(tx, uuid, options.creator, metrics);
+      return (await this.read(tx, type, uuid))!;
     });
-    return (await this.get(type, uuid))!;
   }
 
   /** Deletes a resource (and its history); its active metrics are marked deleted. */
@@ -402,6 +403,17 @@ export class Resources {
       sort: page.sort && page.sort.length > 0 ? page.sort : ['revision_start:asc'],
       filter: { kind: 'compare', operator: 'eq', attribute: 'id', value: uuid },
     });
+  }
+
+  /** Reads inside the writer's transaction, so a write returns exactly what it wrote. */
+  private async read(q: Queryable, type: string, uuid: string): Promise<Resource | undefined> {
+    const params = new SqlParams();
+    const { rows } = await q.query<ResourceRow>(
+      `SELECT ${OUTPUT_COLUMNS} FROM ${rowSource(false)} r
+       WHERE r.id = ${params.add(uuid)} AND ${typeCondition(type, 'r', params)}`,
+      params.values,
+    );
+    return rows[0] && toResource(rows[0]);
   }
 
   private async loadType(name: string): Promise<ResourceType> {

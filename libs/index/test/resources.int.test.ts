@@ -381,6 +381,10 @@ describe('concurrent creation', () => {
     );
     const history = await db.index.resources.history('generic', resource.id);
     expect(history).toHaveLength(4);
+    for (const [i, revision] of history.slice(0, -1).entries()) {
+      expect(revision.revisionEnd).toBe(history[i + 1]!.revisionStart);
+      expect(revision.revisionEnd!).toBeGreaterThanOrEqual(revision.revisionStart);
+    }
     const users = history.map((r) => r.userId);
     expect(users[0]).toBeNull();
     expect(new Set(users.slice(1)).size).toBe(3);
