@@ -1,0 +1,89 @@
+import { Counter, Gauge, Histogram, type Registry } from '@granary/observability';
+
+/** The processor's Prometheus metrics (exported on the admin port's `/metrics`). */
+export class ProcessingInstruments {
+  readonly consumerLag: Gauge<'partition'>;
+  readonly measuresApplied: Counter;
+  readonly pointsDroppedTooOld: Counter<'metric_id'>;
+  readonly measuresDropped: Counter<'reason'>;
+  readonly deadLetters: Counter<'code'>;
+  readonly checkpointDuration: Histogram;
+  readonly compactionDuration: Histogram;
+  readonly objectWrites: Counter<'kind'>;
+  readonly bytesWritten: Counter<'kind'>;
+  readonly metricsInMemory: Gauge;
+  readonly fenced: Counter;
+  readonly watermarkFailures: Counter;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.consumerLag = new Gauge({
+      name: 'granary_processor_consumer_lag',
+      help: 'Records between the partition end and the next record to apply, at the last batch',
+      labelNames: ['partition'],
+      registers,
+    });
+    this.measuresApplied = new Counter({
+      name: 'granary_processor_measures_applied_total',
+      help: 'Measures merged into in-memory state (rate() gives measures/s)',
+      registers,
+    });
+    this.pointsDroppedTooOld = new Counter({
+      name: 'granary_processor_points_dropped_too_old_total',
+      help: "Points older than the metric's raw tail first block (back window), per metric",
+      labelNames: ['metric_id'],
+      registers,
+    });
+    this.measuresDropped = new Counter({
+      name: 'granary_processor_measures_dropped_total',
+      help: 'Measures not applied, by reason (metric_deleted)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'granary_processor_dead_letters_total',
+      help: 'Records sent to the dead-letter topic, by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.checkpointDuration = new Histogram({
+      name: 'granary_processor_checkpoint_duration_seconds',
+      help: 'One partition checkpoint: segment write, manifest write, offset commit, watermark',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.compactionDuration = new Histogram({
+      name: 'granary_processor_compaction_duration_seconds',
+      help: 'One partition compaction: segments folded into Gnocchi splits',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.objectWrites = new Counter({
+      name: 'granary_processor_object_writes_total',
+      help: 'Objects written to storage, by kind (segment, manifest, split, raw_tail)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.bytesWritten = new Counter({
+      name: 'granary_processor_bytes_written_total',
+      help: 'Bytes written to storage, by kind (segment, manifest, split, raw_tail)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.metricsInMemory = new Gauge({
+      name: 'granary_processor_metrics_in_memory',
+      help: 'Metrics whose state is held in memory',
+      registers,
+    });
+    this.fenced = new Counter({
+      name: 'granary_processor_partitions_fenced_total',
+      help: 'Manifest writes refused because another processor had claimed the partition',
+      registers,
+    });
+    this.watermarkFailures = new Counter({
+      name: 'granary_processor_watermark_failures_total',
+      help: 'Offset commits or Redis watermark publications that failed (state is safe; freshness is not)',
+      registers,
+    });
+  }
+}

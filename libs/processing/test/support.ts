@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OutgoingRecord, RecordBatch } from '@granary/kafka';
+import { createLogger, createRegistry } from '@granary/observability';
+import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
+import { FileObjectStore, type ObjectStore } from '@granary/storage';
+import {
+  type FaultInjector,
+  type IndexedPolicy,
+  type MetricDescription,
+  NO_FAULTS,
+  PolicyCache,
+  ProcessingInstruments,
+  Processor,
+  type ProcessorSettings,
+} from '../index.ts';
+import type { StreamBatch } from './stream.ts';
+
+export const TOPIC = 'granary.measures';
+
+export const SETTINGS: ProcessorSettings = {
+  loadConcurrency: 8,
+  compactionConcurrency: 4,
+  compactionMaxSegments: 1000,
+  rebuildAfterApplies: 1_000_000,
+  maxPendingOffsets: 1_000_000,
+  compactionMinSegments: 1,
+  compactionGraceMs: 0,
+};
+
+export function temporaryStore(): { store: ObjectStore; basePath: string; remove(): void } {
+  const basePath = mkdtempSync(join(tmpdir(), 'granary-processing-'));
+  return {
+    store: new FileObjectStore({ basePath }),
+    basePath,
+    remove: () => rmSync(basePath, { recursive: true, force: true }),
+  };
+}
+
+/** An index stand-in: metric id → status and policy. */
+export function directoryOf(entries: Record<string, MetricDescription>) {
+  return {
+    lookups: 0,
+    async describe(ids: readonly string[]) {
+      this.lookups++;
+      return new Map(ids.map((id) => [id, entries[id] ?? ({ status: 'unknown' } as const)]));
+    },
+  };
+}
+
+export function activeMetrics(
+  ids: readonly string[],
+  policy: IndexedPolicy,
+): Record<string, MetricDescription> {
+  return Object.fromEntries(ids.map((id) => [id, { status: 'active', policy }]));
+}
+
+/** Record values are JSON in these tests; the Avro serde has its own tests. */
+export function encodeBatch(batch: StreamBatch): Buffer {
+  return Buffer.from(
+    JSON.stringify({ metric_id: batch.metricId, timestamps: batch.timestamps, values: batch.values }),
+  );
+}
+
+async function decodeJson(values: readonly Buffer[]): Promise<Array<DecodeOutcome<MeasureBatch>>> {
+  return values.map((value) => ({ ok: true, value: JSON.parse(value.toString()) as MeasureBatch }));
+}
+
+export interface Harness {
+  readonly processor: Processor;
+  readonly instruments: ProcessingInstruments;
+  readonly deadLetters: OutgoingRecord[];
+  readonly afterCheckpoint: { partition: number; offset: number }[];
+  readonly seeks: Map<number, number>;
+}
+
+export function createHarness(
+  store: ObjectStore,
+  directory: { describe(ids: readonly string[]): Promise<Map<string, MetricDescription>> },
+  options: { settings?: Partial<ProcessorSettings>; faults?: FaultInjector; nowUs?: () => number } = {},
+): Harness {
+  const instruments = new ProcessingInstruments(createRegistry('processing-test'));
+  const deadLetters: OutgoingRecord[] = [];
+  const afterCheckpoint: { partition: number; offset: number }[] = [];
+  const seeks = new Map<number, number>();
+  let clock = 1_000_000;
+  const processor = new Processor({
+    store,
+    topic: TOPIC,
+    policies: new PolicyCache(directory),
+    instruments,
+    faults: options.faults ?? NO_FAULTS,
+    logger: createLogger('processing-test', 'silent'),
+    nowUs: options.nowUs ?? (() => clock++),
+    afterCheckpoint: async (partition, offset) => {
+      afterCheckpoint.push({ partition, offset });
+    },
+    settings: { ...SETTINGS, ...options.settings },
+    decode: decodeJson,
+    deadLetters: {
+      send: async (records) => {
+        deadLetters.push(...records);
+      },
+    },
+    deadLetterTopic: `${TOPIC}.dlq`,
+    seek: (partition, offset) => seeks.set(partition, offset),
+  });
+  return { processor, instruments, deadLetters, afterCheckpoint, seeks };
+}
+
+/** Kafka-like batches of one partition: `records[i]` sits at offset `firstOffset + i`. */
+export function recordBatch(
+  partition: number,
+  firstOffset: number,
+  batches: readonly StreamBatch[],
+): RecordBatch {
+  return {
+    topic: TOPIC,
+    partition,
+    highWatermark: String(firstOffset + batches.length),
+    records: batches.map((batch, index) => ({
+      topic: TOPIC,
+      partition,
+      offset: String(firstOffset + index),
+      key: Buffer.from(batch.metricId),
+      value: encodeBatch(batch),
+      headers: {},
+      timestamp: '0',
+    })),
+  };
+}
+
+/** Every compacted object (Gnocchi layout, not checkpoints) with its bytes, by key. */
+export async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  for (const key of await store.list('')) {
+    if (key.startsWith('_checkpoints/')) continue;
+    objects.set(key, Buffer.from((await store.get(key)) as Uint8Array));
+  }
+  return objects;
+}
