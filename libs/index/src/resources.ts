@@ -475,6 +475,9 @@ export class Resources {
         );
         if (updated.rowCount === 0) throw unknown();
       } else {
+        if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+          throw invalidInput('INDEX_INVALID_METRIC', 'expected a dictionary', ['metrics', name]);
+        }
         const constraints = metricConstraintErrors({
           id: '',
           name,

@@ -180,6 +180,7 @@ describe('resources (resource.yaml, transformed ids, history)', () => {
       code: 'INDEX_INVALID_METRIC',
       description: "'/' is not supported in metric name",
     });
+    expect((await refusal(update({ 'cpu.util': 10 }))).code).toBe('INDEX_INVALID_METRIC');
     const viaRule = await update({ 'disk.io.rate': {} });
     expect(Object.keys(viaRule.metrics)).toEqual(['disk.io.rate']);
     expect((await index.metrics.get(viaRule.metrics['disk.io.rate']!))?.archivePolicy.name).toBe('medium');
