@@ -17,6 +17,7 @@ export {
   type ArchivePolicyItem,
   type ArchivePolicyItemInput,
   DEFAULT_ARCHIVE_POLICIES,
+  type DefaultArchivePolicyName,
   createArchivePolicy,
 } from './src/policy.ts';
 export {

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  type ArchivePolicy,
   DEFAULT_ARCHIVE_POLICIES,
+  type DefaultArchivePolicyName,
   MetricSeries,
   type Points,
   decodeSplit,
@@ -61,8 +61,8 @@ function encodeDirtySplits(series: MetricSeries, result: ReturnType<MetricSeries
   return bytes;
 }
 
-function processorLoop(policyName: string): void {
-  const policy = DEFAULT_ARCHIVE_POLICIES[policyName] as ArchivePolicy;
+function processorLoop(policyName: DefaultArchivePolicyName): void {
+  const policy = DEFAULT_ARCHIVE_POLICIES[policyName];
   const metrics = Array.from({ length: METRICS }, () => new MetricSeries(policy));
   const rounds = Array.from({ length: TIMED_ROUNDS + 1 }, (_, round) =>
     Array.from({ length: METRICS }, (_, metric) => batchFor(round, metric)),

@@ -117,8 +117,18 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+export type DefaultArchivePolicyName =
+  | 'bool'
+  | 'low'
+  | 'medium'
+  | 'high'
+  | 'ceilometer-low'
+  | 'ceilometer-low-rate'
+  | 'ceilometer-high'
+  | 'ceilometer-high-rate';
+
 /** Policies `gnocchi-upgrade` creates (`low`, `medium`, `high`, `bool`) and Ceilometer's four. */
-export const DEFAULT_ARCHIVE_POLICIES: Readonly<Record<string, ArchivePolicy>> = Object.fromEntries(
+export const DEFAULT_ARCHIVE_POLICIES = Object.fromEntries(
   (
     [
       {
@@ -171,6 +181,6 @@ export const DEFAULT_ARCHIVE_POLICIES: Readonly<Record<string, ArchivePolicy>> =
         ],
         aggregationMethods: ['mean', 'rate:mean'],
       },
-    ] satisfies ArchivePolicyInput[]
+    ] satisfies (ArchivePolicyInput & { name: DefaultArchivePolicyName })[]
   ).map((input) => [input.name, createArchivePolicy(input)]),
-);
+) as Readonly<Record<DefaultArchivePolicyName, ArchivePolicy>>;

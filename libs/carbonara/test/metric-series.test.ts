@@ -145,7 +145,7 @@ describe('MetricSeries against a naive Gnocchi model', () => {
 });
 
 describe('MetricSeries', () => {
-  const medium = DEFAULT_ARCHIVE_POLICIES.medium as ArchivePolicy;
+  const medium = DEFAULT_ARCHIVE_POLICIES.medium;
   const MINUTE = 60 * SECOND;
   const HOUR = 60 * MINUTE;
 

@@ -110,19 +110,19 @@ describe('createArchivePolicy', () => {
       aggregationMethods: ['last'],
       maxBlockSize: SECOND,
     });
-    expect(DEFAULT_ARCHIVE_POLICIES.medium?.definition).toEqual([
+    expect(DEFAULT_ARCHIVE_POLICIES.medium.definition).toEqual([
       { granularity: MINUTE, points: 10_080, timespan: 7 * DAY },
       { granularity: HOUR, points: 8760, timespan: 365 * DAY },
     ]);
-    expect(DEFAULT_ARCHIVE_POLICIES.high?.maxBlockSize).toBe(HOUR);
-    expect(DEFAULT_ARCHIVE_POLICIES.low?.definition).toEqual([
+    expect(DEFAULT_ARCHIVE_POLICIES.high.maxBlockSize).toBe(HOUR);
+    expect(DEFAULT_ARCHIVE_POLICIES.low.definition).toEqual([
       { granularity: 5 * MINUTE, points: 8640, timespan: 30 * DAY },
     ]);
     expect(DEFAULT_ARCHIVE_POLICIES['ceilometer-low-rate']).toMatchObject({
       definition: [{ granularity: 5 * MINUTE, points: 8640, timespan: 30 * DAY }],
       aggregationMethods: ['mean', 'rate:mean'],
     });
-    expect(DEFAULT_ARCHIVE_POLICIES['ceilometer-high']?.definition).toEqual([
+    expect(DEFAULT_ARCHIVE_POLICIES['ceilometer-high'].definition).toEqual([
       { granularity: SECOND, points: 3600, timespan: HOUR },
       { granularity: MINUTE, points: 1440, timespan: DAY },
       { granularity: HOUR, points: 8760, timespan: 365 * DAY },
