@@ -6,7 +6,7 @@ import {
   measureBatchSchema,
   sampleSchema,
 } from '@granary/schema';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { aMeasureBatch, aSample } from '../../schema/test/fixtures.ts';
 import {
@@ -20,6 +20,7 @@ import {
 import {
   connectedProducer,
   createTopics,
+  deleteCreatedTopics,
   eventually,
   readTopic,
   testKafka,
@@ -28,6 +29,8 @@ import {
 } from './support.ts';
 
 const registry = () => createSchemaRegistryClient({ url: infra().schemaRegistryUrl });
+
+afterAll(() => deleteCreatedTopics(testKafka()));
 
 describe('topic provisioning against the real broker', () => {
   it('creates topics once, then reports them unchanged, and reports drift without touching it', async () => {

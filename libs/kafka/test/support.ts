@@ -19,11 +19,27 @@ export function topicSpec(name: string, partitions: number): TopicSpec {
   return { name, partitions, replicationFactor: 1, retentionMs: 3_600_000, cleanupPolicy: 'delete' };
 }
 
+const createdTopics = new Set<string>();
+
 export async function createTopics(kafka: KafkaClient, ...specs: TopicSpec[]): Promise<void> {
   const admin = kafka.createAdmin();
   await admin.connect();
   try {
     await provisionTopics(admin, specs);
+    for (const spec of specs) createdTopics.add(spec.name);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Delete the topics `createTopics` made, so test runs do not pile up topics on a shared broker. */
+export async function deleteCreatedTopics(kafka: KafkaClient): Promise<void> {
+  if (createdTopics.size === 0) return;
+  const admin = kafka.createAdmin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics([...createdTopics]);
+    createdTopics.clear();
   } finally {
     await admin.disconnect();
   }
