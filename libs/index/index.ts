@@ -2,7 +2,7 @@
 export { createIndex } from './src/create-index.ts';
 export type { Index, IndexLogger, IndexOptions } from './src/create-index.ts';
 export { indexError } from './src/errors.ts';
-export type { IndexError, IndexErrorCode, InvalidInputDescription } from './src/errors.ts';
+export type { IndexError, IndexErrorCode, StructuredDescription } from './src/errors.ts';
 export {
   DEFAULT_AGGREGATION_METHODS,
   GNOCCHI_DEFAULT_ARCHIVE_POLICIES,

@@ -160,7 +160,7 @@ export class ArchivePolicyRules {
         if (constraint === 'archive_policy_rule_policy_fk') {
           return described(
             'INDEX_UNKNOWN_ARCHIVE_POLICY',
-            { cause: 'Archive policy does not exist', reason: rule.archivePolicyName, detail: [] },
+            { cause: 'Archive policy does not exist', detail: rule.archivePolicyName },
             { name: rule.archivePolicyName },
           );
         }

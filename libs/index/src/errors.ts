@@ -73,21 +73,25 @@ export const indexError = defineErrors({
 export type IndexErrorCode = (typeof indexError.codes)[number];
 export type IndexError = GranaryError<IndexErrorCode>;
 
-/** Gnocchi's structured description of a rejected input (voluptuous style). */
-export interface InvalidInputDescription {
-  cause: string;
-  reason: string;
-  detail: string[];
-}
+/**
+ * Gnocchi's structured error descriptions: voluptuous rejections (`reason` + `detail` path) and
+ * the few `{cause, detail}` ones such as a rule naming an unknown policy.
+ */
+export type StructuredDescription =
+  | { cause: string; reason: string; detail: string[] }
+  | { cause: string; detail: string };
 
 /** An error whose `details.description` is the text (or object) Gnocchi's API puts in the body. */
 export function described(
   code: IndexErrorCode,
-  description: string | InvalidInputDescription,
+  description: string | StructuredDescription,
   extra: Record<string, unknown> = {},
   cause?: unknown,
 ): IndexError {
-  const text = typeof description === 'string' ? description : description.reason;
+  const text =
+    typeof description === 'string'
+      ? description
+      : `${description.cause}: ${'reason' in description ? description.reason : description.detail}`;
   return indexError(code, text, { details: { ...extra, description }, cause });
 }
 

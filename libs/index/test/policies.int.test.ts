@@ -199,7 +199,7 @@ describe('archive policies and rules', () => {
     ).toEqual({
       code: 'INDEX_UNKNOWN_ARCHIVE_POLICY',
       status: 400,
-      description: { cause: 'Archive policy does not exist', reason: 'not-exists', detail: [] },
+      description: { cause: 'Archive policy does not exist', detail: 'not-exists' },
     });
     expect(
       (
