@@ -15,7 +15,9 @@ import type { IndexPort } from './ports.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
 import { registerMetricRoutes } from './routes/metrics.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
+import { registerResourceRoutes } from './routes/resources.ts';
 import { registerRootRoutes } from './routes/root.ts';
+import { registerSearchRoutes } from './routes/search.ts';
 import { type SchemaViolation, voluptuousDescription } from './validation.ts';
 
 /** Who may call a route: anyone, any authenticated caller, or only an admin. */
@@ -32,6 +34,8 @@ declare module 'fastify' {
     bodyTypes?: readonly string[];
     /** Serve whatever the client accepts (non-JSON endpoints such as `/healthcheck`). */
     anyAccept?: boolean;
+    /** The route reads a body when there is one (its content is validated by a lib, not a schema). */
+    bodyOptional?: boolean;
     /** Left out of `/openapi.json` (the 405 fillers). */
     hidden?: boolean;
   }
@@ -114,6 +118,8 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerArchivePolicyRoutes(app, context);
   registerResourceTypeRoutes(app, context);
   registerMetricRoutes(app, context);
+  registerResourceRoutes(app, context);
+  registerSearchRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {
@@ -186,10 +192,13 @@ function installAccessControl(app: FastifyInstance, mode: AuthMode): void {
     if (access === 'admin' && !request.principal.isAdmin) throw restError('REST_FORBIDDEN');
   });
   app.addHook('preValidation', async (request) => {
-    if (!request.routeOptions.schema?.body || !BODY_METHODS.has(request.method)) return;
-    const accepted = request.routeOptions.config.bodyTypes ?? ['application/json'];
+    const config = request.routeOptions.config;
+    const takesBody = request.routeOptions.schema?.body !== undefined || config.bodyOptional === true;
+    if (!takesBody || !BODY_METHODS.has(request.method)) return;
+    const accepted = config.bodyTypes ?? ['application/json'];
     const type = mediaType(request.headers['content-type']);
     if (type === undefined || !accepted.includes(type)) throw restError('REST_UNSUPPORTED_MEDIA_TYPE');
+    if (request.body === undefined && !config.bodyOptional) throw undecodableBody('Expected object or value');
   });
 }
 
@@ -223,10 +232,12 @@ function translateFastifyError(err: FastifyError): unknown {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return describedRestError('REST_BODY_TOO_LARGE', 'Request body is larger than the configured limit');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return describedRestError('REST_INVALID_INPUT', `Unable to decode body: ${err.message}`);
+      return undecodableBody(err.message);
   }
-  if (err instanceof SyntaxError && err.statusCode === 400) {
-    return describedRestError('REST_INVALID_INPUT', `Unable to decode body: ${err.message}`);
-  }
+  if (err instanceof SyntaxError && err.statusCode === 400) return undecodableBody(err.message);
   return err;
 }
+
+/** Gnocchi's description of a body that is not JSON (or missing where one is required). */
+const undecodableBody = (reason: string) =>
+  describedRestError('REST_INVALID_INPUT', { cause: 'Unable to decode body', reason, detail: [] });

@@ -1,16 +1,39 @@
-import { type Index, parseUuid, resourceUuid } from '@granary/index';
+import {
+  type Index,
+  type ResourceFilter,
+  parseResourceFilter,
+  parseUuid,
+  resourceUuid,
+} from '@granary/index';
 import type { IndexPort } from './ports.ts';
 
 /**
  * The one module that knows `@granary/index`: its repositories already have the shapes of the
- * ports, so the adapter only adds what the index does not offer itself.
+ * ports, so the adapter only adds what the index does not offer itself: filter parsing combined
+ * with the caller's project scope, the resource id mapping, a health probe.
  */
 export function indexPort(index: Index): IndexPort {
+  const { resources } = index;
   return {
     archivePolicies: index.archivePolicies,
     archivePolicyRules: index.archivePolicyRules,
     resourceTypes: index.resourceTypes,
     metrics: index.metrics,
+    resources: {
+      create: (input) => resources.create(input),
+      get: (type, id) => resources.get(type, id),
+      update: (type, id, change, options) => resources.update(type, id, change, options),
+      addMetrics: (type, id, metrics, options) => resources.addMetrics(type, id, metrics, options),
+      delete: (type, id) => resources.delete(type, id),
+      deleteMatching: (type, filter, options) => {
+        // An empty filter stays empty (the index refuses it) rather than becoming "all of the project".
+        const parsed = parseResourceFilter(filter);
+        return resources.deleteMatching(type, parsed && scoped(parsed, options.projectScope), options);
+      },
+      search: ({ filter, projectScope, ...request }) =>
+        resources.search({ ...request, filter: scoped(parseFilterIfAny(filter), projectScope) }),
+      history: (type, id, page) => resources.history(type, id, page),
+    },
     resourceId: (rawId, creator) => {
       const mapped = resourceUuid(rawId, creator);
       return parseUuid(mapped) ? { id: mapped } : { problem: mapped };
@@ -20,4 +43,19 @@ export function indexPort(index: Index): IndexPort {
       await index.archivePolicies.list();
     },
   };
+}
+
+const parseFilterIfAny = (filter: unknown): ResourceFilter | null =>
+  filter === undefined ? null : parseResourceFilter(filter);
+
+/** Restricts a filter to one project's resources; an empty filter (null) becomes just the scope. */
+function scoped(filter: ResourceFilter | null, projectScope: string | undefined): ResourceFilter | null {
+  if (projectScope === undefined) return filter;
+  const scope: ResourceFilter = {
+    kind: 'compare',
+    operator: 'eq',
+    attribute: 'project_id',
+    value: projectScope,
+  };
+  return filter ? { kind: 'and', operands: [filter, scope] } : scope;
 }

@@ -82,6 +82,7 @@ export interface IndexPort {
   archivePolicyRules: ArchivePolicyRuleStore;
   resourceTypes: ResourceTypeStore;
   metrics: MetricStore;
+  resources: ResourceStore;
   /** Maps a client's resource id (UUID kept, anything else UUIDv5 with the creator). */
   resourceId(rawId: string, creator: string | null): ResourceIdMapping;
   /** Resolves when the index answers; used by `/healthcheck`. */
@@ -137,3 +138,85 @@ export interface MetricStore {
 
 /** Gnocchi's `ResourceUUID`: the UUID a client's resource id stands for, or why it cannot be one. */
 export type ResourceIdMapping = { id: string } | { problem: string };
+
+export type AttributeValue = string | number | boolean | null;
+
+/** One revision of a resource; times are epoch µs. */
+export interface Resource {
+  id: string;
+  type: string;
+  creator: string | null;
+  originalResourceId: string;
+  startedAt: number;
+  endedAt: number | null;
+  userId: string | null;
+  projectId: string | null;
+  revisionStart: number;
+  revisionEnd: number | null;
+  /** -1 for the current revision (markers are `id@revision` with history). */
+  revision: number;
+  attributes: Record<string, AttributeValue>;
+  metrics: Record<string, string>;
+}
+
+/** A metric to attach: an existing metric's id, or a new one. */
+export type MetricSpec = string | { archivePolicyName?: string; unit?: string | null };
+
+export interface ResourceCreate {
+  type: string;
+  /** As the client sent it; the index maps non-UUIDs. */
+  id: string;
+  creator: string | null;
+  startedAt?: number;
+  endedAt?: number | null;
+  userId?: string | null;
+  projectId?: string | null;
+  attributes?: Record<string, unknown>;
+  metrics?: Record<string, MetricSpec>;
+}
+
+export interface ResourceUpdate {
+  startedAt?: number;
+  endedAt?: number | null;
+  userId?: string | null;
+  projectId?: string | null;
+  attributes?: Record<string, unknown>;
+  metrics?: Record<string, MetricSpec>;
+}
+
+/**
+ * A search; `filter` is either of Gnocchi's forms (JSON object or query string), parsed by the
+ * index. `projectScope` restricts to resources owned by a project (non-admin identity callers).
+ */
+export interface ResourceSearch extends PageRequest {
+  type: string;
+  filter?: unknown;
+  history?: boolean;
+  creator: string | null;
+  projectScope?: string;
+}
+
+export interface ResourceStore {
+  create(input: ResourceCreate): Promise<Resource>;
+  get(type: string, id: string): Promise<Resource | undefined>;
+  update(
+    type: string,
+    id: string,
+    change: ResourceUpdate,
+    options: { creator: string | null },
+  ): Promise<Resource>;
+  addMetrics(
+    type: string,
+    id: string,
+    metrics: Record<string, MetricSpec>,
+    options: { creator: string | null },
+  ): Promise<Resource>;
+  delete(type: string, id: string): Promise<void>;
+  deleteMatching(
+    type: string,
+    filter: unknown,
+    options: { creator: string | null; projectScope?: string },
+  ): Promise<number>;
+  search(request: ResourceSearch): Promise<Resource[]>;
+  history(type: string, id: string, page: PageRequest): Promise<Resource[]>;
+}

@@ -50,3 +50,62 @@ function toSeconds(value: unknown): number | undefined {
   }
   return body.length > 0 ? sign * total : undefined;
 }
+
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+/** Epoch µs are exact in a double up to 2^53 (year 2255), Granary's ceiling for time (ARCHITECTURE.md). */
+const MAX_MICROS = Number.MAX_SAFE_INTEGER;
+
+export type TimestampResult = { micros: number } | { error: string };
+
+/**
+ * Gnocchi's `utils.to_timestamp`: epoch seconds (number or numeric text), `+`/`-` followed by a
+ * timespan relative to `now`, or ISO 8601 (naive means UTC). Before the epoch or after 2255 is
+ * refused (Gnocchi's message for the former); `now` is epoch µs, given so the function stays pure.
+ */
+export function parseTimestamp(value: unknown, now: number): TimestampResult {
+  let micros: number | undefined;
+  if (typeof value === 'number') {
+    micros = Number.isFinite(value) ? Math.round(value * 1e6) : undefined;
+  } else if (typeof value === 'string') {
+    const text = value.trim();
+    if (NUMBER.test(text)) micros = Math.round(Number(text) * 1e6);
+    else if (text.startsWith('-') || text.startsWith('+')) {
+      const span = toSeconds(text.slice(1));
+      if (span !== undefined) micros = now + (text.startsWith('-') ? -1 : 1) * Math.round(span * 1e6);
+    } else if (text.toLowerCase() === 'now') micros = now;
+    else micros = parseIso(text);
+  }
+  if (micros === undefined || !Number.isFinite(micros))
+    return { error: `Unable to parse timestamp ${String(value)}` };
+  if (micros < 0) return { error: 'Timestamp must be after Epoch' };
+  if (micros > MAX_MICROS) return { error: `Timestamp ${String(value)} is too far in the future` };
+  return { micros };
+}
+
+function parseIso(text: string): number | undefined {
+  const m = ISO_8601.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', zone] = m;
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
+  const ms = Date.UTC(...fields);
+  const date = new Date(ms);
+  // Date.UTC rolls over (Feb 30 → Mar 2); Python refuses such dates.
+  if (
+    date.getUTCMonth() !== fields[1] ||
+    date.getUTCDate() !== fields[2] ||
+    fields[3] > 23 ||
+    fields[4] > 59
+  ) {
+    return undefined;
+  }
+  if (fields[5] > 59) return undefined;
+  const micros = ms * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+  return micros - zoneOffsetMinutes(zone) * 60_000_000;
+}
+
+function zoneOffsetMinutes(zone: string | undefined): number {
+  if (!zone || zone === 'Z' || zone === 'z') return 0;
+  const digits = zone.slice(1).replace(':', '');
+  return (zone.startsWith('-') ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
+}

@@ -14,6 +14,11 @@ export const fakeIndexError = defineErrors({
   FAKE_NOT_FOUND: { message: 'not found', status: 404, retriable: false },
   FAKE_CONFLICT: { message: 'conflict', status: 409, retriable: false },
   FAKE_BROKEN: { message: 'database exploded', status: 500, retriable: false },
+  FAKE_UNSUPPORTED: {
+    message: 'not in the fake; covered by the integration tests',
+    status: 501,
+    retriable: false,
+  },
 });
 
 /**
@@ -117,6 +122,16 @@ export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
         metrics.set(id, { ...metric, status: 'delete' });
       },
     },
+    resources: {
+      create: unsupported,
+      get: unsupported,
+      update: unsupported,
+      addMetrics: unsupported,
+      delete: unsupported,
+      deleteMatching: unsupported,
+      search: unsupported,
+      history: unsupported,
+    },
     resourceId: (rawId) =>
       rawId.includes('/') ? { problem: "'/' is not supported in resource id" } : { id: rawId },
     resourceTypes: {
@@ -138,6 +153,10 @@ export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
     },
   };
 }
+
+const unsupported = async (): Promise<never> => {
+  throw fakeIndexError('FAKE_UNSUPPORTED');
+};
 
 export function restConfig(overrides: Record<string, unknown> = {}): RestConfig {
   return Value.Default(RestSection, structuredClone(overrides)) as RestConfig;

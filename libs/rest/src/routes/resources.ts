@@ -1,0 +1,343 @@
+import { createHash } from 'node:crypto';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteContext } from '../app.ts';
+import { type Principal, mayAccess } from '../auth.ts';
+import { describedRestError, restError } from '../errors.ts';
+import { isoFromMicros } from '../format.ts';
+import { pythonQuote } from '../http.ts';
+import { type Query, pageRequest, queryValue, queryValues, setNextLink } from '../pagination.ts';
+import type { MetricSpec, Resource, ResourceType, ResourceUpdate } from '../ports.ts';
+import { parseTimestamp } from '../time-input.ts';
+import { invalidInputError } from '../validation.ts';
+import { formatMetric } from './metrics.ts';
+
+const NullableString = Type.Unsafe<string | null>({ type: ['string', 'null'] });
+const Timestamp = Type.Unsafe<string | number>({ type: ['string', 'number'] });
+const NullableTimestamp = Type.Unsafe<string | number | null>({ type: ['string', 'number', 'null'] });
+const MetricSpecBody = Type.Union([
+  Type.String(),
+  Type.Object(
+    { archive_policy_name: Type.Optional(Type.String()), unit: Type.Optional(NullableString) },
+    { additionalProperties: false },
+  ),
+]);
+const MetricsBody = Type.Record(Type.String(), MetricSpecBody);
+
+/** The generic fields; anything else in a body is a custom attribute, checked by the index. */
+const GENERIC_FIELDS = {
+  started_at: Type.Optional(Timestamp),
+  ended_at: Type.Optional(NullableTimestamp),
+  user_id: Type.Optional(NullableString),
+  project_id: Type.Optional(NullableString),
+  metrics: Type.Optional(MetricsBody),
+};
+const ResourceCreateBody = Type.Object({ id: Type.String({ minLength: 1 }), ...GENERIC_FIELDS });
+const ResourceUpdateBody = Type.Object(GENERIC_FIELDS);
+/** Read-only fields a PATCH may not carry (voluptuous calls them extra keys). */
+const IMMUTABLE_FIELDS = [
+  'id',
+  'type',
+  'creator',
+  'created_by_user_id',
+  'created_by_project_id',
+  'original_resource_id',
+  'revision_start',
+  'revision_end',
+];
+const TypeParams = Type.Object({ type: Type.String() });
+const ResourceParams = Type.Object({ type: Type.String(), id: Type.String() });
+const NamedMetricParams = Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() });
+
+type CreateBody = Static<typeof ResourceCreateBody> & Record<string, unknown>;
+type UpdateBody = Static<typeof ResourceUpdateBody> & Record<string, unknown>;
+
+/** `/v1/resource` (gnocchi.md §4): CRUD, history, named metrics, batch delete. */
+export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { index } = ctx.deps;
+  const schema = (params: TSchema, body?: TSchema) => ({ schema: { params, ...(body ? { body } : {}) } });
+
+  app.get('/v1/resource', async (request) => {
+    const base = `${ctx.baseUrl(request)}/v1/resource`;
+    const types = await index.resourceTypes.list();
+    return Object.fromEntries(types.map((type) => [type.name, `${base}/${pythonQuote(type.name)}`]));
+  });
+
+  app.get('/v1/resource/:type', schema(TypeParams), async (request, reply) => {
+    const { type } = request.params as Static<typeof TypeParams>;
+    const query = request.query as Query;
+    return listResources(ctx, request, reply, type, query, queryValue(query, 'filter'));
+  });
+
+  app.post('/v1/resource/:type', schema(TypeParams, ResourceCreateBody), async (request, reply) => {
+    const { type } = request.params as Static<typeof TypeParams>;
+    const principal = ctx.principal(request);
+    const { id, started_at, ended_at, user_id, project_id, metrics, ...attributes } =
+      request.body as CreateBody;
+    const resource = await index.resources.create({
+      type,
+      id,
+      creator: principal.creator,
+      ...timesOf({ started_at, ended_at }),
+      ...(user_id !== undefined ? { userId: user_id } : {}),
+      ...(project_id !== undefined ? { projectId: project_id } : {}),
+      ...(metrics !== undefined ? { metrics: metricSpecs(metrics) } : {}),
+      attributes,
+    });
+    reply
+      .code(201)
+      .header('location', `${ctx.baseUrl(request)}/v1/resource/${pythonQuote(type)}/${resource.id}`);
+    setEtag(reply, resource);
+    return formatResource(resource, await typeOf(ctx, type));
+  });
+
+  app.delete('/v1/resource/:type', schema(TypeParams), async (request) => {
+    const { type } = request.params as Static<typeof TypeParams>;
+    const principal = ctx.principal(request);
+    const filter = request.body ?? queryValue(request.query as Query, 'filter');
+    if (filter === undefined || filter === '') {
+      throw describedRestError('REST_INVALID_INPUT', 'Invalid filter: a non-empty filter is required');
+    }
+    const deleted = await index.resources.deleteMatching(type, filter, {
+      creator: principal.creator,
+      ...projectScope(ctx, principal),
+    });
+    return { deleted };
+  });
+
+  app.get('/v1/resource/:type/:id', schema(ResourceParams), async (request, reply) => {
+    const { type } = request.params as Static<typeof ResourceParams>;
+    const resource = await accessibleResource(ctx, request);
+    if (preconditionFails(request, reply, resource)) return reply.code(304).send();
+    setEtag(reply, resource);
+    return formatResource(resource, await typeOf(ctx, type));
+  });
+
+  app.patch('/v1/resource/:type/:id', schema(ResourceParams, ResourceUpdateBody), async (request, reply) => {
+    const { type } = request.params as Static<typeof ResourceParams>;
+    const body = request.body as UpdateBody;
+    const immutable = IMMUTABLE_FIELDS.find((field) => Object.hasOwn(body, field));
+    if (immutable) throw invalidInputError('extra keys not allowed', [immutable], false);
+    const current = await accessibleResource(ctx, request);
+    if (preconditionFails(request, reply, current)) throw restError('REST_PRECONDITION_FAILED');
+    const { started_at, ended_at, user_id, project_id, metrics, ...attributes } = body;
+    const change: ResourceUpdate = {
+      ...timesOf({ started_at, ended_at }),
+      ...(user_id !== undefined ? { userId: user_id } : {}),
+      ...(project_id !== undefined ? { projectId: project_id } : {}),
+      ...(metrics !== undefined ? { metrics: metricSpecs(metrics) } : {}),
+      ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+    };
+    const resource = await index.resources.update(type, current.id, change, {
+      creator: ctx.principal(request).creator,
+    });
+    setEtag(reply, resource);
+    return formatResource(resource, await typeOf(ctx, type));
+  });
+
+  app.delete('/v1/resource/:type/:id', schema(ResourceParams), async (request, reply) => {
+    const { type } = request.params as Static<typeof ResourceParams>;
+    const resource = await accessibleResource(ctx, request);
+    if (preconditionFails(request, reply, resource)) throw restError('REST_PRECONDITION_FAILED');
+    await index.resources.delete(type, resource.id);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/resource/:type/:id/history', schema(ResourceParams), async (request, reply) => {
+    const { type } = request.params as Static<typeof ResourceParams>;
+    const resource = await accessibleResource(ctx, request);
+    const query = request.query as Query;
+    const page = pageRequest(query, ctx.config.maxLimit);
+    const revisions = await index.resources.history(type, resource.id, page);
+    setNextLink(request, reply, ctx.baseUrl(request), page, revisions, revisionMarker);
+    const definition = await typeOf(ctx, type);
+    return revisions.map((revision) => selectAttributes(formatResource(revision, definition), query));
+  });
+
+  app.get('/v1/resource/:type/:id/metric', schema(ResourceParams), async (request) => {
+    const resource = await accessibleResource(ctx, request);
+    return (await resourceMetrics(ctx, resource.id)).map(formatMetric);
+  });
+
+  app.post('/v1/resource/:type/:id/metric', schema(ResourceParams, MetricsBody), async (request) => {
+    const { type } = request.params as Static<typeof ResourceParams>;
+    const resource = await accessibleResource(ctx, request);
+    await index.resources.addMetrics(
+      type,
+      resource.id,
+      metricSpecs(request.body as Static<typeof MetricsBody>),
+      {
+        creator: ctx.principal(request).creator,
+      },
+    );
+    return (await resourceMetrics(ctx, resource.id)).map(formatMetric);
+  });
+
+  app.get('/v1/resource/:type/:id/metric/:name', schema(NamedMetricParams), async (request) =>
+    formatMetric(await namedMetric(ctx, request)),
+  );
+
+  app.delete('/v1/resource/:type/:id/metric/:name', schema(NamedMetricParams), async (request, reply) => {
+    await index.metrics.delete((await namedMetric(ctx, request)).id);
+    return reply.code(204).send();
+  });
+}
+
+/** One page of resources of a type, for `GET /v1/resource/<type>` and the search endpoint. */
+export async function listResources(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  query: Query,
+  filter: unknown,
+) {
+  const principal = ctx.principal(request);
+  const page = pageRequest(query, ctx.config.maxLimit);
+  const history = isTrue(queryValue(query, 'history'));
+  const resources = await ctx.deps.index.resources.search({
+    ...page,
+    type,
+    history,
+    creator: principal.creator,
+    ...(filter !== undefined && filter !== '' ? { filter } : {}),
+    ...projectScope(ctx, principal),
+  });
+  setNextLink(request, reply, ctx.baseUrl(request), page, resources, history ? revisionMarker : (r) => r.id);
+  const definition = await typeOf(ctx, type);
+  return resources.map((resource) => selectAttributes(formatResource(resource, definition), query));
+}
+
+/** The resource of the `:type/:id` parameters if the caller may see it (404 / 403 otherwise). */
+async function accessibleResource(ctx: RouteContext, request: FastifyRequest): Promise<Resource> {
+  const { type, id } = request.params as Static<typeof ResourceParams>;
+  const principal = ctx.principal(request);
+  const mapped = ctx.deps.index.resourceId(id, principal.creator);
+  const resource = 'id' in mapped ? await ctx.deps.index.resources.get(type, mapped.id) : undefined;
+  if (!resource) throw restError('REST_NOT_FOUND');
+  if (!mayAccess(principal, { creator: resource.creator, projectId: resource.projectId })) {
+    throw restError('REST_FORBIDDEN');
+  }
+  return resource;
+}
+
+async function namedMetric(ctx: RouteContext, request: FastifyRequest) {
+  const { name } = request.params as Static<typeof NamedMetricParams>;
+  const resource = await accessibleResource(ctx, request);
+  const metric = (await resourceMetrics(ctx, resource.id)).find((m) => m.name === name);
+  if (!metric) {
+    const description = `Metric ${name} does not exist`;
+    throw restError('REST_NOT_FOUND', description, { details: { description } });
+  }
+  return metric;
+}
+
+/** A resource's active metrics by name (a resource holds few; the max limit does not apply). */
+const resourceMetrics = (ctx: RouteContext, resourceId: string) =>
+  ctx.deps.index.metrics.list({ resourceId }, { sort: ['name:asc'] });
+
+/** With identity headers a non-admin sees only its project's resources; basic auth sees all (Gnocchi). */
+function projectScope(ctx: RouteContext, principal: Principal): { projectScope?: string } {
+  if (ctx.config.auth === 'basic' || principal.isAdmin || principal.projectId === null) return {};
+  return { projectScope: principal.projectId };
+}
+
+/** The custom attributes to show: those of the type asked for (none for `generic`). */
+async function typeOf(ctx: RouteContext, type: string): Promise<ResourceType | undefined> {
+  return type === 'generic' ? undefined : ctx.deps.index.resourceTypes.get(type);
+}
+
+function timesOf(body: { started_at?: string | number; ended_at?: string | number | null }) {
+  const now = Date.now() * 1000;
+  const parse = (value: string | number, field: string): number => {
+    const parsed = parseTimestamp(value, now);
+    if ('error' in parsed) throw invalidInputError(parsed.error, [field]);
+    return parsed.micros;
+  };
+  return {
+    ...(body.started_at !== undefined ? { startedAt: parse(body.started_at, 'started_at') } : {}),
+    ...(body.ended_at !== undefined
+      ? { endedAt: body.ended_at === null ? null : parse(body.ended_at, 'ended_at') }
+      : {}),
+  };
+}
+
+function metricSpecs(metrics: Static<typeof MetricsBody>): Record<string, MetricSpec> {
+  return Object.fromEntries(
+    Object.entries(metrics).map(([name, spec]) => [
+      name,
+      typeof spec === 'string'
+        ? spec
+        : {
+            ...(spec.archive_policy_name !== undefined
+              ? { archivePolicyName: spec.archive_policy_name }
+              : {}),
+            ...(spec.unit !== undefined ? { unit: spec.unit } : {}),
+          },
+    ]),
+  );
+}
+
+const revisionMarker = (resource: Resource) => `${resource.id}@${resource.revision}`;
+const isTrue = (value: string | undefined) =>
+  value !== undefined && ['true', '1', 'yes', 'on'].includes(value.toLowerCase());
+
+/** Gnocchi's resource ETag: SHA-1 of the id and the revision start. */
+function etagOf(resource: Resource): string {
+  return `"${createHash('sha1')
+    .update(`${resource.id}${isoFromMicros(resource.revisionStart)}`)
+    .digest('hex')}"`;
+}
+
+function setEtag(reply: FastifyReply, resource: Resource): void {
+  reply.header('etag', etagOf(resource));
+  reply.header('last-modified', new Date(resource.revisionStart / 1000).toUTCString());
+}
+
+/** If-Match / If-None-Match against the resource's ETag: true when the request must not proceed. */
+function preconditionFails(request: FastifyRequest, reply: FastifyReply, resource: Resource): boolean {
+  const etag = etagOf(resource);
+  const matches = (header: string | undefined) =>
+    header?.split(',').some((tag) => ['*', etag].includes(tag.trim().replace(/^W\//, ''))) === true;
+  const ifMatch = request.headers['if-match'];
+  if (ifMatch !== undefined && !matches(ifMatch)) throw restError('REST_PRECONDITION_FAILED');
+  if (matches(request.headers['if-none-match'])) {
+    reply.header('etag', etag);
+    return true;
+  }
+  return false;
+}
+
+export function formatResource(resource: Resource, type: ResourceType | undefined): Record<string, unknown> {
+  const creator = resource.creator;
+  const at = creator?.indexOf(':') ?? -1;
+  const out: Record<string, unknown> = {
+    id: resource.id,
+    type: resource.type,
+    creator,
+    created_by_user_id: creator === null ? null : at === -1 ? creator : creator.slice(0, at),
+    created_by_project_id: creator === null ? null : at === -1 ? '' : creator.slice(at + 1),
+    started_at: isoFromMicros(resource.startedAt),
+    ended_at: resource.endedAt === null ? null : isoFromMicros(resource.endedAt),
+    user_id: resource.userId,
+    project_id: resource.projectId,
+    revision_start: isoFromMicros(resource.revisionStart),
+    revision_end: resource.revisionEnd === null ? null : isoFromMicros(resource.revisionEnd),
+    metrics: resource.metrics,
+    original_resource_id: resource.originalResourceId,
+  };
+  if (type && resource.type === type.name) {
+    for (const [name, definition] of Object.entries(type.attributes)) {
+      const value = resource.attributes[name] ?? null;
+      out[name] = definition.type === 'datetime' && typeof value === 'number' ? isoFromMicros(value) : value;
+    }
+  }
+  return out;
+}
+
+/** `attrs=a&attrs=b` keeps only those fields (unknown names are ignored, as Gnocchi). */
+function selectAttributes(resource: Record<string, unknown>, query: Query): Record<string, unknown> {
+  const wanted = queryValues(query, 'attrs');
+  if (wanted.length === 0) return resource;
+  return Object.fromEntries(Object.entries(resource).filter(([key]) => wanted.includes(key)));
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { isoFromMicros, isoSecondsFromMicros, pythonTimedelta } from '../src/format.ts';
+import { parseTimespan, parseTimestamp } from '../src/time-input.ts';
+
+const NOW = Date.UTC(2026, 0, 2, 3, 4, 5) * 1000;
+
+describe('timespans as Gnocchi accepts them', () => {
+  it.each([
+    [10, 10],
+    ['10', 10],
+    ['1 second', 1],
+    ['7s', 7],
+    ['1 minute', 60],
+    ['2 hour', 7200],
+    ['1h30m', 5400],
+    ['0:01:01', 61],
+    ['1.5 hours', 5400],
+    ['1 day', 86400],
+  ])('%s is %d s', (text, seconds) => {
+    expect(parseTimespan(text)).toEqual({ seconds });
+  });
+
+  it('refuses text it cannot read and non-positive spans', () => {
+    expect(parseTimespan('1 shenanigan')).toEqual({ error: 'Unable to parse timespan' });
+    expect(parseTimespan(true)).toEqual({ error: 'Unable to parse timespan' });
+    expect(parseTimespan(0)).toEqual({ error: 'Timespan must be positive' });
+    expect(parseTimespan('-5 minutes', true)).toEqual({ seconds: -300 });
+  });
+});
+
+describe('timestamps as Gnocchi accepts them', () => {
+  it.each([
+    ['2014-01-03T02:02:02.000000', Date.UTC(2014, 0, 3, 2, 2, 2) * 1000],
+    ['2017-05-02T11:11:11Z', Date.UTC(2017, 4, 2, 11, 11, 11) * 1000],
+    ['2013-01-01 23:23:20', Date.UTC(2013, 0, 1, 23, 23, 20) * 1000],
+    ['2015-03-06T14:33:57+01:00', Date.UTC(2015, 2, 6, 13, 33, 57) * 1000],
+    ['2014-08-04', Date.UTC(2014, 7, 4) * 1000],
+    [1388714522.5, 1388714522_500_000],
+    ['1425652437', 1425652437_000_000],
+    ['-5 minutes', NOW - 300_000_000],
+    ['+1 hour', NOW + 3_600_000_000],
+  ])('%s', (input, micros) => {
+    expect(parseTimestamp(input, NOW)).toEqual({ micros });
+  });
+
+  it('refuses dates before the epoch, impossible dates and garbage with Gnocchi texts', () => {
+    expect(parseTimestamp('1915-03-06T14:33:57', NOW)).toEqual({ error: 'Timestamp must be after Epoch' });
+    expect(parseTimestamp('1915-100-06T14:33:57', NOW)).toMatchObject({
+      error: expect.stringMatching(/^Unable/),
+    });
+    expect(parseTimestamp('2015-02-30', NOW)).toMatchObject({ error: expect.stringMatching(/^Unable/) });
+    expect(parseTimestamp('2300-01-01', NOW)).toMatchObject({ error: expect.stringMatching(/future/) });
+    expect(parseTimestamp(Number.POSITIVE_INFINITY, NOW)).toMatchObject({ error: expect.any(String) });
+    expect(parseTimestamp(1e15, NOW)).toMatchObject({ error: expect.stringMatching(/future/) });
+  });
+});
+
+describe('output formats', () => {
+  it('prints timedeltas as Python does', () => {
+    expect(pythonTimedelta(1)).toBe('0:00:01');
+    expect(pythonTimedelta(3600)).toBe('1:00:00');
+    expect(pythonTimedelta(3.6)).toBe('0:00:03.600000');
+    expect(pythonTimedelta(86400)).toBe('1 day, 0:00:00');
+    expect(pythonTimedelta(365 * 86400 + 61)).toBe('365 days, 0:01:01');
+  });
+
+  it('prints timestamps as Python isoformat, and measures truncated to the second', () => {
+    const micros = Date.UTC(2014, 0, 3, 2, 2, 2) * 1000;
+    expect(isoFromMicros(micros)).toBe('2014-01-03T02:02:02+00:00');
+    expect(isoFromMicros(micros + 5)).toBe('2014-01-03T02:02:02.000005+00:00');
+    expect(isoSecondsFromMicros(micros + 999_999)).toBe('2014-01-03T02:02:02+00:00');
+  });
+});
