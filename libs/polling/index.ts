@@ -21,5 +21,13 @@ export {
   urlDiscovery,
 } from './src/pollsters/dynamic.ts';
 export type { AttributePath, DynamicPollsterDefinition } from './src/pollsters/dynamic.ts';
+export {
+  DEFAULT_SNMP_DEFINITIONS,
+  createSnmpPollsters,
+  defaultSnmpDefinitions,
+  parseSnmpDefinitions,
+  parseSnmpUrl,
+} from './src/pollsters/snmp.ts';
+export type { SnmpMeterDefinition, SnmpPollsterOptions } from './src/pollsters/snmp.ts';
 export { PollingScheduler } from './src/scheduler.ts';
 export type { PolledBatch, SchedulerOptions } from './src/scheduler.ts';

@@ -24,6 +24,9 @@ export const PollerSection = Type.Object(
     /** Pollster runs of one cycle in flight at once. */
     concurrency: Type.Integer({ minimum: 1, default: 4 }),
     prometheusTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+    /** Ceilometer's hardware SNMP definitions; empty uses the yoga file shipped with Granary. */
+    snmpDefinitionsFile: Type.String({ default: '' }),
+    snmpTimeoutMs: Type.Integer({ minimum: 1, default: 2000 }),
     /**
      * Scale-out: replicas join one consumer group on a small topic; the partitions a replica is
      * assigned decide the shared resources it polls (murmur2 of the resource, as Kafka keys).

@@ -15,17 +15,22 @@ import {
 } from '@granary/observability';
 import {
   type Discovery,
+  type DynamicPollsterDefinition,
   type PollingConfig,
   PollingScheduler,
   type Pollster,
+  type SnmpMeterDefinition,
   createDynamicPollster,
   createHostPollsters,
   createPollingMetrics,
   createPrometheusPollster,
+  createSnmpPollsters,
+  defaultSnmpDefinitions,
   endpointDiscovery,
   loadPollingConfig,
   localNodeDiscovery,
   parseDynamicPollsterDefinitions,
+  parseSnmpDefinitions,
   pollingErrors,
   urlDiscovery,
 } from '@granary/polling';
@@ -45,9 +50,9 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
-/** Ceilometer's `pollsters_definitions_dirs`: every `*.yaml`, in sorted order. */
+/** Ceilometer's `pollsters_definitions_dirs`: every `*.yaml`, in sorted order; the first of a name wins. */
 async function loadDynamicPollsters(directories: readonly string[]): Promise<Pollster[]> {
-  const pollsters: Pollster[] = [];
+  const definitions = new Map<string, DynamicPollsterDefinition>();
   for (const directory of directories) {
     let files: string[];
     try {
@@ -57,22 +62,23 @@ async function loadDynamicPollsters(directories: readonly string[]): Promise<Pol
     }
     for (const file of files) {
       const path = join(directory, file);
-      pollsters.push(
-        ...parseDynamicPollsterDefinitions(await readFile(path, 'utf8'), path).map(createDynamicPollster),
-      );
+      for (const definition of parseDynamicPollsterDefinitions(await readFile(path, 'utf8'), path)) {
+        if (!definitions.has(definition.name)) definitions.set(definition.name, definition);
+      }
     }
   }
-  return pollsters;
+  return [...definitions.values()].map(createDynamicPollster);
 }
 
-function uniquelyNamed(pollsters: Pollster[]): Pollster[] {
-  const seen = new Set<string>();
-  for (const pollster of pollsters) {
-    if (seen.has(pollster.name))
-      throw pollingErrors('POLLING_DEFINITIONS_INVALID', `two pollsters named ${pollster.name}`);
-    seen.add(pollster.name);
+async function loadSnmpDefinitions(file: string): Promise<SnmpMeterDefinition[]> {
+  if (!file) return defaultSnmpDefinitions();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw pollingErrors('POLLING_DEFINITIONS_INVALID', `cannot read ${file}`, { cause });
   }
-  return pollsters;
+  return parseSnmpDefinitions(text, file);
 }
 
 /** Start the poller: everything it needs is checked before the first poll, so a bad start fails fast. */
@@ -84,11 +90,14 @@ export async function startPoller(
   const settings = config.poller;
   const replicaId = `${settings.host || hostname()}-${randomUUID().slice(0, 8)}`;
   let pollingConfig: PollingConfig = await loadPollingConfig(settings.pollingFile);
-  const pollsters = uniquelyNamed([
+  const pollsters: Pollster[] = [
     ...createHostPollsters(),
+    ...createSnmpPollsters(await loadSnmpDefinitions(settings.snmpDefinitionsFile), {
+      timeoutMs: settings.snmpTimeoutMs,
+    }),
     createPrometheusPollster({ timeoutMs: settings.prometheusTimeoutMs }),
     ...(await loadDynamicPollsters(settings.pollstersDefinitionsDirs)),
-  ]);
+  ];
   const discoveries: Discovery[] = [
     localNodeDiscovery(settings.host || hostname()),
     endpointDiscovery(settings.endpoints),

@@ -24,7 +24,12 @@ export interface PollContext {
 /** One meter family; the source's meter patterns select pollsters by `name`. */
 export interface Pollster {
   readonly name: string;
-  /** Discovery used when the source names no resources and no discovery. */
+  /**
+   * Which resources this pollster can poll (`snmp://…` URLs, host names…); others are not handed
+   * to it. Absent: all.
+   */
+  handles?(resource: string): boolean;
+  /** Discovery used when the source's resources and discoveries give none it handles. */
   readonly defaultDiscovery?: string;
   /**
    * Samples of `resources`. Throw POLLING_PERMANENT_FAILURE for resources that can never be

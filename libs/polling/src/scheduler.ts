@@ -55,8 +55,6 @@ const shuffle = <T>(items: T[]): T[] => {
   return items;
 };
 
-const blacklistKey = (source: string, pollster: string) => `${source}\u0000${pollster}`;
-
 /**
  * Runs the pollsters of polling.yaml on their intervals (Ceilometer's AgentManager): per cycle,
  * sources in random order, resources from the static list and discovery (or the pollster's default
@@ -67,7 +65,8 @@ const blacklistKey = (source: string, pollster: string) => `${source}\u0000${pol
 export class PollingScheduler {
   private config: PollingConfig;
   private readonly tasks = new Map<number, Task>();
-  private readonly blacklist = new Map<string, Set<string>>();
+  /** Per source, per pollster (by identity: host and SNMP pollsters share meter names). */
+  private readonly blacklist = new Map<string, Map<Pollster, Set<string>>>();
   private readonly discoveries: Map<string, Discovery>;
   private started = false;
 
@@ -152,16 +151,16 @@ export class PollingScheduler {
   private async cycle(interval: number): Promise<void> {
     const context: PollContext = { cache: new Map() };
     const discovered = new Map<string, Promise<string[]>>();
-    const polledThisCycle = new Map<string, Set<string>>();
+    const polledThisCycle = new Map<Pollster, Set<string>>();
     const runs: Run[] = [];
     const sources = shuffle(this.config.sources.filter((s) => s.interval === interval));
     for (const source of sources) {
       for (const pollster of this.options.pollsters) {
         if (!source.meters.matches(pollster.name)) continue;
         const resources = await this.resourcesFor(source, pollster, discovered);
-        const polled = polledThisCycle.get(pollster.name) ?? new Set<string>();
-        polledThisCycle.set(pollster.name, polled);
-        const blacklisted = this.blacklist.get(blacklistKey(source.name, pollster.name));
+        const polled = polledThisCycle.get(pollster) ?? new Set<string>();
+        polledThisCycle.set(pollster, polled);
+        const blacklisted = this.blacklist.get(source.name)?.get(pollster);
         const fresh = [...new Set(resources)].filter((r) => !polled.has(r) && !blacklisted?.has(r));
         if (fresh.length === 0) continue;
         for (const resource of fresh) polled.add(resource);
@@ -193,9 +192,12 @@ export class PollingScheduler {
       }
       return found;
     };
-    const resources = [...source.resources.filter(owns), ...(await discover(source.discovery))];
+    const handles = (resource: string) => pollster.handles?.(resource) ?? true;
+    const resources = [...source.resources.filter(owns), ...(await discover(source.discovery))].filter(
+      handles,
+    );
     if (resources.length > 0 || !pollster.defaultDiscovery) return resources;
-    return discover([pollster.defaultDiscovery]);
+    return (await discover([pollster.defaultDiscovery])).filter(handles);
   }
 
   /** Resources of one `name[:parameter]` discovery entry; a failing discovery finds nothing this cycle. */
@@ -239,10 +241,11 @@ export class PollingScheduler {
       this.options.metrics.errors.inc({ ...labels, code });
       if (pollingErrors.is(error, 'POLLING_PERMANENT_FAILURE')) {
         const failed = (error.details?.resources as string[] | undefined) ?? resources;
-        const key = blacklistKey(source.name, pollster.name);
-        const blacklisted = this.blacklist.get(key) ?? new Set<string>();
+        const bySource = this.blacklist.get(source.name) ?? new Map<Pollster, Set<string>>();
+        const blacklisted = bySource.get(pollster) ?? new Set<string>();
         for (const resource of failed) blacklisted.add(resource);
-        this.blacklist.set(key, blacklisted);
+        bySource.set(pollster, blacklisted);
+        this.blacklist.set(source.name, bySource);
         this.options.metrics.blacklisted.set(labels, blacklisted.size);
         this.options.logger.error(
           { err: error, ...labels, resources: failed },

@@ -248,3 +248,25 @@ describe('PollingScheduler', () => {
     await scheduler.stop();
   });
 });
+
+describe('PollingScheduler with pollsters sharing a meter name', () => {
+  it('hands each pollster only the resources it handles, falling back to its default discovery', async () => {
+    const local = recordingPollster('hardware.cpu.user');
+    const remote = recordingPollster('hardware.cpu.user');
+    const { scheduler } = setUp(
+      [
+        'sources:',
+        '  - {name: snmp, interval: 60, meters: ["hardware.*"], resources: ["snmp://h1", "snmp://h2"]}',
+        '  - {name: local, interval: 60, meters: ["hardware.*"]}',
+      ].join('\n'),
+      [
+        { ...local.pollster, handles: (r) => !r.includes('://') },
+        { ...remote.pollster, handles: (r) => r.startsWith('snmp://') },
+      ],
+    );
+    await scheduler.pollNow(60);
+    expect(remote.calls).toEqual([['snmp://h1', 'snmp://h2']]);
+    // Both sources fall back to the default discovery for the local pollster, which polls it once.
+    expect(local.calls).toEqual([['default-1']]);
+  });
+});

@@ -301,6 +301,7 @@ export function createDynamicPollster(definition: DynamicPollsterDefinition): Po
   const absolute = /^https?:\/\//.test(definition.urlPath);
   return {
     name: definition.name,
+    handles: (resource) => /^https?:\/\//.test(resource),
     defaultDiscovery: absolute ? `url:${definition.urlPath}` : `endpoint:${definition.endpointType}`,
     async poll(resources) {
       const samples: PolledSample[] = [];

@@ -311,6 +311,8 @@ export function createHostPollsters(options: HostPollsterOptions = {}): Pollster
   const sysRoot = options.sysRoot ?? '/sys';
   return HOST_METERS.map((definition) => ({
     name: definition.name,
+    // Host names, as the local_node discovery gives; URLs belong to the SNMP and HTTP pollsters.
+    handles: (resource: string) => !resource.includes('://'),
     defaultDiscovery: 'local_node',
     async poll(resources: readonly string[], context: PollContext): Promise<PolledSample[]> {
       const snapshot = await cachedRead(context, `host:${procRoot}`, () => readSnapshot(procRoot, sysRoot));

@@ -141,6 +141,7 @@ export function createPrometheusPollster(options: PrometheusPollsterOptions = {}
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     name: 'prometheus',
+    handles: (resource) => /^https?:\/\//.test(resource),
     async poll(resources) {
       const samples: PolledSample[] = [];
       for (const url of resources) {
