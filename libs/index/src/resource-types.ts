@@ -229,18 +229,18 @@ export const noSuchResourceType = (name: string) =>
   described('INDEX_NO_SUCH_RESOURCE_TYPE', `Resource type ${name} does not exist`, { name });
 
 /**
- * Loads a type inside a resource write. `FOR KEY SHARE` lets resource writes run side by side yet
- * waits for a concurrent type PATCH (`FOR UPDATE`), so every row is validated against the schema
- * it is stored under.
+ * Loads a type, or fails with INDEX_NO_SUCH_RESOURCE_TYPE. Resource writes take it `FOR KEY SHARE`:
+ * they run side by side yet wait for a concurrent type PATCH (`FOR UPDATE`), so every row is
+ * validated against the schema it is stored under.
  */
-export async function lockResourceType(
-  tx: Queryable,
+export async function loadResourceType(
+  q: Queryable,
   name: string,
-  mode: 'read' | 'change',
+  lock: 'none' | 'resource write' | 'type change',
 ): Promise<ResourceType> {
-  const lock = mode === 'read' ? 'FOR KEY SHARE' : 'FOR UPDATE';
-  const { rows } = await tx.query<TypeRow>(
-    `SELECT name, attributes FROM resource_type WHERE name = $1 ${lock}`,
+  const clause = { none: '', 'resource write': 'FOR KEY SHARE', 'type change': 'FOR UPDATE' }[lock];
+  const { rows } = await q.query<TypeRow>(
+    `SELECT name, attributes FROM resource_type WHERE name = $1 ${clause}`,
     [name],
   );
   if (!rows[0]) throw noSuchResourceType(name);
@@ -306,7 +306,7 @@ export class ResourceTypes {
   async patch(name: string, operations: unknown): Promise<ResourceType> {
     const ops = validatePatchShape(operations);
     return this.db.transaction(async (tx) => {
-      const current = await lockResourceType(tx, name, 'change');
+      const current = await loadResourceType(tx, name, 'type change');
       const next = applyPatch(current.attributes, ops);
       for (const [attr, def] of Object.entries(current.attributes)) {
         const nextType = (next[attr] as { type?: unknown } | undefined)?.type;

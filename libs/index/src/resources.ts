@@ -17,8 +17,7 @@ import {
   type AttributeValue,
   GENERIC_TYPE,
   type ResourceType,
-  lockResourceType,
-  noSuchResourceType,
+  loadResourceType,
   validateAttributes,
 } from './resource-types.ts';
 import { type EpochMicros, type TimestampInput, toMicros } from './time.ts';
@@ -163,7 +162,7 @@ export class Resources {
     for (const name of Object.keys(input.metrics ?? {})) validateMetricName(name, ['metrics', name]);
     return this.db.transaction(
       async (tx) => {
-        const type = await lockResourceType(tx, input.type, 'read');
+        const type = await loadResourceType(tx, input.type, 'resource write');
         const attributes = validateAttributes(type, input.attributes ?? {}, 'full');
         await tx.query(
           `INSERT INTO resource (id, type, creator, original_resource_id, started_at, ended_at, user_id, project_id,
@@ -216,7 +215,7 @@ export class Resources {
     for (const name of Object.keys(change.metrics ?? {})) validateMetricName(name, ['metrics', name]);
     return this.db.transaction(async (tx) => {
       const actualType = await this.currentType(tx, type, uuid);
-      const resourceType = await lockResourceType(tx, actualType, 'read');
+      const resourceType = await loadResourceType(tx, actualType, 'resource write');
       const { rows } = await tx.query<ResourceRow>(
         `SELECT r.*, ${timestampToMicros('r.started_at')} AS started_at, ${timestampToMicros('r.ended_at')} AS ended_at,
            ${timestampToMicros('r.revision_start')} AS revision_start
@@ -336,7 +335,7 @@ export class Resources {
         'Invalid filter: a non-empty filter is required to delete resources',
       );
     return this.db.transaction(async (tx) => {
-      const resourceType = await lockResourceType(tx, type, 'read');
+      const resourceType = await loadResourceType(tx, type, 'resource write');
       const params = new SqlParams();
       const condition = compileFilter(filter, {
         type: resourceType,
@@ -364,7 +363,7 @@ export class Resources {
 
   /** Resources matching a filter, one page, in the requested order (Gnocchi's default otherwise). */
   async search(request: ResourceSearch): Promise<Resource[]> {
-    const type = await this.loadType(request.type);
+    const type = await loadResourceType(this.db.pool, request.type, 'none');
     const history = request.history ?? false;
     const params = new SqlParams();
     const ctx = { type, alias: 'r', creator: request.creator ?? null, params };
@@ -414,15 +413,6 @@ export class Resources {
       params.values,
     );
     return rows[0] && toResource(rows[0]);
-  }
-
-  private async loadType(name: string): Promise<ResourceType> {
-    const rows = await this.db.query<{ name: string; attributes: ResourceType['attributes'] }>(
-      'SELECT name, attributes FROM resource_type WHERE name = $1',
-      [name],
-    );
-    if (!rows[0]) throw noSuchResourceType(name);
-    return { name: rows[0].name, state: 'active', attributes: rows[0].attributes };
   }
 
   /** A marker is `id` for current rows, `id@revision` with history (-1 = current), as Gnocchi's links. */
