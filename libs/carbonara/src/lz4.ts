@@ -1,8 +1,10 @@
 /**
  * The LZ4 block format (https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md), as python-lz4's
  * `lz4.block.compress`/`decompress` use it with `store_size=True`: a 4-byte little-endian
- * uncompressed size, then one raw block. The compressor is LZ4's greedy single-probe hash-table
- * search; its output depends only on its input.
+ * uncompressed size, then one raw block. The compressor replays liblz4 1.9's
+ * `LZ4_compress_fast_continue` on a fresh stream (what python-lz4 calls, acceleration 1): same
+ * 5-byte hash, 4096-entry table starting at position 0, search order and skip steps, so it
+ * writes the same bytes as Gnocchi does.
  */
 
 const MIN_MATCH = 4;
@@ -11,15 +13,19 @@ const MF_LIMIT = 12;
 /** The last bytes of a block are always literals. */
 const LAST_LITERALS = 5;
 const MAX_OFFSET = 65_535;
-const HASH_LOG = 13;
+const HASH_LOG = 12;
 /** After 2^SKIP_TRIGGER failed probes the search step grows by one: incompressible data goes fast. */
 const SKIP_TRIGGER = 6;
 /** No LZ4 block expands its input more than 255-fold (one length byte stands for 255 output bytes). */
 const MAX_EXPANSION = 255;
 const SIZE_PREFIX_BYTES = 4;
+// liblz4's 5-byte hash multiplies by 889523592379 modulo 2^64; its two 32-bit halves:
+const PRIME5_HIGH = 207;
+const PRIME5_LOW = 465_362_107;
 
-// Positions are stored as `generation + position`, so entries left by earlier inputs read as
-// negative candidates and the table never needs clearing between calls.
+// liblz4 starts each block with a zeroed table (every hash points at position 0). Positions are
+// stored here as `generation + position` instead, so entries left by earlier inputs read as
+// position 0 and the table never needs clearing.
 const hashTable = new Int32Array(1 << HASH_LOG);
 let generation = 1;
 let outputScratch = new Uint8Array(1 << 16);
@@ -33,8 +39,27 @@ function read32(bytes: Uint8Array, at: number): number {
   );
 }
 
-function hashOf(sequence: number): number {
-  return Math.imul(sequence, 2_654_435_761) >>> (32 - HASH_LOG);
+/**
+ * liblz4's `LZ4_hash5` on a little-endian 64-bit host: the top HASH_LOG bits of
+ * ((5 bytes at `at`) << 24) × 889523592379 mod 2^64, computed with 32-bit pieces.
+ */
+function hashAt(bytes: Uint8Array, at: number): number {
+  const byte0 = bytes[at] as number;
+  const high =
+    (bytes[at + 1] as number) |
+    ((bytes[at + 2] as number) << 8) |
+    ((bytes[at + 3] as number) << 16) |
+    ((bytes[at + 4] as number) << 24);
+  // (high·2^32 + byte0·2^24) × (PRIME5_HIGH·2^32 + PRIME5_LOW), upper 32 bits mod 2^32.
+  const carry = Math.floor((byte0 * PRIME5_LOW) / 256);
+  const upper = (Math.imul(high, PRIME5_LOW) + Math.imul(byte0 << 24, PRIME5_HIGH) + carry) >>> 0;
+  return upper >>> (32 - HASH_LOG);
+}
+
+/** Position stored for a hash; 0 for entries older than this block. */
+function candidateAt(slot: number, base: number): number {
+  const stored = (hashTable[slot] as number) - base;
+  return stored < 0 ? 0 : stored;
 }
 
 function writeLength(out: Uint8Array, at: number, extra: number): number {
@@ -101,41 +126,49 @@ export function compressWithSize(input: Uint8Array, leading = 0): Uint8Array {
 
   let at = leading + SIZE_PREFIX_BYTES;
   let anchor = 0;
-  const lastMatchStart = length - MF_LIMIT;
+  const searchLimit = length - MF_LIMIT + 1;
   const matchLimit = length - LAST_LITERALS;
   if (length > MF_LIMIT) {
-    hashTable[hashOf(read32(input, 0))] = base;
+    hashTable[hashAt(input, 0)] = base;
     let position = 1;
-    search: while (true) {
+    search: for (;;) {
+      // Find a match, probing further apart the longer the search fails.
+      let candidate: number;
       let step = 1;
       let probes = 1 << SKIP_TRIGGER;
-      let candidate: number;
-      for (;;) {
-        if (position > lastMatchStart) break search;
-        const sequence = read32(input, position);
-        const slot = hashOf(sequence);
-        candidate = (hashTable[slot] as number) - base;
-        hashTable[slot] = base + position;
-        if (candidate >= 0 && position - candidate <= MAX_OFFSET && read32(input, candidate) === sequence)
-          break;
-        position += step;
+      for (let next = position; ; ) {
+        position = next;
+        next += step;
         step = probes++ >> SKIP_TRIGGER;
+        if (next > searchLimit) break search;
+        const slot = hashAt(input, position);
+        candidate = candidateAt(slot, base);
+        hashTable[slot] = base + position;
+        if (position - candidate <= MAX_OFFSET && read32(input, candidate) === read32(input, position)) break;
       }
       while (position > anchor && candidate > 0 && input[position - 1] === input[candidate - 1]) {
         position--;
         candidate--;
       }
-      let matchEnd = position + MIN_MATCH;
-      let reference = candidate + MIN_MATCH;
-      while (matchEnd < matchLimit && input[matchEnd] === input[reference]) {
-        matchEnd++;
-        reference++;
+      // Emit it, then keep emitting while the very next position also matches.
+      for (;;) {
+        let matchEnd = position + MIN_MATCH;
+        let reference = candidate + MIN_MATCH;
+        while (matchEnd < matchLimit && input[matchEnd] === input[reference]) {
+          matchEnd++;
+          reference++;
+        }
+        at = writeSequence(input, anchor, position, position - candidate, matchEnd - position, out, at);
+        position = matchEnd;
+        anchor = position;
+        if (position >= searchLimit) break search;
+        hashTable[hashAt(input, position - 2)] = base + position - 2;
+        const slot = hashAt(input, position);
+        candidate = candidateAt(slot, base);
+        hashTable[slot] = base + position;
+        if (position - candidate > MAX_OFFSET || read32(input, candidate) !== read32(input, position)) break;
       }
-      at = writeSequence(input, anchor, position, position - candidate, matchEnd - position, out, at);
-      position = matchEnd;
-      anchor = position;
-      if (position > lastMatchStart) break;
-      hashTable[hashOf(read32(input, position - 2))] = base + position - 2;
+      position++;
     }
   }
   at = writeSequence(input, anchor, length, 0, 0, out, at);
