@@ -12,7 +12,9 @@ import { aMeasureBatch, aSample } from '../../schema/test/fixtures.ts';
 import {
   type ConsumedRecord,
   type TopicPartition,
+  createKafkaClient,
   handleEachRecord,
+  kafkaErrors,
   partitionFor,
   provisionTopics,
   readDeadLetter,
@@ -249,6 +251,43 @@ describe('consumer offsets and group membership against the real broker', () => 
     await consumer.stop();
     await running;
     await admin.disconnect();
+  });
+
+  it('retries a batch whose handler fails retriably, and stops without committing on a non-retriable failure', async () => {
+    const kafka = createKafkaClient(
+      { brokers: infra().kafkaBrokers, clientId: 'granary-kafka-tests' },
+      { handlerBackoff: { initialDelayMs: 10, maxDelayMs: 10 } },
+    );
+    const topic = uniqueName('failing');
+    await createTopics(kafka, topicSpec(topic, 1));
+    const producer = await connectedProducer(kafka);
+    await producer.send([{ topic, key: null, value: Buffer.from('x') }]);
+    await producer.close();
+
+    const retriedGroup = uniqueName('retried');
+    let attempts = 0;
+    const retried = kafka.createConsumer({ groupId: retriedGroup, topics: [topic] });
+    const retriedRunning = retried.run(async () => {
+      if (++attempts < 3) throw kafkaErrors('KAFKA_UNAVAILABLE', 'index briefly down');
+    });
+    await eventually(() => attempts === 3);
+
+    const failingGroup = uniqueName('failing');
+    const failing = kafka.createConsumer({ groupId: failingGroup, topics: [topic] });
+    const bug = new TypeError('handler bug');
+    await expect(
+      failing.run(async () => {
+        throw bug;
+      }),
+    ).rejects.toBe(bug);
+
+    const admin = kafka.createAdmin();
+    await admin.connect();
+    await eventually(async () => (await admin.committedOffsets(retriedGroup, topic))[0]?.offset === '1');
+    expect((await admin.committedOffsets(failingGroup, topic))[0]?.offset).toBe('-1');
+    await admin.disconnect();
+    await retried.stop();
+    await retriedRunning;
   });
 
   it('reports assigned and revoked partitions as members join and leave', async () => {
