@@ -8,7 +8,13 @@ import Fastify, {
 } from 'fastify';
 import { type AuthMode, type Principal, authenticate } from './auth.ts';
 import type { RestConfig } from './config.ts';
-import { type GnocchiErrorBody, describedRestError, restError, toGnocchiError } from './errors.ts';
+import {
+  type GnocchiErrorBody,
+  describedRestError,
+  restError,
+  toGnocchiError,
+  undecodableBody,
+} from './errors.ts';
 import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import type { IndexPort } from './ports.ts';
@@ -34,7 +40,7 @@ declare module 'fastify' {
     bodyTypes?: readonly string[];
     /** Serve whatever the client accepts (non-JSON endpoints such as `/healthcheck`). */
     anyAccept?: boolean;
-    /** The route reads a body when there is one (its content is validated by a lib, not a schema). */
+    /** The route decides itself what a missing body means (e.g. after checking the target exists). */
     bodyOptional?: boolean;
     /** Left out of `/openapi.json` (the 405 fillers). */
     hidden?: boolean;
@@ -237,7 +243,3 @@ function translateFastifyError(err: FastifyError): unknown {
   if (err instanceof SyntaxError && err.statusCode === 400) return undecodableBody(err.message);
   return err;
 }
-
-/** Gnocchi's description of a body that is not JSON (or missing where one is required). */
-const undecodableBody = (reason: string) =>
-  describedRestError('REST_INVALID_INPUT', { cause: 'Unable to decode body', reason, detail: [] });

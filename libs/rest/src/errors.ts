@@ -14,7 +14,11 @@ export const restError = defineErrors({
     status: 405,
     retriable: false,
   },
-  REST_NOT_ACCEPTABLE: { message: 'Not Acceptable', status: 406, retriable: false },
+  REST_NOT_ACCEPTABLE: {
+    message: '406 Not Acceptable: only application/json is served',
+    status: 406,
+    retriable: false,
+  },
   REST_PRECONDITION_FAILED: { message: 'Precondition Failed', status: 412, retriable: false },
   REST_BODY_TOO_LARGE: { message: 'Request Entity Too Large', status: 413, retriable: false },
   REST_UNSUPPORTED_MEDIA_TYPE: { message: 'Unsupported Media Type', status: 415, retriable: false },
@@ -46,6 +50,10 @@ export function describedRestError(
   const text = typeof description === 'string' ? description : description.reason;
   return restError(code, text, { details: { description } });
 }
+
+/** Gnocchi's description of a body that is not JSON (or missing where one is required). */
+export const undecodableBody = (reason: string) =>
+  describedRestError('REST_INVALID_INPUT', { cause: 'Unable to decode body', reason, detail: [] });
 
 /**
  * Any coded error from any lib becomes Gnocchi's body with the status its code carries; the

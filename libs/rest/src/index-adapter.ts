@@ -13,9 +13,22 @@ import type { IndexPort } from './ports.ts';
  * with the caller's project scope, the resource id mapping, a health probe.
  */
 export function indexPort(index: Index): IndexPort {
-  const { resources } = index;
+  const { resources, archivePolicies } = index;
   return {
-    archivePolicies: index.archivePolicies,
+    archivePolicies: {
+      // Fresh arrays: the index's input types take mutable ones.
+      create: ({ definition, aggregationMethods, ...rest }) =>
+        archivePolicies.create({
+          ...rest,
+          definition: definition.map((item) => ({ ...item })),
+          ...(aggregationMethods ? { aggregationMethods: [...aggregationMethods] } : {}),
+        }),
+      get: (name) => archivePolicies.get(name),
+      list: () => archivePolicies.list(),
+      update: (name, { definition, ...rest }) =>
+        archivePolicies.update(name, { ...rest, definition: definition.map((item) => ({ ...item })) }),
+      delete: (name) => archivePolicies.delete(name),
+    },
     archivePolicyRules: index.archivePolicyRules,
     resourceTypes: index.resourceTypes,
     metrics: index.metrics,

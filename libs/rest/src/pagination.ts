@@ -34,21 +34,33 @@ export function pageRequest(query: Query, maxLimit: number): PageRequest & { lim
   return { limit, ...(marker !== undefined ? { marker } : {}), ...(sort.length > 0 ? { sort } : {}) };
 }
 
+/** Gnocchi's default orders, which its `Link` headers spell out when the request named none. */
+export const DEFAULT_SORT = {
+  resources: ['revision_start:asc', 'started_at:asc'],
+  metrics: ['id:asc'],
+} as const;
+
 /**
  * When a page is full, Gnocchi adds `Link: <url?params>; rel="next"`: the request's parameters
- * sorted by name (repeated ones in their order), with the effective limit and the next marker.
+ * sorted by name (repeated ones in their order), with the effective limit, sort and next marker.
  */
 export function setNextLink<Item>(
   request: FastifyRequest,
   reply: FastifyReply,
   baseUrl: string,
-  page: { limit: number },
+  page: PageRequest & { limit: number },
+  defaultSort: readonly string[],
   items: readonly Item[],
   markerOf: (last: Item) => string,
 ): void {
   const last = items.at(-1);
   if (last === undefined || items.length < page.limit) return;
-  const query: Query = { ...(request.query as Query), limit: String(page.limit), marker: markerOf(last) };
+  const query: Query = {
+    ...(request.query as Query),
+    limit: String(page.limit),
+    marker: markerOf(last),
+    sort: [...(page.sort ?? defaultSort)],
+  };
   const pairs = Object.keys(query)
     .sort()
     .flatMap((key) =>

@@ -13,21 +13,23 @@ export interface ArchivePolicyItem {
 export interface ArchivePolicy {
   name: string;
   backWindow: number;
-  definition: ArchivePolicyItem[];
-  aggregationMethods: string[];
+  definition: readonly ArchivePolicyItem[];
+  aggregationMethods: readonly string[];
 }
 
+/** Two of the three, in seconds (the index completes the third). */
 export interface ArchivePolicyItemInput {
-  granularity?: number | null;
-  points?: number | null;
-  timespan?: number | null;
+  granularity?: number;
+  points?: number;
+  timespan?: number;
 }
 
 export interface ArchivePolicyInput {
   name: string;
   backWindow?: number;
-  definition: ArchivePolicyItemInput[];
-  aggregationMethods?: string[];
+  definition: readonly ArchivePolicyItemInput[];
+  /** Method names, `*`, `+m`, `-m`; absent means the defaults. */
+  aggregationMethods?: readonly string[];
 }
 
 export interface ArchivePolicyStore {

@@ -152,9 +152,10 @@ const notFound = (description: string) =>
 /** Durations in a definition may be text; the index takes seconds. */
 function definitionInput(items: Static<typeof Definition>): ArchivePolicyItemInput[] {
   return items.map((item, index) => {
-    const seconds = (key: 'granularity' | 'timespan'): number | null | undefined => {
+    // null means "not given", as Gnocchi's schema treats it.
+    const seconds = (key: 'granularity' | 'timespan'): number | undefined => {
       const raw = item[key];
-      if (raw === undefined || raw === null) return raw;
+      if (raw === undefined || raw === null) return undefined;
       const parsed = parseTimespan(raw);
       if ('error' in parsed) throw invalidInputError(parsed.error, ['definition', index, key]);
       return parsed.seconds;
@@ -164,7 +165,7 @@ function definitionInput(items: Static<typeof Definition>): ArchivePolicyItemInp
     const timespan = seconds('timespan');
     if (granularity !== undefined) input.granularity = granularity;
     if (timespan !== undefined) input.timespan = timespan;
-    if (item.points !== undefined) input.points = item.points;
+    if (item.points !== undefined && item.points !== null) input.points = item.points;
     return input;
   });
 }

@@ -5,7 +5,7 @@ import type { RouteContext } from '../app.ts';
 import { type Principal, mayAccess } from '../auth.ts';
 import { describedRestError, restError } from '../errors.ts';
 import { pythonQuote } from '../http.ts';
-import { type Query, pageRequest, queryValue, setNextLink } from '../pagination.ts';
+import { DEFAULT_SORT, type Query, pageRequest, queryValue, setNextLink } from '../pagination.ts';
 import type { IndexPort, Metric, MetricListFilter, MetricStatus } from '../ports.ts';
 import { formatPolicy } from './archive-policies.ts';
 
@@ -84,7 +84,7 @@ export function registerMetricRoutes(app: FastifyInstance, ctx: RouteContext): v
       else filter[key] = value;
     }
     const metrics = await index.metrics.list(scopeToCaller(filter, ctx.principal(request), ctx), page);
-    setNextLink(request, reply, ctx.baseUrl(request), page, metrics, (last) => last.id);
+    setNextLink(request, reply, ctx.baseUrl(request), page, DEFAULT_SORT.metrics, metrics, (last) => last.id);
     return metrics.map(formatMetric);
   });
 

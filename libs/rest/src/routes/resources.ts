@@ -3,10 +3,17 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { type Principal, mayAccess } from '../auth.ts';
-import { describedRestError, restError } from '../errors.ts';
+import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoFromMicros } from '../format.ts';
 import { pythonQuote } from '../http.ts';
-import { type Query, pageRequest, queryValue, queryValues, setNextLink } from '../pagination.ts';
+import {
+  DEFAULT_SORT,
+  type Query,
+  pageRequest,
+  queryValue,
+  queryValues,
+  setNextLink,
+} from '../pagination.ts';
 import type { MetricSpec, Resource, ResourceType, ResourceUpdate } from '../ports.ts';
 import { parseTimestamp } from '../time-input.ts';
 import { invalidInputError } from '../validation.ts';
@@ -69,27 +76,31 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     return listResources(ctx, request, reply, type, query, queryValue(query, 'filter'));
   });
 
-  app.post('/v1/resource/:type', schema(TypeParams, ResourceCreateBody), async (request, reply) => {
-    const { type } = request.params as Static<typeof TypeParams>;
-    const principal = ctx.principal(request);
-    const { id, started_at, ended_at, user_id, project_id, metrics, ...attributes } =
-      request.body as CreateBody;
-    const resource = await index.resources.create({
-      type,
-      id,
-      creator: principal.creator,
-      ...timesOf({ started_at, ended_at }),
-      ...(user_id !== undefined ? { userId: user_id } : {}),
-      ...(project_id !== undefined ? { projectId: project_id } : {}),
-      ...(metrics !== undefined ? { metrics: metricSpecs(metrics) } : {}),
-      attributes,
-    });
-    reply
-      .code(201)
-      .header('location', `${ctx.baseUrl(request)}/v1/resource/${pythonQuote(type)}/${resource.id}`);
-    setEtag(reply, resource);
-    return formatResource(resource, await typeOf(ctx, type));
-  });
+  app.post(
+    '/v1/resource/:type',
+    withMetricNameCheck(schema(TypeParams, ResourceCreateBody)),
+    async (request, reply) => {
+      const { type } = request.params as Static<typeof TypeParams>;
+      const principal = ctx.principal(request);
+      const { id, started_at, ended_at, user_id, project_id, metrics, ...attributes } =
+        request.body as CreateBody;
+      const resource = await index.resources.create({
+        type,
+        id,
+        creator: principal.creator,
+        ...timesOf({ started_at, ended_at }),
+        ...(user_id !== undefined ? { userId: user_id } : {}),
+        ...(project_id !== undefined ? { projectId: project_id } : {}),
+        ...(metrics !== undefined ? { metrics: metricSpecs(metrics) } : {}),
+        attributes,
+      });
+      reply
+        .code(201)
+        .header('location', `${ctx.baseUrl(request)}/v1/resource/${pythonQuote(type)}/${resource.id}`);
+      setEtag(reply, resource);
+      return formatResource(resource, await typeOf(ctx, type));
+    },
+  );
 
   app.delete('/v1/resource/:type', schema(TypeParams), async (request) => {
     const { type } = request.params as Static<typeof TypeParams>;
@@ -113,12 +124,18 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     return formatResource(resource, await typeOf(ctx, type));
   });
 
-  app.patch('/v1/resource/:type/:id', schema(ResourceParams, ResourceUpdateBody), async (request, reply) => {
+  const patchOptions = withMetricNameCheck({
+    ...schema(ResourceParams, ResourceUpdateBody),
+    config: { bodyOptional: true },
+  });
+  app.patch('/v1/resource/:type/:id', patchOptions, async (request, reply) => {
     const { type } = request.params as Static<typeof ResourceParams>;
+    // Gnocchi finds the resource (404) before it reads the body (400).
+    const current = await accessibleResource(ctx, request);
+    if (request.body === undefined) throw undecodableBody('Expected object or value');
     const body = request.body as UpdateBody;
     const immutable = IMMUTABLE_FIELDS.find((field) => Object.hasOwn(body, field));
     if (immutable) throw invalidInputError('extra keys not allowed', [immutable], false);
-    const current = await accessibleResource(ctx, request);
     if (preconditionFails(request, reply, current)) throw restError('REST_PRECONDITION_FAILED');
     const { started_at, ended_at, user_id, project_id, metrics, ...attributes } = body;
     const change: ResourceUpdate = {
@@ -149,7 +166,15 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     const query = request.query as Query;
     const page = pageRequest(query, ctx.config.maxLimit);
     const revisions = await index.resources.history(type, resource.id, page);
-    setNextLink(request, reply, ctx.baseUrl(request), page, revisions, revisionMarker);
+    setNextLink(
+      request,
+      reply,
+      ctx.baseUrl(request),
+      page,
+      ['revision_start:asc'],
+      revisions,
+      revisionMarker,
+    );
     const definition = await typeOf(ctx, type);
     return revisions.map((revision) => selectAttributes(formatResource(revision, definition), query));
   });
@@ -183,6 +208,23 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
   });
 }
 
+/**
+ * Gnocchi rejects a metric name with `/` before it looks at the rest of the body (even a missing
+ * id), so this check runs ahead of the schema.
+ */
+function withMetricNameCheck<Options extends object>(options: Options) {
+  return {
+    ...options,
+    preValidation: async (request: FastifyRequest) => {
+      const metrics = (request.body as { metrics?: unknown } | undefined)?.metrics;
+      if (typeof metrics !== 'object' || metrics === null) return;
+      if (Object.keys(metrics).some((name) => name.includes('/'))) {
+        throw describedRestError('REST_INVALID_INPUT', "'/' is not supported in metric name");
+      }
+    },
+  };
+}
+
 /** One page of resources of a type, for `GET /v1/resource/<type>` and the search endpoint. */
 export async function listResources(
   ctx: RouteContext,
@@ -203,7 +245,9 @@ export async function listResources(
     ...(filter !== undefined && filter !== '' ? { filter } : {}),
     ...projectScope(ctx, principal),
   });
-  setNextLink(request, reply, ctx.baseUrl(request), page, resources, history ? revisionMarker : (r) => r.id);
+  setNextLink(request, reply, ctx.baseUrl(request), page, DEFAULT_SORT.resources, resources, (last) =>
+    history ? revisionMarker(last) : last.id,
+  );
   const definition = await typeOf(ctx, type);
   return resources.map((resource) => selectAttributes(formatResource(resource, definition), query));
 }

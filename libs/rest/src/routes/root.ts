@@ -7,10 +7,12 @@ import type { OpenApiCollector } from '../openapi.ts';
 /** The collections `GET /v1/` links to, as Gnocchi's V1Controller lists them. */
 const V1_COLLECTIONS = [
   'aggregates',
+  'aggregation',
   'archive_policy',
   'archive_policy_rule',
   'batch',
   'capabilities',
+  'influxdb',
   'metric',
   'resource',
   'resource_type',
@@ -37,7 +39,7 @@ export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, open
     return {
       version: '1.0',
       links: [
-        { rel: 'self', href: `${base}/` },
+        { rel: 'self', href: `${ctx.baseUrl(request)}${request.url.split('?')[0]}` },
         ...V1_COLLECTIONS.map((name) => ({ rel: name, href: `${base}/${name}` })),
       ],
     };

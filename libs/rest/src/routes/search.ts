@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
+import { restError } from '../errors.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import { listResources } from './resources.ts';
 
@@ -19,4 +20,14 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: RouteContext): v
       return listResources(ctx, request, reply, type, query, filter);
     },
   );
+
+  // Gnocchi resolves the type before the method: an unknown type is a 404 whatever the method.
+  app.get('/v1/search/resource/:type', { schema: { params: TypeParams } }, async (request) => {
+    const { type } = request.params as Static<typeof TypeParams>;
+    if (!(await ctx.deps.index.resourceTypes.get(type))) {
+      const description = `Resource type ${type} does not exist`;
+      throw restError('REST_NOT_FOUND', description, { details: { description } });
+    }
+    throw restError('REST_METHOD_NOT_ALLOWED');
+  });
 }
