@@ -41,17 +41,15 @@ function read32(bytes: Uint8Array, at: number): number {
 
 /**
  * liblz4's `LZ4_hash5` on a little-endian 64-bit host: the top HASH_LOG bits of
- * ((5 bytes at `at`) << 24) × 889523592379 mod 2^64, computed with 32-bit pieces.
+ * ((5 bytes at `at`) << 24) × 889523592379 mod 2^64, computed with 32-bit pieces. `sequence` is
+ * read32(bytes, at), which the caller has already read.
  */
-function hashAt(bytes: Uint8Array, at: number): number {
-  const byte0 = bytes[at] as number;
-  const high =
-    (bytes[at + 1] as number) |
-    ((bytes[at + 2] as number) << 8) |
-    ((bytes[at + 3] as number) << 16) |
-    ((bytes[at + 4] as number) << 24);
-  // (high·2^32 + byte0·2^24) × (PRIME5_HIGH·2^32 + PRIME5_LOW), upper 32 bits mod 2^32.
-  const carry = Math.floor((byte0 * PRIME5_LOW) / 256);
+function hashAt(bytes: Uint8Array, at: number, sequence: number): number {
+  const byte0 = sequence & 0xff;
+  const high = (sequence >>> 8) | ((bytes[at + 4] as number) << 24);
+  // (high·2^32 + byte0·2^24) × (PRIME5_HIGH·2^32 + PRIME5_LOW): its upper 32 bits, where the
+  // carry out of byte0·2^24 × PRIME5_LOW is ⌊byte0 × PRIME5_LOW / 2^8⌋.
+  const carry = byte0 * (PRIME5_LOW >>> 8) + ((byte0 * (PRIME5_LOW & 0xff)) >>> 8);
   const upper = (Math.imul(high, PRIME5_LOW) + Math.imul(byte0 << 24, PRIME5_HIGH) + carry) >>> 0;
   return upper >>> (32 - HASH_LOG);
 }
@@ -129,7 +127,7 @@ export function compressWithSize(input: Uint8Array, leading = 0): Uint8Array {
   const searchLimit = length - MF_LIMIT + 1;
   const matchLimit = length - LAST_LITERALS;
   if (length > MF_LIMIT) {
-    hashTable[hashAt(input, 0)] = base;
+    hashTable[hashAt(input, 0, read32(input, 0))] = base;
     let position = 1;
     search: for (;;) {
       // Find a match, probing further apart the longer the search fails.
@@ -141,10 +139,11 @@ export function compressWithSize(input: Uint8Array, leading = 0): Uint8Array {
         next += step;
         step = probes++ >> SKIP_TRIGGER;
         if (next > searchLimit) break search;
-        const slot = hashAt(input, position);
+        const sequence = read32(input, position);
+        const slot = hashAt(input, position, sequence);
         candidate = candidateAt(slot, base);
         hashTable[slot] = base + position;
-        if (position - candidate <= MAX_OFFSET && read32(input, candidate) === read32(input, position)) break;
+        if (position - candidate <= MAX_OFFSET && read32(input, candidate) === sequence) break;
       }
       while (position > anchor && candidate > 0 && input[position - 1] === input[candidate - 1]) {
         position--;
@@ -162,11 +161,12 @@ export function compressWithSize(input: Uint8Array, leading = 0): Uint8Array {
         position = matchEnd;
         anchor = position;
         if (position >= searchLimit) break search;
-        hashTable[hashAt(input, position - 2)] = base + position - 2;
-        const slot = hashAt(input, position);
+        hashTable[hashAt(input, position - 2, read32(input, position - 2))] = base + position - 2;
+        const sequence = read32(input, position);
+        const slot = hashAt(input, position, sequence);
         candidate = candidateAt(slot, base);
         hashTable[slot] = base + position;
-        if (position - candidate > MAX_OFFSET || read32(input, candidate) !== read32(input, position)) break;
+        if (position - candidate > MAX_OFFSET || read32(input, candidate) !== sequence) break;
       }
       position++;
     }
