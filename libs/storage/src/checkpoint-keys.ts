@@ -6,7 +6,7 @@ import type { ObjectStore } from './object-store.ts';
  * Checkpoint objects of one Kafka partition: `_checkpoints/<topic>/<partition>/<seq>-<generation>`
  * segments and the `MANIFEST`. The writer's generation is part of a segment's name so that a zombie
  * writer and the partition's new owner, both counting on from the same sequence number, never write
- * the same immutable object (docs/adr-manifest-fencing.md). Zero padding makes listing order
+ * the same immutable object (docs/adr/0005-manifest-fencing.md). Zero padding makes listing order
  * sequence order; `MANIFEST` sorts after every segment.
  */
 

@@ -7,7 +7,7 @@ import type { ObjectStore, ObjectVersion } from './object-store.ts';
  * The partition MANIFEST: which segments are live and where in Kafka the partition's state ends.
  * Writing it is the checkpoint's commit point, always by compare-and-set on the version that was
  * read, so a writer that lost the partition cannot overwrite its new owner's manifest
- * (docs/adr-manifest-fencing.md). Stored as JSON with a CRC-32 of its canonical content.
+ * (docs/adr/0005-manifest-fencing.md). Stored as JSON with a CRC-32 of its canonical content.
  */
 
 export interface LiveSegment extends SegmentId {

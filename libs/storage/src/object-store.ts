@@ -27,7 +27,7 @@ export interface ObjectStore {
   getWithVersion(key: string): Promise<VersionedObject | undefined>;
   /**
    * Write only if the object is still at `expectedVersion` (`null`: only if it does not exist).
-   * This is the fencing primitive of the partition manifest; see docs/adr-manifest-fencing.md.
+   * This is the fencing primitive of the partition manifest; see docs/adr/0005-manifest-fencing.md.
    * Objects written this way must not also be written with `put`.
    */
   putIfMatch(

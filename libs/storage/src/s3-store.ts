@@ -16,7 +16,7 @@ import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject 
 /**
  * How `putIfMatch` reaches the server. `native` sends `If-Match` / `If-None-Match: *` (AWS S3,
  * MinIO, Ceph RGW, S3Proxy 3.x). `emulated` checks, writes and re-checks the ETag, for servers
- * without conditional PUT; it narrows but cannot close the race (docs/adr-manifest-fencing.md).
+ * without conditional PUT; it narrows but cannot close the race (docs/adr/0005-manifest-fencing.md).
  * `auto` probes the server once: some answer 501, and some (S3Proxy 2.6) silently ignore the headers
  * and overwrite, which only a probe can tell.
  */

@@ -4,7 +4,7 @@ import { storageErrors } from './errors.ts';
 /**
  * Checkpoint segment: what one partition changed since its previous checkpoint, for every metric it
  * touched: the raw-tail points added and, per aggregation, the buckets recomputed. Immutable once
- * written. Byte layout (little-endian; see docs/segment-format.md):
+ * written. Byte layout (little-endian; see docs/segment-format-v1.md):
  *
  *   preamble  magic "GRSG" | u16 format version | u16 flags (none defined: 0) | u32 body length
  *             | u32 CRC-32 of body
