@@ -10,10 +10,21 @@ import { floorTimestamp, splitKeyOf } from './time.ts';
  * [head, end) of the backing arrays.
  */
 class Column {
-  times = new Float64Array(16);
-  values = new Float64Array(16);
+  // Both columns share one allocation (times in the first half): typed-array backing stores
+  // are costly to allocate, and young series grow often.
+  times: Float64Array;
+  values: Float64Array;
   head = 0;
   end = 0;
+
+  constructor(capacity = 16) {
+    [this.times, this.values] = Column.allocate(capacity);
+  }
+
+  private static allocate(capacity: number): [Float64Array, Float64Array] {
+    const storage = new Float64Array(capacity * 2);
+    return [storage.subarray(0, capacity), storage.subarray(capacity)];
+  }
 
   get length(): number {
     return this.end - this.head;
@@ -64,8 +75,7 @@ class Column {
       this.times.copyWithin(0, this.head, this.end);
       this.values.copyWithin(0, this.head, this.end);
     } else {
-      const times = new Float64Array(needed * 2);
-      const values = new Float64Array(needed * 2);
+      const [times, values] = Column.allocate(needed * 2);
       times.set(this.times.subarray(this.head, this.end));
       values.set(this.values.subarray(this.head, this.end));
       this.times = times;
