@@ -178,7 +178,7 @@ export function derivedValues(values: Float64Array, first: number, end: number):
   return deltas;
 }
 
-export function assertGranularity(granularity: Granularity): void {
+function assertGranularity(granularity: Granularity): void {
   const valid =
     typeof granularity === 'number'
       ? Number.isSafeInteger(granularity) && granularity > 0

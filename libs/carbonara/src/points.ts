@@ -30,7 +30,7 @@ export function lowerBound(
   return low;
 }
 
-export function slicePoints(points: Points, from: number, to: number): Points {
+function slicePoints(points: Points, from: number, to: number): Points {
   return { timestamps: points.timestamps.subarray(from, to), values: points.values.subarray(from, to) };
 }
 
