@@ -1,0 +1,200 @@
+import { createIndex } from '@granary/index';
+import { type BatchConsumer, BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { type Logger, type Registry, createRegistry, startAdminServer } from '@granary/observability';
+import {
+  type CrashPoint,
+  NO_FAULTS,
+  PolicyCache,
+  ProcessingInstruments,
+  Processor,
+  RedisFreshness,
+  countingStore,
+  crashAfter,
+  indexMetricDirectory,
+  runJanitor,
+} from '@granary/processing';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { createObjectStore } from '@granary/storage';
+import type { ProcessorConfig } from './config.ts';
+
+export interface RunningProcessor {
+  readonly adminUrl: string;
+  readonly registry: Registry;
+  /** Settles when the consumer stops: resolves after `stop()`, rejects if it crashed. */
+  readonly done: Promise<void>;
+  /** Checkpoint everything, leave the group, close every connection. */
+  stop(): Promise<void>;
+}
+
+const nowUs = () => Date.now() * 1000;
+
+/**
+ * Starts a processor: storage, index, registry serde, Redis, the dead-letter producer and the
+ * group consumer over the measures topic, plus the timers (checkpoint, compaction, janitor) and
+ * the admin server. Partitions are claimed as the group assigns them and released as it revokes.
+ */
+export async function startProcessor(config: ProcessorConfig, logger: Logger): Promise<RunningProcessor> {
+  const settings = config.processor;
+  const topic = config.topics.measures.name;
+  const registry = createRegistry('processor');
+  const instruments = new ProcessingInstruments(registry);
+  const rawStore = await createObjectStore(config.storage, { createBucket: settings.createBucket });
+  logger.info(
+    { driver: rawStore.driver, fence: await rawStore.conditionalWriteMechanism() },
+    'object store ready; manifest writes are fenced by this mechanism',
+  );
+  const store = countingStore(rawStore, instruments);
+  const index = createIndex({ databaseUrl: config.database.url, maxConnections: 4 });
+  const policies = new PolicyCache(indexMetricDirectory(index.metrics));
+  const serde = await TopicSerde.create(
+    createSchemaRegistryClient(config.schemaRegistry),
+    topic,
+    measureBatchSchema,
+  );
+  const freshness = new RedisFreshness(config.redis.url, topic, logger);
+  await freshness.connect();
+
+  const kafka = createKafkaClient(config.kafka, { logger });
+  if (settings.provisionTopics) {
+    const admin = kafka.createAdmin();
+    await admin.connect();
+    try {
+      await provisionTopics(admin, [config.topics.measures, config.topics.measuresDeadLetter], logger);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const deadLetters = new BatchingProducer(kafka.createSender(), { logger });
+  await deadLetters.connect();
+
+  const fault = settings.faultInjection;
+  const faults = fault
+    ? crashAfter(fault.crashAt as CrashPoint, fault.after, () => {
+        logger.warn({ crashAt: fault.crashAt, after: fault.after }, 'fault injection: SIGKILL');
+        process.kill(process.pid, 'SIGKILL');
+      })
+    : NO_FAULTS;
+
+  let assignedOnce = false;
+  // The callbacks run only once `run` is called, after `processor` exists.
+  const consumer = kafka.createConsumer({
+    groupId: settings.groupId,
+    topics: [topic],
+    commit: 'manual',
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    onAssigned: async (partitions) => {
+      await processor.assign(partitions.map(({ partition }) => partition));
+      assignedOnce = true;
+    },
+    onRevoked: (partitions) => processor.revoke(partitions.map(({ partition }) => partition)),
+  });
+  const processor = new Processor({
+    store,
+    topic,
+    policies,
+    instruments,
+    faults,
+    logger,
+    nowUs,
+    settings: {
+      loadConcurrency: settings.loadConcurrency,
+      compactionConcurrency: settings.compaction.concurrency,
+      compactionMaxSegments: settings.compaction.maxSegments,
+      rebuildAfterApplies: settings.rebuildAfterApplies,
+      maxPendingOffsets: settings.checkpoint.maxPendingOffsets,
+      compactionMinSegments: settings.compaction.minSegments,
+      compactionGraceMs: settings.compaction.graceMs,
+    },
+    decode: (values) => serde.decodeAll(values),
+    deadLetters,
+    deadLetterTopic: config.topics.measuresDeadLetter.name,
+    seek: (partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
+    // Steps 4 and 5 of the checkpoint: the manifest is already the truth, so a failure here costs
+    // lag figures and freshness, not data; it is counted and logged, never fatal.
+    afterCheckpoint: async (partition, offset) => {
+      try {
+        await consumer.commit([{ topic, partition, offset: String(offset) }]);
+        await freshness.publishWatermark(partition, offset);
+      } catch (err) {
+        instruments.watermarkFailures.inc();
+        logger.warn({ err, partition, offset }, 'offset commit or watermark publication failed');
+      }
+    },
+  });
+
+  await freshness.onRefresh(({ partition, offset }) => {
+    processor
+      .refresh(partition, offset)
+      .catch((err: unknown) => logger.error({ err, partition }, 'refresh failed'));
+  });
+
+  const timers = [
+    repeat(settings.checkpoint.intervalMs, () => processor.checkpointAll(), logger, 'checkpoint'),
+    repeat(settings.compaction.intervalMs, () => processor.compactDue(), logger, 'compaction'),
+    repeat(
+      settings.janitor.intervalMs,
+      () =>
+        runJanitor({
+          metrics: index.metrics,
+          store,
+          processor,
+          policies,
+          partitionCount: config.topics.measures.partitions,
+          batchSize: settings.janitor.batchSize,
+          logger,
+        }),
+      logger,
+      'janitor',
+    ),
+  ];
+
+  let failed: unknown;
+  const done = consumer.run((batch) => processor.handleBatch(batch));
+  done.catch((err: unknown) => {
+    failed = err;
+  });
+  const admin = await startAdminServer({
+    ...config.admin,
+    registry,
+    logger,
+    healthy: () => failed === undefined,
+    ready: () => failed === undefined && assignedOnce,
+  });
+  logger.info({ topic, groupId: settings.groupId, admin: admin.url }, 'processor started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const timer of timers) timer.cancel();
+      await Promise.all(timers.map((timer) => timer.idle()));
+      // Revokes every partition (a last checkpoint each) and leaves the group.
+      await consumer.stop();
+      await deadLetters.close();
+      await freshness.close();
+      await index.close();
+      await store.close();
+      await admin.close();
+    })();
+    return stopping;
+  };
+  return { adminUrl: admin.url, registry, done, stop };
+}
+
+/** Runs `work` every `intervalMs`, never two at once; failures are logged and the next run goes on. */
+function repeat(intervalMs: number, work: () => Promise<unknown>, logger: Logger, name: string) {
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = work()
+      .then(
+        () => {},
+        (err: unknown) => logger.error({ err }, `${name} failed`),
+      )
+      .finally(() => {
+        busy = false;
+      });
+  }, intervalMs);
+  return { cancel: () => clearInterval(timer), idle: () => running };
+}

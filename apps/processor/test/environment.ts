@@ -1,0 +1,240 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type Index, createIndex } from '@granary/index';
+import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { createLogger, createRegistry } from '@granary/observability';
+import {
+  NO_FAULTS,
+  PolicyCache,
+  ProcessingInstruments,
+  Processor,
+  indexMetricDirectory,
+} from '@granary/processing';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import type { StreamBatch } from '../../../libs/processing/test/stream.ts';
+import { infra } from '../../../test/infra/endpoints.ts';
+
+const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' };
+
+export const uniqueSuffix = () => randomBytes(4).toString('hex');
+
+/** A database of its own with the index migrated and Gnocchi's default policies seeded. */
+export async function createTestIndex(): Promise<{
+  index: Index;
+  databaseUrl: string;
+  drop(): Promise<void>;
+}> {
+  const adminUrl = infra().databaseUrl;
+  const name = `granary_processor_test_${uniqueSuffix()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const index = createIndex({ databaseUrl, maxConnections: 4 });
+  await index.migrate();
+  await index.seed('defaults');
+  return {
+    index,
+    databaseUrl,
+    async drop() {
+      await index.close();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** Creates the topics (measures with `partitions` partitions, and its dead-letter topic). */
+export async function createTopics(topic: string, partitions: number): Promise<void> {
+  const kafka = createKafkaClient({ brokers: infra().kafkaBrokers, clientId: 'granary-processor-tests' });
+  const admin = kafka.createAdmin();
+  await admin.connect();
+  const spec = { replicationFactor: 1, retentionMs: 3_600_000, cleanupPolicy: 'delete' as const };
+  await provisionTopics(admin, [
+    { name: topic, partitions, ...spec },
+    { name: `${topic}.dlq`, partitions: 1, ...spec },
+  ]);
+  await admin.disconnect();
+}
+
+/** Produces the batches as Avro MeasureBatch records keyed by metric id (plus raw extra records). */
+export async function produce(
+  topic: string,
+  batches: readonly StreamBatch[],
+  extra: Buffer[] = [],
+): Promise<void> {
+  const kafka = createKafkaClient({ brokers: infra().kafkaBrokers, clientId: 'granary-processor-tests' });
+  const serde = await TopicSerde.create(
+    createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
+    topic,
+    measureBatchSchema,
+  );
+  const producer = new BatchingProducer(kafka.createSender());
+  await producer.connect();
+  const records = batches.map((batch) => ({
+    topic,
+    key: batch.metricId,
+    value: serde.encode({ metric_id: batch.metricId, timestamps: batch.timestamps, values: batch.values }),
+  }));
+  for (let start = 0; start < records.length; start += 5000)
+    await producer.send(records.slice(start, start + 5000));
+  if (extra.length > 0) await producer.send(extra.map((value) => ({ topic, key: 'not-a-metric', value })));
+  await producer.close();
+}
+
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const kafka = createKafkaClient({ brokers: infra().kafkaBrokers, clientId: 'granary-processor-tests' });
+  const admin = kafka.createAdmin();
+  await admin.connect();
+  const offsets = await admin.endOffsets(topic);
+  await admin.disconnect();
+  return new Map(offsets.map(({ partition, offset }) => [partition, Number(offset)]));
+}
+
+export function s3Store(bucket: string): S3ObjectStore {
+  return new S3ObjectStore({
+    endpoint: infra().s3Endpoint,
+    region: 'us-east-1',
+    bucket,
+    forcePathStyle: true,
+    ...S3_CREDENTIALS,
+  });
+}
+
+export async function dropBucket(bucket: string): Promise<void> {
+  const store = s3Store(bucket);
+  await store.delete(await store.list(''));
+  await store.close();
+  const client = new S3Client({
+    endpoint: infra().s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: S3_CREDENTIALS,
+  });
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  client.destroy();
+}
+
+/** True once every partition's manifest says it has checkpointed up to the partition's end. */
+export async function caughtUp(
+  store: ObjectStore,
+  topic: string,
+  ends: Map<number, number>,
+): Promise<boolean> {
+  for (const [partition, end] of ends) {
+    const manifest = await readManifest(store, topic, partition);
+    if ((manifest?.manifest.offset ?? 0) < end) return false;
+  }
+  return true;
+}
+
+export async function eventually(condition: () => Promise<boolean>, pollMs = 200): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, pollMs));
+}
+
+export interface ProcessorRun {
+  readonly topic: string;
+  readonly bucket: string;
+  readonly databaseUrl: string;
+  readonly groupId: string;
+  readonly processor?: Record<string, unknown>;
+}
+
+/** The configuration a processor of these tests runs with, as the YAML file `loadConfig` reads. */
+export function processorConfig(run: ProcessorRun): Record<string, unknown> {
+  const { kafkaBrokers, schemaRegistryUrl, redisUrl, s3Endpoint } = infra();
+  return {
+    processor: {
+      groupId: run.groupId,
+      sessionTimeoutMs: 6000,
+      provisionTopics: false,
+      createBucket: true,
+      checkpoint: { intervalMs: 300, maxPendingOffsets: 400 },
+      compaction: { intervalMs: 400, minSegments: 2, maxSegments: 8, graceMs: 0, concurrency: 8 },
+      ...run.processor,
+    },
+    topics: {
+      measures: { name: run.topic, partitions: 4 },
+      measuresDeadLetter: { name: `${run.topic}.dlq`, partitions: 1 },
+    },
+    kafka: { brokers: kafkaBrokers, clientId: `granary-processor-${run.groupId}` },
+    schemaRegistry: { url: schemaRegistryUrl },
+    database: { url: run.databaseUrl },
+    redis: { url: redisUrl },
+    storage: { driver: 's3', s3: { endpoint: s3Endpoint, bucket: run.bucket, ...S3_CREDENTIALS } },
+    log: { level: 'warn' },
+    admin: { port: 0 },
+  };
+}
+
+export const scratchDirectory = () => mkdtempSync(join(tmpdir(), 'granary-processor-test-'));
+
+/** Runs `node --import tsx apps/processor/main.ts` with this config; output goes to a log file. */
+export function spawnProcessor(
+  config: Record<string, unknown>,
+  directory: string,
+  name: string,
+): ChildProcess {
+  const configFile = join(directory, `${name}.yaml`);
+  writeFileSync(configFile, stringify(config));
+  const log = openSync(join(directory, `${name}.log`), 'w');
+  return spawn(process.execPath, ['--import', 'tsx', 'apps/processor/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, GRANARY_CONFIG: configFile },
+    stdio: ['ignore', log, log],
+  });
+}
+
+/** Resolves with the signal that ended the child (null when it exited by itself) and its exit code. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * Compacts every live segment of every partition into the Gnocchi layout, in this process: claims
+ * each partition (a new generation), folds, releases.
+ */
+export async function compactEverything(store: ObjectStore, topic: string, partitions: number, index: Index) {
+  const processor = new Processor({
+    store,
+    topic,
+    policies: new PolicyCache(indexMetricDirectory(index.metrics)),
+    instruments: new ProcessingInstruments(createRegistry('processor-test')),
+    faults: NO_FAULTS,
+    logger: createLogger('processor-test', 'warn'),
+    nowUs: () => Date.now() * 1000,
+    afterCheckpoint: async () => {},
+    settings: {
+      loadConcurrency: 8,
+      compactionConcurrency: 8,
+      compactionMaxSegments: 64,
+      rebuildAfterApplies: 500,
+      maxPendingOffsets: 1_000_000,
+      compactionMinSegments: 1,
+      compactionGraceMs: 0,
+    },
+    decode: async () => [],
+    deadLetters: { send: async () => {} },
+    deadLetterTopic: `${topic}.dlq`,
+    seek: () => {},
+  });
+  await processor.assign(Array.from({ length: partitions }, (_, partition) => partition));
+  await processor.compactAll();
+  await processor.stop();
+}
