@@ -1,0 +1,52 @@
+import { GranaryError, defineErrors } from '@granary/errors';
+
+/**
+ * The CLI's own failures. The HTTP-style status decides the exit code (`exitCodeFor`): 400 is a
+ * usage error, 409 a refusal, anything else an operational failure.
+ */
+export const cliErrors = defineErrors({
+  CLI_USAGE: { message: 'Invalid command line', status: 400, retriable: false },
+  CLI_GROUP_ACTIVE: {
+    message: 'Consumer group has active members; stop them before moving its offsets',
+    status: 409,
+    retriable: false,
+  },
+  CLI_NOT_LOCAL: {
+    message: 'Refusing to reset endpoints that are not the local development ones (use --force)',
+    status: 409,
+    retriable: false,
+  },
+  CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
+  CLI_NOT_A_DEAD_LETTER: {
+    message: 'Record carries no dead-letter headers, so its source is unknown',
+    status: 409,
+    retriable: false,
+  },
+});
+
+export type CliErrorCode = (typeof cliErrors.codes)[number];
+
+/** What the process exit status means; `granary --help` prints this list. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** Something failed while doing the work (unreachable service, bad record, …). */
+  failure: 1,
+  /** The command line is wrong; nothing was done. */
+  usage: 2,
+  /** The command was refused, or found a conflict it must not resolve itself; see the message. */
+  refused: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+export function exitCodeFor(error: unknown): ExitCode {
+  if (cliErrors.is(error, 'CLI_USAGE')) return EXIT_CODES.usage;
+  if (error instanceof GranaryError && error.status === 409) return EXIT_CODES.refused;
+  return EXIT_CODES.failure;
+}
+
+/** The `--json` form of a failure: always `code` and `message`. */
+export function errorAsJson(error: unknown): { code: string; message: string } {
+  if (error instanceof GranaryError) return { code: error.code, message: error.message };
+  return { code: 'CLI_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
+}

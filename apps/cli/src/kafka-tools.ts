@@ -1,0 +1,265 @@
+/**
+ * The one place the CLI uses kafkajs directly: operations the `TopicAdmin` port of @granary/kafka
+ * does not offer (offsets by time, group state, moving committed offsets, topic config changes,
+ * reading an exact offset range). Everything else goes through @granary/kafka.
+ */
+import { randomUUID } from 'node:crypto';
+import { GranaryError } from '@granary/errors';
+import { type ConsumedRecord, type TopicPartitionOffset, kafkaErrors } from '@granary/kafka';
+import kafkajs, { type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
+import { cliErrors } from './errors.ts';
+
+// CommonJS enums are not named ESM exports of kafkajs: take them from the default export.
+const { ConfigResourceTypes, logLevel } = kafkajs;
+
+export interface PartitionBounds {
+  partition: number;
+  /** First offset still in the log. */
+  low: string;
+  /** Offset the next record will get (end offset). */
+  high: string;
+}
+
+/** Offsets `start` (inclusive) to `end` (exclusive) of one partition. */
+export interface PartitionRange {
+  partition: number;
+  start: string;
+  end: string;
+}
+
+export interface GroupState {
+  groupId: string;
+  /** Kafka's group state: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead. */
+  state: string;
+  members: number;
+}
+
+/** A kafkajs failure as the same coded errors @granary/kafka uses. */
+async function translated<Result>(action: string, call: () => Promise<Result>): Promise<Result> {
+  try {
+    return await call();
+  } catch (cause) {
+    if (cause instanceof GranaryError) throw cause;
+    const error = cause as { name?: string; message?: string; retriable?: boolean };
+    const detail = `${action}: ${error.name ?? 'Error'}: ${error.message}`;
+    throw kafkaErrors(error.retriable ? 'KAFKA_UNAVAILABLE' : 'KAFKA_REQUEST_FAILED', detail, { cause });
+  }
+}
+
+function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  const headers: Record<string, Buffer> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    // Kafka allows repeated header names; Granary never writes them, so the last one stands.
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) headers[name] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers,
+    timestamp: message.timestamp,
+  };
+}
+
+export class KafkaTools {
+  private readonly kafka: Kafka;
+  private connectedAdmin: Promise<Admin> | undefined;
+
+  constructor(config: { brokers: string[]; clientId: string }) {
+    this.kafka = new kafkajs.Kafka({
+      clientId: config.clientId,
+      brokers: config.brokers,
+      logLevel: logLevel.NOTHING,
+    });
+  }
+
+  private admin(): Promise<Admin> {
+    this.connectedAdmin ??= (async () => {
+      const admin = this.kafka.admin();
+      await translated('connect admin', () => admin.connect());
+      return admin;
+    })();
+    return this.connectedAdmin;
+  }
+
+  async close(): Promise<void> {
+    const admin = this.connectedAdmin;
+    this.connectedAdmin = undefined;
+    if (admin) await (await admin).disconnect();
+  }
+
+  async topicExists(topic: string): Promise<boolean> {
+    const admin = await this.admin();
+    return (await translated('list topics', () => admin.listTopics())).includes(topic);
+  }
+
+  async requireTopic(topic: string): Promise<void> {
+    if (!(await this.topicExists(topic))) throw cliErrors('CLI_TOPIC_NOT_FOUND', topic);
+  }
+
+  /** Low and high offsets of every partition, in partition order. */
+  async partitionBounds(topic: string): Promise<PartitionBounds[]> {
+    await this.requireTopic(topic);
+    const admin = await this.admin();
+    const offsets = await translated(`fetch offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+    return offsets
+      .map(({ partition, low, high }) => ({ partition, low, high }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Per partition, the first offset whose record timestamp is at or after `epochMs` (the end offset if none). */
+  async offsetsAtTime(topic: string, epochMs: number): Promise<Map<number, string>> {
+    await this.requireTopic(topic);
+    const admin = await this.admin();
+    const offsets = await translated(`fetch offsets of ${topic} at ${epochMs}`, () =>
+      admin.fetchTopicOffsetsByTimestamp(topic, epochMs),
+    );
+    return new Map(offsets.map(({ partition, offset }) => [partition, offset]));
+  }
+
+  async listGroups(): Promise<string[]> {
+    const admin = await this.admin();
+    const { groups } = await translated('list consumer groups', () => admin.listGroups());
+    return groups
+      .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+      .map((g) => g.groupId)
+      .sort();
+  }
+
+  async describeGroup(groupId: string): Promise<GroupState> {
+    const admin = await this.admin();
+    const { groups } = await translated(`describe group ${groupId}`, () => admin.describeGroups([groupId]));
+    const group = groups[0];
+    return { groupId, state: group?.state ?? 'Dead', members: group?.members.length ?? 0 };
+  }
+
+  /** Committed offsets of `groupId` on every topic it has committed to (or only `topic`). */
+  async committedOffsets(groupId: string, topic?: string): Promise<TopicPartitionOffset[]> {
+    const admin = await this.admin();
+    const topics = await translated(`fetch offsets of group ${groupId}`, () =>
+      admin.fetchOffsets({ groupId, ...(topic ? { topics: [topic] } : {}) }),
+    );
+    return topics.flatMap(({ topic: name, partitions }) =>
+      partitions.map(({ partition, offset }) => ({ topic: name, partition, offset })),
+    );
+  }
+
+  /** Commit `offsets` for an inactive group (the caller checks that it is inactive). */
+  async setOffsets(
+    groupId: string,
+    topic: string,
+    offsets: readonly { partition: number; offset: string }[],
+  ): Promise<void> {
+    const admin = await this.admin();
+    await translated(`set offsets of group ${groupId} on ${topic}`, () =>
+      admin.setOffsets({ groupId, topic, partitions: [...offsets] }),
+    );
+  }
+
+  /**
+   * Set topic configuration entries. Kafka's AlterConfigs replaces the topic's whole dynamic
+   * configuration, so the entries already set on the topic are sent along with the new ones.
+   */
+  async alterTopicConfigs(topic: string, entries: Record<string, string>): Promise<void> {
+    const admin = await this.admin();
+    const { resources } = await translated(`describe configs of ${topic}`, () =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      }),
+    );
+    const current = (resources[0]?.configEntries ?? []).filter(
+      (e) => !e.isDefault && !e.readOnly && e.configValue !== null,
+    );
+    const merged = { ...Object.fromEntries(current.map((e) => [e.configName, e.configValue])), ...entries };
+    await translated(`alter configs of ${topic}`, () =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: Object.entries(merged).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      }),
+    );
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    if (groupIds.length === 0) return;
+    const admin = await this.admin();
+    await translated('delete consumer groups', () => admin.deleteGroups([...groupIds]));
+  }
+
+  /**
+   * Hand every record of `ranges` to `onRecords`, partition batch by partition batch, in offset
+   * order within a partition. kafkajs reads only through a consumer group, so this joins a
+   * throwaway group that never commits, seeks each partition to its start and pauses the others
+   * and every partition that reached its end.
+   */
+  async readRanges(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    onRecords: (records: ConsumedRecord[]) => Promise<void>,
+  ): Promise<void> {
+    const pending = new Map(
+      ranges.filter((r) => BigInt(r.start) < BigInt(r.end)).map((r) => [r.partition, r]),
+    );
+    if (pending.size === 0) return;
+    const bounds = await this.partitionBounds(topic);
+    const groupId = `granary-cli-reader-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    await translated('connect reader', () => consumer.connect());
+    try {
+      await translated(`subscribe to ${topic}`, () =>
+        consumer.subscribe({ topics: [topic], fromBeginning: true }),
+      );
+      const finished = new Promise<void>((resolve, reject) => {
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            eachBatch: async ({ batch, heartbeat }) => {
+              const range = pending.get(batch.partition);
+              if (!range) return;
+              const start = BigInt(range.start);
+              const end = BigInt(range.end);
+              const records = batch.messages
+                .filter((m) => BigInt(m.offset) >= start && BigInt(m.offset) < end)
+                .map((m) => toConsumedRecord(topic, batch.partition, m));
+              if (records.length > 0) {
+                try {
+                  await onRecords(records);
+                } catch (error) {
+                  // Thrown out of eachBatch, kafkajs would fetch the batch again; stop instead.
+                  pending.clear();
+                  reject(error);
+                  return;
+                }
+              }
+              if (BigInt(batch.lastOffset()) + 1n >= end) {
+                pending.delete(batch.partition);
+                consumer.pause([{ topic, partitions: [batch.partition] }]);
+                if (pending.size === 0) resolve();
+              }
+              await heartbeat();
+            },
+          })
+          .catch(reject);
+      });
+      const idle = bounds.map((b) => b.partition).filter((p) => !pending.has(p));
+      if (idle.length > 0) consumer.pause([{ topic, partitions: idle }]);
+      for (const range of pending.values())
+        consumer.seek({ topic, partition: range.partition, offset: range.start });
+      await translated(`read ${topic}`, () => finished);
+    } finally {
+      await consumer.disconnect();
+    }
+    // It never committed, but would still be listed among the groups until the broker expires it.
+    await this.deleteGroups([groupId]);
+  }
+}
