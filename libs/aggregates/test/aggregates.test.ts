@@ -1,0 +1,306 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type EvaluateOptions,
+  type EvaluationResult,
+  type GranularityInput,
+  aggregatesError,
+  evaluateOperations,
+  parseOperations,
+  referenceKey,
+} from '../index.ts';
+
+// The measures of aggregates-with-metric-ids.yaml, as the archive policy `cookies` (1 s and 60 s, mean) stores them.
+type Rows = [string, number][];
+const M1: Record<number, Rows> = {
+  60: [
+    ['14:33:00', 43.1],
+    ['14:34:00', -2],
+    ['14:35:00', 10],
+  ],
+  1: [
+    ['14:33:57', 43.1],
+    ['14:34:12', 12],
+    ['14:34:15', -16],
+    ['14:35:12', 9],
+    ['14:35:15', 11],
+  ],
+};
+const M2: Record<number, Rows> = {
+  60: [
+    ['14:33:00', 2],
+    ['14:34:00', 4.5],
+    ['14:35:00', 12.5],
+  ],
+  1: [
+    ['14:33:57', 2],
+    ['14:34:12', 4],
+    ['14:34:15', 5],
+    ['14:35:12', 10],
+    ['14:35:15', 15],
+  ],
+};
+const M1_LATER: Record<number, Rows> = {
+  60: [...M1[60]!, ['14:37:00', 15], ['14:38:00', 15]],
+  1: [...M1[1]!, ['14:37:00', 15], ['14:38:00', 15]],
+};
+const M4: Record<number, [string, number][]> = {
+  60: [
+    ['2017-04-06T14:33:00', 20],
+    ['2017-04-06T14:34:00', 10],
+  ],
+  1: [
+    ['2017-04-06T14:33:57', 20],
+    ['2017-04-06T14:34:12', 10],
+  ],
+};
+
+const micros = (time: string) => Date.parse(`${time.includes('T') ? time : `2015-03-06T${time}`}Z`) * 1000;
+const iso = (us: number) => `${new Date(us / 1000).toISOString().slice(0, 19)}+00:00`;
+
+function inputs(series: Record<string, Record<number, Rows>>, granularities = [60, 1]): GranularityInput[] {
+  return granularities.map((g) => ({
+    granularitySeconds: g,
+    series: new Map(
+      Object.entries(series).map(([metric, byGranularity]) => [
+        referenceKey({ metric, aggregation: 'mean' }),
+        {
+          timestamps: Float64Array.from(byGranularity[g]!, ([t]) => micros(t)),
+          values: Float64Array.from(byGranularity[g]!, ([, v]) => v),
+        },
+      ]),
+    ),
+  }));
+}
+
+/** Gnocchi's JSON: per reference (or `aggregated`), `[timestamp, granularity, value]` rows. */
+function measures(result: EvaluationResult): Record<string, [string, number, number][]> {
+  const out: Record<string, [string, number, number][]> = {};
+  for (const s of result.series) {
+    const key = s.reference ? s.reference.metric : 'aggregated';
+    out[key] ??= [];
+    s.timestamps.forEach((t, i) => out[key]!.push([iso(t), s.granularitySeconds, s.values[i]!]));
+  }
+  return out;
+}
+
+const run = (
+  operations: unknown,
+  series: Record<string, Record<number, Rows>>,
+  options: Partial<EvaluateOptions> = {},
+  granularities?: number[],
+) =>
+  measures(
+    evaluateOperations(parseOperations(operations), inputs(series, granularities), {
+      fill: 'dropna',
+      neededOverlap: 100,
+      ...options,
+    }),
+  );
+
+const rows = (g: number, data: [string, number][]) =>
+  data.map(([t, v]) => [`${t.includes('T') ? t : `2015-03-06T${t}`}+00:00`, g, v]);
+
+describe('metric references', () => {
+  it('returns each series by granularity, coarsest first', () => {
+    const out = run(['metric', ['m1', 'mean'], ['m2', 'mean']], { m1: M1, m2: M2 });
+    expect(out.m1).toEqual([...rows(60, M1[60]!), ...rows(1, M1[1]!)]);
+    expect(out.m2).toEqual([...rows(60, M2[60]!), ...rows(1, M2[1]!)]);
+  });
+
+  it('cuts to [start rounded down to the granularity, stop)', () => {
+    const out = run(
+      '(metric (m1 mean) (m2 mean))',
+      { m1: M1, m2: M2 },
+      {
+        start: micros('14:34:00'),
+        stop: micros('14:35:13'),
+      },
+    );
+    expect(out.m1).toEqual([
+      ...rows(60, [
+        ['14:34:00', -2],
+        ['14:35:00', 10],
+      ]),
+      ...rows(1, [
+        ['14:34:12', 12],
+        ['14:34:15', -16],
+        ['14:35:12', 9],
+      ]),
+    ]);
+  });
+});
+
+describe('operations (expected values from aggregates-with-metric-ids.yaml)', () => {
+  it('adds a number to every series, keeping them apart', () => {
+    const out = run(['+', ['metric', ['m1', 'mean'], ['m2', 'mean']], 2.0], { m1: M1, m2: M2 });
+    expect(out.m1!.map(([, , v]) => v)).toEqual([45.1, 0, 12, 45.1, 14, -14, 11, 13]);
+    expect(out.m2!.map(([, , v]) => v)).toEqual([4, 6.5, 14.5, 4, 6, 7, 12, 17]);
+  });
+
+  it('resamples to a coarser granularity', () => {
+    const out = run(
+      ['resample', 'mean', 60, ['metric', ['m1', 'mean'], ['m2', 'mean']]],
+      { m1: M1, m2: M2 },
+      {},
+      [1],
+    );
+    expect(out.m1).toEqual(rows(60, M1[60]!));
+    expect(out.m2).toEqual(rows(60, M2[60]!));
+  });
+
+  it('computes rolling means', () => {
+    const out = run(
+      ['rolling', 'mean', 2, ['metric', ['m1', 'mean'], ['m2', 'mean']]],
+      { m1: M1, m2: M2 },
+      {},
+      [1],
+    );
+    expect(out.m1).toEqual(
+      rows(1, [
+        ['14:34:12', 27.55],
+        ['14:34:15', -2],
+        ['14:35:12', -3.5],
+        ['14:35:15', 10],
+      ]),
+    );
+    expect(out.m2).toEqual(
+      rows(1, [
+        ['14:34:12', 3],
+        ['14:34:15', 4.5],
+        ['14:35:12', 7.5],
+        ['14:35:15', 12.5],
+      ]),
+    );
+  });
+
+  it('aggregates across series, also on rates', () => {
+    const mean = run(['aggregate', 'mean', ['metric', ['m1', 'mean'], ['m2', 'mean']]], { m1: M1, m2: M2 });
+    expect(mean.aggregated!.map(([, g, v]) => [g, v])).toEqual([
+      [60, 22.55],
+      [60, 1.25],
+      [60, 11.25],
+      [1, 22.55],
+      [1, 8],
+      [1, -5.5],
+      [1, 9.5],
+      [1, 13],
+    ]);
+    const rate = run(['aggregate', 'rate:mean', ['metric', ['m1', 'mean'], ['m2', 'mean']]], {
+      m1: M1,
+      m2: M2,
+    });
+    expect(rate.aggregated!.map(([t, g, v]) => [t.slice(11, 19), g, v])).toEqual([
+      ['14:34:00', 60, -21.3],
+      ['14:35:00', 60, 10],
+      ['14:34:12', 1, -14.55],
+      ['14:34:15', 1, -13.5],
+      ['14:35:12', 1, 15],
+      ['14:35:15', 1, 3.5],
+    ]);
+  });
+
+  it('computes the rate of change of one series', () => {
+    const out = run('(rateofchange (metric m1 mean))', { m1: M1 });
+    expect(out.m1!.map(([, g, v]) => [g, v])).toEqual([
+      [60, -45.1],
+      [60, 12],
+      [1, -31.1],
+      [1, -28],
+      [1, 25],
+      [1, 2],
+    ]);
+  });
+
+  it('subtracting two series yields one aggregated series', () => {
+    const out = run('(- (metric m1 mean) (metric m2 mean)))', { m1: M1, m2: M2 });
+    expect(Object.keys(out)).toEqual(['aggregated']);
+    expect(out.aggregated!.map(([, , v]) => v)).toEqual([41.1, -6.5, -2.5, 41.1, 8, -21, -1, -4]);
+  });
+
+  it('applies unary operations', () => {
+    const out = run('(negative (absolute (aggregate mean (metric (m1 mean) (m2 mean)))))', {
+      m1: M1,
+      m2: M2,
+    });
+    expect(out.aggregated!.map(([, , v]) => v)).toEqual([-22.55, -1.25, -11.25, -22.55, -8, -5.5, -9.5, -13]);
+  });
+});
+
+describe('alignment and fill', () => {
+  it('fills gaps with a number', () => {
+    const out = run('(metric (m1 mean) (m2 mean))', { m1: M1_LATER, m2: M2 }, { fill: 123 });
+    expect(out.m2).toEqual([
+      ...rows(60, [...M2[60]!, ['14:37:00', 123], ['14:38:00', 123]]),
+      ...rows(1, [...M2[1]!, ['14:37:00', 123], ['14:38:00', 123]]),
+    ]);
+  });
+
+  it('keeps disjoint series apart with dropna, and shows the gaps as NaN with null', () => {
+    const dropped = run('(metric (m1 mean) (m4 mean))', { m1: M1_LATER, m4: M4 });
+    expect(dropped.m4).toEqual([...rows(60, M4[60]!), ...rows(1, M4[1]!)]);
+    const nulls = run('(metric (m1 mean) (m4 mean))', { m1: M1_LATER, m4: M4 }, { fill: 'null' });
+    expect(nulls.m4!.filter(([, , v]) => Number.isNaN(v))).toHaveLength(5 + 7);
+    expect(nulls.m1!.filter(([, , v]) => Number.isNaN(v))).toHaveLength(2 + 2);
+  });
+
+  it('without fill, refuses series that do not overlap enough, and trims to the overlap', () => {
+    const options = { fill: undefined, neededOverlap: 100 };
+    expect(() => run('(metric (m1 mean) (m4 mean))', { m1: M1, m4: M4 }, options)).toThrow('No overlap');
+    expect(() =>
+      run('(metric (m1 mean) (m2 mean))', { m1: M1_LATER, m2: M2 }, { fill: undefined, neededOverlap: 100 }),
+    ).not.toThrow();
+    const partial = run(
+      '(metric (m1 mean) (m2 mean))',
+      { m1: M1_LATER, m2: M2 },
+      { fill: undefined, neededOverlap: 0, stop: micros('14:40:00') },
+    );
+    expect(partial.m2!.filter(([, g]) => g === 60)).toHaveLength(5);
+    expect(() =>
+      run(
+        '(metric (m1 mean) (m2 mean))',
+        { m1: M1_LATER, m2: M2 },
+        { fill: undefined, neededOverlap: 80, stop: micros('14:40:00') },
+      ),
+    ).toThrow('Less than 80.000000% of datapoints overlap in this timespan (60.00%)');
+  });
+
+  it('carries values forward and backward', () => {
+    const out = run('(metric (m1 mean) (m2 mean))', { m1: M1_LATER, m2: M2 }, { fill: 'ffill' }, [60]);
+    expect(out.m2!.slice(-2).map(([, , v]) => v)).toEqual([12.5, 12.5]);
+  });
+});
+
+describe('parse errors with Gnocchi descriptions', () => {
+  const description = (operations: unknown) => {
+    try {
+      parseOperations(operations);
+    } catch (err) {
+      expect(aggregatesError.is(err)).toBe(true);
+      return (err as { details: { description: unknown } }).details.description;
+    }
+    throw new Error('parsed');
+  };
+
+  it.each([
+    [[], /^Operation must not be empty for dictionary value @ data\['operations'\]/],
+    [{ foo: 'bar' }, /^Expected a tuple\/list, got a/],
+    [['metric'], /^Operation need at least one argument for dictionary value/],
+    ['(rolling blah 2 (metric m1 mean))', /^'rolling' operation invalid for dictionary value/],
+    ['(rolling mean (metric m1 mean))', /^'rolling' operation invalid/],
+    ['(notexist (absolute (metric m1 mean)))', /^'notexist' operation invalid/],
+    ['(resample mean invalid (metric (m1 mean) (m2 mean)))', /^'resample' operation invalid/],
+  ])('%j', (operations, reason) => {
+    expect(description(operations)).toMatchObject({
+      cause: 'Invalid input',
+      reason: expect.stringMatching(reason),
+      detail: ['operations'],
+    });
+  });
+
+  it('reports a string it cannot parse', () => {
+    expect(description('(metroc foo bar')).toMatchObject({
+      cause: 'Invalid operations',
+      reason: 'Fail to parse the operations string',
+    });
+  });
+});
