@@ -50,8 +50,15 @@ export interface ReadSample {
   sample: Sample;
 }
 
+export interface SampleReader {
+  samples: ReadSample[];
+  /** Resolves once every record produced before the call has been read. */
+  catchUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** Reads and decodes a samples topic from the beginning until stopped. */
-export async function readSamples(topic: string): Promise<{ samples: ReadSample[]; stop(): Promise<void> }> {
+export async function readSamples(topic: string): Promise<SampleReader> {
   const serde = await TopicSerde.create(
     createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
     topic,
@@ -61,9 +68,12 @@ export async function readSamples(topic: string): Promise<{ samples: ReadSample[
     },
   );
   const samples: ReadSample[] = [];
-  const consumer = testKafka().createConsumer({ groupId: uniqueName('reader'), topics: [topic] });
+  const nextOffsets = new Map<number, bigint>();
+  const kafka = testKafka();
+  const consumer = kafka.createConsumer({ groupId: uniqueName('reader'), topics: [topic] });
   const running = consumer.run(async (batch) => {
     for (const record of batch.records) {
+      nextOffsets.set(record.partition, BigInt(record.offset) + 1n);
       samples.push({
         key: record.key?.toString() ?? '',
         replica: record.headers['granary-poller']?.toString() ?? '',
@@ -73,6 +83,18 @@ export async function readSamples(topic: string): Promise<{ samples: ReadSample[
   });
   return {
     samples,
+    catchUp: async () => {
+      const admin = kafka.createAdmin();
+      await admin.connect();
+      try {
+        const ends = await admin.endOffsets(topic);
+        await eventually(() =>
+          ends.every((end) => (nextOffsets.get(end.partition) ?? 0n) >= BigInt(end.offset)),
+        );
+      } finally {
+        await admin.disconnect();
+      }
+    },
     stop: async () => {
       await consumer.stop();
       await running;

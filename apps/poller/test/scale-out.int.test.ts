@@ -1,0 +1,197 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestServer, startTestServer } from '../../../libs/polling/test/http-server.ts';
+import { infra } from '../../../test/infra/endpoints.ts';
+import {
+  type ReadSample,
+  type SampleReader,
+  eventually,
+  pollingFile,
+  readSamples,
+  uniqueName,
+} from './support.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const RESOURCES = 300;
+/** Longer than the session timeout plus a rebalance, so ownership settles within one interval. */
+const INTERVAL_SECONDS = 15;
+
+interface Replica {
+  process: ChildProcess;
+  log: string;
+}
+
+/** A poller replica: `apps/poller/main.ts` as its own process, as it runs in production. */
+function startReplica(configFile: string, index: number): Replica {
+  const log = join(dirname(configFile), `replica-${index}.log`);
+  const out = openSync(log, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/poller/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, GRANARY_CONFIG: configFile },
+    stdio: ['ignore', out, out],
+  });
+  return { process: child, log };
+}
+
+type Cycle = { timestamp: number; resources: string[] };
+
+/** The resources of each replica's cycles (one prometheus run per cycle, one timestamp per run). */
+function cyclesByReplica(samples: readonly ReadSample[], after: number): Map<string, Cycle[]> {
+  const cycles = new Map<string, Map<number, string[]>>();
+  for (const { replica, sample } of samples) {
+    if (sample.timestamp <= after) continue;
+    const byTime = cycles.get(replica) ?? new Map<number, string[]>();
+    cycles.set(replica, byTime);
+    const resource = JSON.parse(sample.resource_metadata).resource_url as string;
+    byTime.set(sample.timestamp, [...(byTime.get(sample.timestamp) ?? []), resource]);
+  }
+  return new Map(
+    [...cycles].map(([replica, byTime]) => [
+      replica,
+      [...byTime].sort(([a], [b]) => a - b).map(([timestamp, resources]) => ({ timestamp, resources })),
+    ]),
+  );
+}
+
+/** How many replicas polled each resource, in the cycle `pick` chooses of each replica. */
+function pollCounts(
+  cycles: Map<string, Cycle[]>,
+  pick: (own: Cycle[]) => Cycle | undefined,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const own of cycles.values()) {
+    for (const resource of pick(own)?.resources ?? []) counts.set(resource, (counts.get(resource) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const eachPolledOnce = (counts: Map<string, number>) =>
+  counts.size === RESOURCES && [...counts.values()].every((n) => n === 1);
+
+describe('poller scale-out through a consumer group', () => {
+  let server: TestServer;
+  let reader: SampleReader;
+  const replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`# TYPE up gauge\nup{target="${req.url}"} 1\n`);
+    });
+  });
+  afterAll(async () => {
+    for (const replica of replicas) replica.process.kill('SIGTERM');
+    await Promise.all(
+      replicas.map((r) =>
+        r.process.exitCode === null && r.process.signalCode === null
+          ? new Promise((done) => r.process.once('exit', done))
+          : undefined,
+      ),
+    );
+    await reader?.stop();
+    await server?.close();
+  });
+
+  it('three replicas poll 300 resources exactly once each; when one is killed the other two take its share', async () => {
+    const urls = Array.from({ length: RESOURCES }, (_, i) => `${server.url}/r/${i}`);
+    const polling = pollingFile(
+      [
+        'sources:',
+        '  - name: fleet',
+        `    interval: ${INTERVAL_SECONDS}`,
+        '    meters: ["prometheus"]',
+        '    resources:',
+        ...urls.map((u) => `      - "${u}"`),
+      ].join('\n'),
+    );
+    const samplesTopic = uniqueName('samples');
+    const configFile = join(dirname(polling), 'granary.yaml');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        poller: {
+          pollingFile: polling,
+          telemetrySecret: 'scale-out',
+          coordination: {
+            enabled: true,
+            groupId: uniqueName('pollers'),
+            topic: {
+              name: uniqueName('coordination'),
+              partitions: 32,
+              replicationFactor: 1,
+              retentionMs: 3_600_000,
+              cleanupPolicy: 'delete',
+            },
+            sessionTimeoutMs: 6000,
+          },
+        },
+        kafka: { brokers: infra().kafkaBrokers },
+        schemaRegistry: { url: infra().schemaRegistryUrl },
+        topics: {
+          samples: {
+            name: samplesTopic,
+            partitions: 4,
+            replicationFactor: 1,
+            retentionMs: 3_600_000,
+            cleanupPolicy: 'delete',
+          },
+        },
+        log: { level: 'warn' },
+      }),
+    );
+    for (let i = 0; i < 3; i++) replicas.push(startReplica(configFile, i));
+    const logs = () => replicas.map((r) => readFileSync(r.log, 'utf8')).join('\n');
+    for (const replica of replicas) {
+      replica.process.once('exit', (code, signal) => {
+        if (code !== 0 && signal !== 'SIGKILL') console.error(`replica exited (${code}):\n${logs()}`);
+      });
+    }
+
+    // The topic appears when the first replica has provisioned it.
+    await eventually(async () => {
+      try {
+        reader = await readSamples(samplesTopic);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 1000);
+
+    // Steady state: every resource polled by exactly one of the three replicas. A replica's
+    // next-to-last cycle is complete once the reader has caught up (cycles never overlap).
+    let steady = new Map<string, Cycle[]>();
+    await eventually(async () => {
+      await reader.catchUp();
+      steady = cyclesByReplica(reader.samples, 0);
+      return (
+        steady.size === 3 &&
+        [...steady.values()].every((own) => own.length >= 2) &&
+        eachPolledOnce(pollCounts(steady, (own) => own.at(-2)))
+      );
+    }, 1000);
+    expect([...steady.values()].every((own) => own.at(-2)!.resources.length > 0)).toBe(true);
+
+    // Kill one replica outright (no leave-group): the group notices by its session timeout.
+    const victim = replicas[0]!;
+    const killedAt = Date.now() * 1000;
+    victim.process.kill('SIGKILL');
+    await new Promise((done) => victim.process.once('exit', done));
+
+    // Wait for each survivor's third cycle after the kill, so its second one has been fully read.
+    await eventually(async () => {
+      const cycles = cyclesByReplica(reader.samples, killedAt);
+      return cycles.size === 2 && [...cycles.values()].every((own) => own.length >= 3);
+    }, 1000);
+    await reader.catchUp();
+    const alive = [...cyclesByReplica(reader.samples, killedAt).keys()];
+    expect(alive).toHaveLength(2);
+    expect(alive.every((name) => steady.has(name))).toBe(true);
+
+    // Within two intervals of the kill (each survivor's second cycle), exactly one owner per resource.
+    const counts = pollCounts(cyclesByReplica(reader.samples, killedAt), (own) => own[1]);
+    expect(counts.size).toBe(RESOURCES);
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+  });
+});
