@@ -17,8 +17,9 @@ import {
 } from './errors.ts';
 import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
-import type { IndexPort } from './ports.ts';
+import type { IndexPort, MeasuresPort } from './ports.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
+import { registerMeasureRoutes } from './routes/measures.ts';
 import { registerMetricRoutes } from './routes/metrics.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
@@ -49,6 +50,8 @@ declare module 'fastify' {
 
 export interface ApiDeps {
   index: IndexPort;
+  /** Measure writes and reads; absent, the measure endpoints answer 503 after checking their input. */
+  measures?: MeasuresPort;
   logger: Logger;
 }
 
@@ -126,6 +129,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerMetricRoutes(app, context);
   registerResourceRoutes(app, context);
   registerSearchRoutes(app, context);
+  registerMeasureRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {

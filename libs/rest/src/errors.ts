@@ -32,7 +32,7 @@ export type RestErrorCode = (typeof restError.codes)[number];
 export interface InvalidInputDescription {
   cause: string;
   reason: string;
-  detail: string[] | string;
+  detail: string[] | string | Record<string, string>;
 }
 
 /** Gnocchi's error body: `{code, description, title}` (webob's HTTP error + Gnocchi's JSON renderer). */

@@ -222,3 +222,46 @@ export interface ResourceStore {
   search(request: ResourceSearch): Promise<Resource[]>;
   history(type: string, id: string, page: PageRequest): Promise<Resource[]>;
 }
+
+/** Points of one series: epoch µs timestamps (sorted) and their values. */
+export interface Points {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+/** New measures of one metric, as produced to `granary.measures` (a `MeasureBatch`). */
+export interface MeasureBatch {
+  metricId: string;
+  /** Epoch µs. */
+  timestamps: number[];
+  values: number[];
+}
+
+export interface MeasureWriter {
+  /** Resolves once the broker acknowledged every batch: only then may the API answer 202. */
+  write(batches: readonly MeasureBatch[]): Promise<void>;
+}
+
+export interface AggregateQuery {
+  metric: Metric;
+  aggregation: string;
+  /** Seconds; each must be one of the metric's policy. */
+  granularities: readonly number[];
+  /** Epoch µs, inclusive (rounded down to each granularity). */
+  start?: number;
+  /** Epoch µs, exclusive. */
+  stop?: number;
+  /** Ask the owning processor to checkpoint first (Gnocchi's `refresh=true`). */
+  refresh: boolean;
+}
+
+export interface MeasureReader {
+  /** The stored aggregates per granularity; a metric never written has empty series. */
+  read(query: AggregateQuery): Promise<{ granularitySeconds: number; points: Points }[]>;
+}
+
+/** Measure writes (Kafka) and reads (object storage); absent until those adapters are wired. */
+export interface MeasuresPort {
+  writer: MeasureWriter;
+  reader: MeasureReader;
+}

@@ -87,3 +87,8 @@ function describe(v: SchemaViolation): { message: string; keyPath?: string } {
       return { message: 'not a valid value' };
   }
 }
+
+/** Gnocchi's refusal of a query argument: `{cause: "Argument value error", reason, detail: <name>}`. */
+export function argumentError(name: string, reason: string) {
+  return describedRestError('REST_INVALID_INPUT', { cause: 'Argument value error', reason, detail: name });
+}

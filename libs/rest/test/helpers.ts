@@ -4,7 +4,17 @@ import { createLogger } from '@granary/observability';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { type RestConfig, RestSection, buildApi } from '../index.ts';
-import type { ArchivePolicy, ArchivePolicyRule, IndexPort, Metric, ResourceType } from '../src/ports.ts';
+import type {
+  AggregateQuery,
+  ArchivePolicy,
+  ArchivePolicyRule,
+  IndexPort,
+  MeasureBatch,
+  MeasuresPort,
+  Metric,
+  Points,
+  ResourceType,
+} from '../src/ports.ts';
 
 export const ADMIN = 'basic YWRtaW46';
 export const FOOBAR = 'basic Zm9vYmFyOg==';
@@ -165,6 +175,33 @@ export function restConfig(overrides: Record<string, unknown> = {}): RestConfig 
 export function testApi(
   overrides: Record<string, unknown> = {},
   index: IndexPort = fakeIndex(),
+  measures?: MeasuresPort,
 ): Promise<FastifyInstance> {
-  return buildApi({ index, logger: createLogger('rest-test', 'silent') }, restConfig(overrides));
+  return buildApi(
+    { index, logger: createLogger('rest-test', 'silent'), ...(measures ? { measures } : {}) },
+    restConfig(overrides),
+  );
+}
+
+/** Records what would be produced; answers reads with fixed series per granularity (seconds). */
+export function fakeMeasures(stored: Record<number, Points> = {}) {
+  const written: MeasureBatch[] = [];
+  const queries: AggregateQuery[] = [];
+  const port: MeasuresPort = {
+    writer: {
+      write: async (batches) => {
+        written.push(...batches);
+      },
+    },
+    reader: {
+      read: async (query) => {
+        queries.push(query);
+        return query.granularities.map((g) => ({
+          granularitySeconds: g,
+          points: stored[g] ?? { timestamps: new Float64Array(), values: new Float64Array() },
+        }));
+      },
+    },
+  };
+  return { port, written, queries };
 }

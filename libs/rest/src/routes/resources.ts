@@ -265,7 +265,8 @@ async function accessibleResource(ctx: RouteContext, request: FastifyRequest): P
   return resource;
 }
 
-async function namedMetric(ctx: RouteContext, request: FastifyRequest) {
+/** The active metric `:name` of the `:type/:id` resource, if the caller may see the resource. */
+export async function namedMetric(ctx: RouteContext, request: FastifyRequest) {
   const { name } = request.params as Static<typeof NamedMetricParams>;
   const resource = await accessibleResource(ctx, request);
   const metric = (await resourceMetrics(ctx, resource.id)).find((m) => m.name === name);

@@ -1,0 +1,155 @@
+import { type CalendarUnit, type Points, resample } from '@granary/carbonara';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteContext } from '../app.ts';
+import { describedRestError, restError } from '../errors.ts';
+import { isoSecondsFromMicros } from '../format.ts';
+import { type Query, queryValue } from '../pagination.ts';
+import type { MeasureBatch, MeasuresPort, Metric } from '../ports.ts';
+import { parseTimespan, parseTimestamp } from '../time-input.ts';
+import { argumentError } from '../validation.ts';
+import { accessibleMetric } from './metrics.ts';
+import { namedMetric } from './resources.ts';
+
+const CALENDAR_UNITS: readonly string[] = ['Y', 'H', 'Q', 'M', 'W'];
+/** Gnocchi prints granularities as Python floats, calendar resamples as their letter. */
+type OutputGranularity = number | CalendarUnit;
+
+/**
+ * Measures of one metric, by id or by resource and name: POST produces them (202 once the broker
+ * acknowledged), GET reads the stored aggregates. Input is checked completely before anything is
+ * written; without a wired measures port the routes answer 503 after those checks.
+ */
+export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const byId = (request: FastifyRequest) => accessibleMetric(ctx, request);
+  const byName = (request: FastifyRequest) => namedMetric(ctx, request);
+  for (const [url, find] of [
+    ['/v1/metric/:id/measures', byId],
+    ['/v1/resource/:type/:id/metric/:name/measures', byName],
+  ] as const) {
+    app.post(url, { config: { bodyOptional: true } }, async (request, reply) => {
+      const metric = await find(request);
+      const measures = parseMeasures(request.body, Date.now() * 1000);
+      await measuresPort(ctx).writer.write([{ metricId: metric.id, ...measures }]);
+      return reply.code(202).send();
+    });
+    app.get(url, async (request) => readMeasures(ctx, await find(request), request.query as Query));
+  }
+}
+
+/** The wired measures port, or 503: the index side of the API works without it. */
+export function measuresPort(ctx: RouteContext): MeasuresPort {
+  if (!ctx.deps.measures) {
+    throw describedRestError('REST_UNAVAILABLE', 'Measure storage is not configured in this deployment');
+  }
+  return ctx.deps.measures;
+}
+
+/**
+ * Gnocchi's measure list: `[{"timestamp": …, "value": …}]`, timestamps in any accepted form,
+ * values numbers (or numeric text). NaN and infinities are refused: they cannot be aggregated.
+ */
+export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'metricId'> {
+  const invalid = (reason: string) =>
+    describedRestError('REST_INVALID_INPUT', { cause: 'Invalid input', reason, detail: [] });
+  if (!Array.isArray(body)) throw invalid('unexpected measures format');
+  const timestamps: number[] = [];
+  const values: number[] = [];
+  for (const measure of body) {
+    if (
+      typeof measure !== 'object' ||
+      measure === null ||
+      Array.isArray(measure) ||
+      !('timestamp' in measure)
+    ) {
+      throw invalid('unexpected measures format');
+    }
+    const { timestamp, value } = measure as { timestamp: unknown; value: unknown };
+    const parsed = parseTimestamp(timestamp, now);
+    if ('error' in parsed) throw invalid(parsed.error);
+    const number = toNumber(value);
+    if (number === undefined) throw invalid('unexpected measures format');
+    if (!Number.isFinite(number)) throw invalid(`NaN and infinite values are not accepted: ${String(value)}`);
+    timestamps.push(parsed.micros);
+    values.push(number);
+  }
+  return { timestamps, values };
+}
+
+/** Python's `float()` of a JSON value: numbers, and text such as "12", "nan" or "-inf". */
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim().toLowerCase();
+  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/.test(text)) return Number(text);
+  if (/^[+-]?nan$/.test(text)) return Number.NaN;
+  if (/^[+-]?inf(?:inity)?$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  return undefined;
+}
+
+/** `GET …/measures`: `[[timestamp, granularity, value]]`, coarsest granularity first. */
+async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
+  const aggregation = queryValue(query, 'aggregation') ?? 'mean';
+  const policy = metric.archivePolicy;
+  if (!policy.aggregationMethods.includes(aggregation)) {
+    throw describedRestError('REST_NOT_FOUND', {
+      cause: 'Aggregation method does not exist for this metric',
+      reason: `Aggregation method '${aggregation}' for metric ${metric.id} does not exist`,
+      detail: { metric: metric.id, aggregation_method: aggregation },
+    });
+  }
+  const granularity = optionalTimespan(query, 'granularity');
+  const resampleTo = resampleOf(query, granularity);
+  const now = Date.now() * 1000;
+  const start = optionalTimestamp(query, 'start', now);
+  const stop = optionalTimestamp(query, 'stop', now);
+  const available = policy.definition.map((item) => item.granularity);
+  if (granularity !== undefined && !available.includes(granularity)) {
+    const description = `Granularity '${granularity}' for metric ${metric.id} does not exist`;
+    throw restError('REST_NOT_FOUND', description, { details: { description } });
+  }
+  const series = await measuresPort(ctx).reader.read({
+    metric,
+    aggregation,
+    granularities: granularity === undefined ? available : [granularity],
+    ...(start !== undefined ? { start } : {}),
+    ...(stop !== undefined ? { stop } : {}),
+    refresh: ['true', '1', 'yes'].includes((queryValue(query, 'refresh') ?? '').toLowerCase()),
+  });
+  return [...series]
+    .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
+    .flatMap(({ granularitySeconds, points }) => {
+      if (resampleTo === undefined) return rows(points, granularitySeconds);
+      const unit = typeof resampleTo === 'number' ? resampleTo * 1e6 : resampleTo;
+      return rows(resample(points, unit, aggregation), resampleTo);
+    });
+}
+
+const rows = (points: Points, granularity: OutputGranularity) =>
+  [...points.timestamps].map((t, i) => [isoSecondsFromMicros(t), granularity, points.values[i]!]);
+
+function optionalTimespan(query: Query, name: string): number | undefined {
+  const raw = queryValue(query, name);
+  if (raw === undefined) return undefined;
+  const parsed = parseTimespan(raw);
+  if ('error' in parsed) throw argumentError(name, parsed.error);
+  return parsed.seconds;
+}
+
+function optionalTimestamp(query: Query, name: string, now: number): number | undefined {
+  const raw = queryValue(query, name);
+  if (raw === undefined) return undefined;
+  const parsed = parseTimestamp(raw, now);
+  if ('error' in parsed) throw argumentError(name, 'Must be a datetime or a timestamp');
+  return parsed.micros;
+}
+
+/** `resample` is a timespan or a calendar letter, and needs an explicit granularity. */
+function resampleOf(query: Query, granularity: number | undefined): OutputGranularity | undefined {
+  const raw = queryValue(query, 'resample');
+  if (raw === undefined) return undefined;
+  if (granularity === undefined) {
+    throw describedRestError('REST_INVALID_INPUT', 'A granularity must be specified to resample');
+  }
+  if (CALENDAR_UNITS.includes(raw)) return raw as CalendarUnit;
+  return optionalTimespan(query, 'resample');
+}
