@@ -1,2 +1,2 @@
-export { defineErrors, GranaryError, isRetriable } from './src/granary-error.ts';
+export { defineErrors, GranaryError, isRetriable, isTransientNetworkError } from './src/granary-error.ts';
 export type { ErrorFactory, ErrorSpec } from './src/granary-error.ts';

@@ -71,3 +71,19 @@ export function isRetriable(err: unknown): boolean {
   if (err instanceof GranaryError) return err.retriable;
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
+
+/** Socket-level failures that say nothing about the request itself: the peer may answer later. */
+const TRANSIENT_NETWORK_ERRNOS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** True for a Node network error (by errno `code`) that a retry may get past. */
+export function isTransientNetworkError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && TRANSIENT_NETWORK_ERRNOS.has(code);
+}

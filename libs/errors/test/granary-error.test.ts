@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GranaryError, defineErrors, isRetriable } from '../index.ts';
+import { GranaryError, defineErrors, isRetriable, isTransientNetworkError } from '../index.ts';
 
 const fooErrors = defineErrors({
   FOO_TIMEOUT: { message: 'Timed out', status: 503, retriable: true },
@@ -31,5 +31,15 @@ describe('defineErrors', () => {
     expect(isRetriable(fooErrors('FOO_BAD_INPUT'))).toBe(false);
     expect(isRetriable(Object.assign(new Error('x'), { retriable: true }))).toBe(true);
     expect(isRetriable(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('isTransientNetworkError', () => {
+  it('recognises socket failures by errno code and nothing else', () => {
+    expect(isTransientNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isTransientNetworkError(Object.assign(new Error('dns'), { code: 'EAI_AGAIN' }))).toBe(true);
+    expect(isTransientNetworkError(Object.assign(new Error('unique'), { code: '23505' }))).toBe(false);
+    expect(isTransientNetworkError(new Error('plain'))).toBe(false);
+    expect(isTransientNetworkError(undefined)).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { type GranaryError, defineErrors } from '@granary/errors';
+import { type GranaryError, defineErrors, isTransientNetworkError } from '@granary/errors';
 
 /**
  * The index's closed list of errors. Statuses are those Gnocchi's API answers with, so the API can
@@ -113,14 +113,6 @@ export function invalidInput(
 }
 
 const RETRIABLE_SQLSTATE_CLASSES = ['08', '53', '57'];
-const RETRIABLE_NODE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 interface PgErrorShape {
   code?: string;
@@ -146,7 +138,7 @@ export function fromPgError(
     if (mapped) return mapped;
   }
   if (
-    RETRIABLE_NODE_CODES.has(sqlState) ||
+    isTransientNetworkError(err) ||
     RETRIABLE_SQLSTATE_CLASSES.includes(sqlState.slice(0, 2)) ||
     sqlState === '40001' ||
     sqlState === '40P01' ||

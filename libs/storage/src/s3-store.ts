@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { isTransientNetworkError } from '@granary/errors';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
 import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
@@ -38,14 +39,6 @@ export interface S3StoreOptions {
 
 /** S3 caps DeleteObjects at 1000 keys per request. */
 const DELETE_BATCH = 1000;
-const NETWORK_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -59,12 +52,11 @@ function nameOf(err: unknown): string {
 function mapS3Error(err: unknown, action: string): Error {
   if (storageErrors.is(err)) return err;
   const status = statusOf(err);
-  const errno = (err as NodeJS.ErrnoException).code;
   const retriable =
     (err as { $retryable?: unknown }).$retryable !== undefined ||
     status === 429 ||
     (status !== undefined && status >= 500 && status !== 501) ||
-    (errno !== undefined && NETWORK_ERRNOS.has(errno)) ||
+    isTransientNetworkError(err) ||
     ['TimeoutError', 'RequestTimeout', 'SlowDown', 'ThrottlingException'].includes(nameOf(err));
   const detail = `${action}: ${nameOf(err)} ${(err as Error).message}`;
   return storageErrors(retriable ? 'STORAGE_UNAVAILABLE' : 'STORAGE_FAILED', detail, {
