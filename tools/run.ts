@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infraDown, infraUp } from '../test/infra/infra.ts';
 import { PROJECT_ROOT, loadInfraSettings } from '../test/infra/settings.ts';
+
+/** The long-running apps, in start order (the CLI is a command, not a service). */
+const SERVICE_APPS = ['processor', 'ingest', 'api', 'poller'];
 
 /**
  * `make run`: bring the infrastructure up, start every app that has a `main.ts`, with the
@@ -18,9 +21,7 @@ async function main(): Promise<void> {
       .filter((line) => line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
-  const apps = readdirSync(join(PROJECT_ROOT, 'apps')).filter((app) =>
-    existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')),
-  );
+  const apps = SERVICE_APPS.filter((app) => existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')));
   const children: ChildProcess[] = apps.map((app) => {
     console.log(`starting ${app}`);
     return spawn(process.execPath, ['--import', 'tsx', join('apps', app, 'main.ts')], {
