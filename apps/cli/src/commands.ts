@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
+import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
 import { topicsApply } from './commands/topics.ts';
 
 /** Every `granary` command, in the order `granary --help` lists them. */
-export const COMMANDS: readonly Command[] = [topicsApply, indexUpgrade] as readonly Command[];
+export const COMMANDS: readonly Command[] = [topicsApply, dump, indexUpgrade] as readonly Command[];

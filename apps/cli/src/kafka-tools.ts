@@ -197,14 +197,14 @@ export class KafkaTools {
 
   /**
    * Hand every record of `ranges` to `onRecords`, partition batch by partition batch, in offset
-   * order within a partition. kafkajs reads only through a consumer group, so this joins a
+   * order within a partition, until it answers 'stop'. kafkajs reads only through a consumer group, so this joins a
    * throwaway group that never commits, seeks each partition to its start and pauses the others
    * and every partition that reached its end.
    */
   async readRanges(
     topic: string,
     ranges: readonly PartitionRange[],
-    onRecords: (records: ConsumedRecord[]) => Promise<void>,
+    onRecords: (records: ConsumedRecord[]) => Promise<'stop' | undefined>,
   ): Promise<void> {
     const pending = new Map(
       ranges.filter((r) => BigInt(r.start) < BigInt(r.end)).map((r) => [r.partition, r]),
@@ -232,12 +232,18 @@ export class KafkaTools {
                 .filter((m) => BigInt(m.offset) >= start && BigInt(m.offset) < end)
                 .map((m) => toConsumedRecord(topic, batch.partition, m));
               if (records.length > 0) {
+                let next: 'stop' | undefined;
                 try {
-                  await onRecords(records);
+                  next = await onRecords(records);
                 } catch (error) {
                   // Thrown out of eachBatch, kafkajs would fetch the batch again; stop instead.
                   pending.clear();
                   reject(error);
+                  return;
+                }
+                if (next === 'stop') {
+                  pending.clear();
+                  resolve();
                   return;
                 }
               }
