@@ -11,8 +11,13 @@ try {
   process.on('SIGHUP', () => void poller.reload());
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
-    await poller.stop();
-    process.exit(0);
+    try {
+      await poller.stop();
+      process.exit(0);
+    } catch (err) {
+      logger.fatal({ err }, 'poller failed to stop cleanly');
+      process.exit(1);
+    }
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

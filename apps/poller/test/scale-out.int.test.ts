@@ -1,39 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../../../libs/polling/test/http-server.ts';
-import { infra } from '../../../test/infra/endpoints.ts';
 import {
+  type PollerProcess,
   type ReadSample,
   type SampleReader,
   eventually,
+  infraConfig,
   pollingFile,
   readSamples,
+  spawnPoller,
   uniqueName,
 } from './support.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const RESOURCES = 300;
 /** Longer than the session timeout plus a rebalance, so ownership settles within one interval. */
 const INTERVAL_SECONDS = 15;
-
-interface Replica {
-  process: ChildProcess;
-  log: string;
-}
-
-/** A poller replica: `apps/poller/main.ts` as its own process, as it runs in production. */
-function startReplica(configFile: string, index: number): Replica {
-  const log = join(dirname(configFile), `replica-${index}.log`);
-  const out = openSync(log, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/poller/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, GRANARY_CONFIG: configFile },
-    stdio: ['ignore', out, out],
-  });
-  return { process: child, log };
-}
 
 type Cycle = { timestamp: number; resources: string[] };
 
@@ -73,7 +55,7 @@ const eachPolledOnce = (counts: Map<string, number>) =>
 describe('poller scale-out through a consumer group', () => {
   let server: TestServer;
   let reader: SampleReader;
-  const replicas: Replica[] = [];
+  const replicas: PollerProcess[] = [];
 
   beforeAll(async () => {
     server = await startTestServer((req, res) => {
@@ -83,13 +65,7 @@ describe('poller scale-out through a consumer group', () => {
   });
   afterAll(async () => {
     for (const replica of replicas) replica.process.kill('SIGTERM');
-    await Promise.all(
-      replicas.map((r) =>
-        r.process.exitCode === null && r.process.signalCode === null
-          ? new Promise((done) => r.process.once('exit', done))
-          : undefined,
-      ),
-    );
+    await Promise.all(replicas.map((replica) => replica.exited));
     await reader?.stop();
     await server?.close();
   });
@@ -107,44 +83,29 @@ describe('poller scale-out through a consumer group', () => {
       ].join('\n'),
     );
     const samplesTopic = uniqueName('samples');
-    const configFile = join(dirname(polling), 'granary.yaml');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        poller: {
-          pollingFile: polling,
-          telemetrySecret: 'scale-out',
-          coordination: {
-            enabled: true,
-            groupId: uniqueName('pollers'),
-            topic: {
-              name: uniqueName('coordination'),
-              partitions: 32,
-              replicationFactor: 1,
-              retentionMs: 3_600_000,
-              cleanupPolicy: 'delete',
-            },
-            sessionTimeoutMs: 6000,
-          },
-        },
-        kafka: { brokers: infra().kafkaBrokers },
-        schemaRegistry: { url: infra().schemaRegistryUrl },
-        topics: {
-          samples: {
-            name: samplesTopic,
-            partitions: 4,
+    const config = {
+      ...infraConfig(samplesTopic),
+      poller: {
+        pollingFile: polling,
+        telemetrySecret: 'scale-out',
+        coordination: {
+          enabled: true,
+          groupId: uniqueName('pollers'),
+          topic: {
+            name: uniqueName('coordination'),
+            partitions: 32,
             replicationFactor: 1,
             retentionMs: 3_600_000,
             cleanupPolicy: 'delete',
           },
+          sessionTimeoutMs: 6000,
         },
-        log: { level: 'warn' },
-      }),
-    );
-    for (let i = 0; i < 3; i++) replicas.push(startReplica(configFile, i));
+      },
+    };
+    for (let i = 0; i < 3; i++) replicas.push(spawnPoller(`replica-${i}`, config, polling));
     const logs = () => replicas.map((r) => readFileSync(r.log, 'utf8')).join('\n');
     for (const replica of replicas) {
-      replica.process.once('exit', (code, signal) => {
+      void replica.exited.then(({ code, signal }) => {
         if (code !== 0 && signal !== 'SIGKILL') console.error(`replica exited (${code}):\n${logs()}`);
       });
     }
@@ -177,7 +138,7 @@ describe('poller scale-out through a consumer group', () => {
     const victim = replicas[0]!;
     const killedAt = Date.now() * 1000;
     victim.process.kill('SIGKILL');
-    await new Promise((done) => victim.process.once('exit', done));
+    await victim.exited;
 
     // Wait for each survivor's third cycle after the kill, so its second one has been fully read.
     await eventually(async () => {

@@ -1,7 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '@granary/config';
 import { type KafkaClient, createKafkaClient } from '@granary/kafka';
 import { type Sample, TopicSerde, createSchemaRegistryClient, sampleSchema } from '@granary/schema';
@@ -99,5 +100,57 @@ export async function readSamples(topic: string): Promise<SampleReader> {
       await consumer.stop();
       await running;
     },
+  };
+}
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+export interface PollerProcess {
+  process: ChildProcess;
+  /** File holding the process's stdout and stderr (pino JSON lines). */
+  log: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `apps/poller/main.ts` as its own process, as it runs in production, configured by a
+ * `GRANARY_CONFIG` file written next to the polling file.
+ */
+export function spawnPoller(
+  name: string,
+  config: Record<string, unknown>,
+  pollingFileOfConfig: string,
+): PollerProcess {
+  const directory = dirname(pollingFileOfConfig);
+  const configFile = join(directory, `${name}.granary.json`);
+  writeFileSync(configFile, JSON.stringify(config));
+  const log = join(directory, `${name}.log`);
+  const out = openSync(log, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/poller/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, GRANARY_CONFIG: configFile },
+    stdio: ['ignore', out, out],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  return { process: child, log, exited };
+}
+
+/** The parts of a poller config file that point it at the test infrastructure. */
+export function infraConfig(samplesTopic: string): Record<string, unknown> {
+  return {
+    kafka: { brokers: infra().kafkaBrokers },
+    schemaRegistry: { url: infra().schemaRegistryUrl },
+    topics: {
+      samples: {
+        name: samplesTopic,
+        partitions: 4,
+        replicationFactor: 1,
+        retentionMs: 3_600_000,
+        cleanupPolicy: 'delete',
+      },
+    },
+    log: { level: 'warn' },
   };
 }
