@@ -1,0 +1,72 @@
+import { Redis } from 'ioredis';
+
+/**
+ * The cache ingest processes share (Redis): key → text with a time to live. Losing it costs
+ * speed, never data, so callers treat a failure as a miss.
+ */
+export interface SharedCache {
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
+  setMany(entries: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void>;
+}
+
+export class RedisCache implements SharedCache {
+  private readonly redis: Redis;
+
+  constructor(
+    url: string,
+    private readonly keyPrefix: string,
+    onError: (error: Error) => void,
+  ) {
+    // Fail fast rather than queue while disconnected: the index answers meanwhile.
+    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis.on('error', onError);
+  }
+
+  connect(): Promise<void> {
+    return this.redis.connect();
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.redis.mget(keys.map((key) => this.keyPrefix + key));
+  }
+
+  async setMany(entries: ReadonlyArray<readonly [string, string]>, ttlSeconds: number): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [key, value] of entries) pipeline.set(this.keyPrefix + key, value, 'EX', ttlSeconds);
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}
+
+/** A bounded in-process map that forgets the least recently used keys first. */
+export class LruMap<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
