@@ -18,6 +18,7 @@ import {
 import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import type { IndexPort, MeasuresPort } from './ports.ts';
+import { registerAggregatesRoutes } from './routes/aggregates.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
 import { registerMeasureRoutes } from './routes/measures.ts';
 import { registerMetricRoutes } from './routes/metrics.ts';
@@ -130,6 +131,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerResourceRoutes(app, context);
   registerSearchRoutes(app, context);
   registerMeasureRoutes(app, context);
+  registerAggregatesRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {

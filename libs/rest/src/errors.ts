@@ -32,7 +32,8 @@ export type RestErrorCode = (typeof restError.codes)[number];
 export interface InvalidInputDescription {
   cause: string;
   reason: string;
-  detail: string[] | string | Record<string, string>;
+  /** The path as text for schema errors; whatever identifies the culprits otherwise (ids, pairs, …). */
+  detail: unknown;
 }
 
 /** Gnocchi's error body: `{code, description, title}` (webob's HTTP error + Gnocchi's JSON renderer). */
