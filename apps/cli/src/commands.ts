@@ -1,7 +1,14 @@
 import type { Command } from './command.ts';
 import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
+import { offsetsReset, offsetsShow } from './commands/offsets.ts';
 import { topicsApply } from './commands/topics.ts';
 
 /** Every `granary` command, in the order `granary --help` lists them. */
-export const COMMANDS: readonly Command[] = [topicsApply, dump, indexUpgrade] as readonly Command[];
+export const COMMANDS: readonly Command[] = [
+  topicsApply,
+  dump,
+  offsetsShow,
+  offsetsReset,
+  indexUpgrade,
+] as readonly Command[];

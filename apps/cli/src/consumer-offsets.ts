@@ -1,0 +1,127 @@
+import type { TopicPartitionOffset } from '@granary/kafka';
+import { cliErrors } from './errors.ts';
+import type { GroupState, KafkaTools, PartitionBounds } from './kafka-tools.ts';
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Next offset the group will read; null when it never committed on this partition. */
+  committed: string | null;
+  end: string;
+  /** Records the group still has to read (from the log start when it never committed). */
+  lag: number;
+}
+
+export interface GroupLag extends GroupState {
+  partitions: PartitionLag[];
+  totalLag: number;
+}
+
+/** Lag of each committed (or, for `topics` given, every) partition against its end offset. */
+export function lagOf(
+  committed: readonly TopicPartitionOffset[],
+  boundsByTopic: ReadonlyMap<string, readonly PartitionBounds[]>,
+): PartitionLag[] {
+  const rows: PartitionLag[] = [];
+  for (const [topic, bounds] of boundsByTopic) {
+    for (const { partition, low, high } of bounds) {
+      const offset = committed.find((c) => c.topic === topic && c.partition === partition)?.offset;
+      const hasCommit = offset !== undefined && BigInt(offset) >= 0n;
+      const from = hasCommit ? BigInt(offset) : BigInt(low);
+      rows.push({
+        topic,
+        partition,
+        committed: hasCommit ? offset : null,
+        end: high,
+        lag: Number(BigInt(high) > from ? BigInt(high) - from : 0n),
+      });
+    }
+  }
+  return rows;
+}
+
+/** State, members and per-partition lag of `groupId` (on `topic`, or every topic it committed on). */
+export async function describeGroupLag(
+  tools: KafkaTools,
+  groupId: string,
+  topic?: string,
+): Promise<GroupLag> {
+  const state = await tools.describeGroup(groupId);
+  const committed = await tools.committedOffsets(groupId, topic);
+  const topics = topic ? [topic] : [...new Set(committed.map((c) => c.topic))].sort();
+  const bounds = new Map<string, PartitionBounds[]>();
+  for (const name of topics) bounds.set(name, await tools.partitionBounds(name));
+  const partitions = lagOf(committed, bounds);
+  return { ...state, partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0) };
+}
+
+export function renderGroupLag(group: GroupLag): string {
+  const header = `group ${group.groupId} (${group.state}, ${group.members} member${group.members === 1 ? '' : 's'}), total lag ${group.totalLag}`;
+  if (group.partitions.length === 0) return `${header}\n  no committed offsets`;
+  const table = [
+    ['topic', 'partition', 'committed', 'end', 'lag'],
+    ...group.partitions.map((p) => [p.topic, String(p.partition), p.committed ?? '-', p.end, String(p.lag)]),
+  ];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  return [
+    header,
+    ...table.map(
+      (row) =>
+        `  ${row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd()}`,
+    ),
+  ].join('\n');
+}
+
+/** Where `offsets reset --to` moves a group: a partition's first, end, or first-at-time offset. */
+export type ResetTarget = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'time'; epochMs: number };
+
+export interface OffsetMove {
+  partition: number;
+  from: string | null;
+  to: string;
+}
+
+/**
+ * Move the committed offsets of `groupId` on `topic` (the given partitions, or all) to `target`.
+ * Refused (CLI_GROUP_ACTIVE) while the group has members: they would overwrite the new offsets
+ * with their next commit, and one must not pull the floor from under a running processor.
+ */
+export async function resetOffsets(
+  tools: KafkaTools,
+  groupId: string,
+  topic: string,
+  target: ResetTarget,
+  options: { partitions?: readonly number[]; dryRun: boolean },
+): Promise<{ groupId: string; topic: string; dryRun: boolean; moves: OffsetMove[] }> {
+  const group = await tools.describeGroup(groupId);
+  if (group.members > 0) {
+    throw cliErrors('CLI_GROUP_ACTIVE', `${groupId} is ${group.state} with ${group.members} member(s)`, {
+      details: { ...group },
+    });
+  }
+  const bounds = await tools.partitionBounds(topic);
+  for (const partition of options.partitions ?? []) {
+    if (!bounds.some((b) => b.partition === partition)) {
+      throw cliErrors('CLI_USAGE', `partition ${partition} does not exist (the topic has ${bounds.length})`);
+    }
+  }
+  const atTime = target.kind === 'time' ? await tools.offsetsAtTime(topic, target.epochMs) : undefined;
+  const committed = await tools.committedOffsets(groupId, topic);
+  const moves = bounds
+    .filter((b) => options.partitions === undefined || options.partitions.includes(b.partition))
+    .map(({ partition, low, high }) => {
+      const from = committed.find((c) => c.partition === partition)?.offset;
+      const to = target.kind === 'earliest' ? low : target.kind === 'latest' ? high : atTime!.get(partition)!;
+      return { partition, from: from !== undefined && BigInt(from) >= 0n ? from : null, to };
+    });
+  if (!options.dryRun)
+    await tools.setOffsets(
+      groupId,
+      topic,
+      moves.map(({ partition, to }) => ({ partition, offset: to })),
+    );
+  return { groupId, topic, dryRun: options.dryRun, moves };
+}
