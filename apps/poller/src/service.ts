@@ -130,34 +130,20 @@ export async function startPoller(
     config.topics.samples.name,
     sampleSchema,
   );
-  const producer = new BatchingProducer(kafka.createSender(), { logger });
-  await producer.connect();
-  const publisher = new SamplePublisher(producer, serde, {
-    topic: config.topics.samples.name,
-    telemetrySecret: settings.telemetrySecret,
-    sampleSource: settings.sampleSource,
-    batchSize: settings.batchSize,
-    replicaId,
-  });
-
+  // What has been started, undone in reverse order by stop() and by a start that fails half-way.
+  const undo: Array<() => Promise<void> | void> = [];
+  const undoAll = async () => {
+    // Every step runs even when an earlier one fails; the first failure is reported.
+    const failures: unknown[] = [];
+    for (const step of undo.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
+  };
+  let running = false;
   let coordination: Coordination | undefined;
-  if (settings.coordination.enabled) {
-    coordination = joinCoordination(kafka, { ...settings.coordination, logger });
-    await coordination.firstAssignment;
-  }
-
-  const scheduler = new PollingScheduler(pollingConfig, {
-    pollsters,
-    discoveries,
-    publish: (batch) => publisher.publish(batch),
-    owns: coordination?.ownership.owns,
-    metrics,
-    logger,
-    concurrency: settings.concurrency,
-  });
-  scheduler.start();
-  let running = true;
-
+  let adminServer: AdminServer;
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {
     reloading = reloading.then(async () => {
@@ -182,26 +168,67 @@ export async function startPoller(
     });
     return reloading;
   };
-  watchFile(
-    settings.pollingFile,
-    { interval: settings.watchIntervalMs, persistent: false },
-    (current, previous) => {
-      if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) void reload();
-    },
-  );
-
-  let adminServer: AdminServer;
+  let scheduler: PollingScheduler;
   try {
+    const producer = new BatchingProducer(kafka.createSender(), { logger });
+    await producer.connect();
+    undo.push(() => producer.close());
+    const publisher = new SamplePublisher(producer, serde, {
+      topic: config.topics.samples.name,
+      telemetrySecret: settings.telemetrySecret,
+      sampleSource: settings.sampleSource,
+      batchSize: settings.batchSize,
+      replicaId,
+    });
+
+    if (settings.coordination.enabled) {
+      const joined = joinCoordination(kafka, { ...settings.coordination, logger });
+      coordination = joined;
+      undo.push(() => joined.stop());
+      await joined.firstAssignment;
+    }
+
+    scheduler = new PollingScheduler(pollingConfig, {
+      pollsters,
+      discoveries,
+      publish: (batch) => publisher.publish(batch),
+      owns: coordination?.ownership.owns,
+      metrics,
+      logger,
+      concurrency: settings.concurrency,
+    });
+    scheduler.start();
+    running = true;
+    undo.push(() => {
+      running = false;
+      return scheduler.stop();
+    });
+
+    watchFile(
+      settings.pollingFile,
+      { interval: settings.watchIntervalMs, persistent: false },
+      (current, previous) => {
+        if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) void reload();
+      },
+    );
+    undo.push(() => unwatchFile(settings.pollingFile));
+
     adminServer = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
       registry,
       logger,
-      healthy: () => running,
+      healthy: () => {
+        const stalled = scheduler.stalledIntervals();
+        if (stalled.length > 0)
+          throw new Error(`polling cycles stalled for intervals ${stalled.join(', ')} s`);
+        return running;
+      },
       ready: () => running,
     });
+    undo.push(() => adminServer.close());
   } catch (error) {
-    await scheduler.stop();
+    await undoAll();
     throw error;
   }
   logger.info(
@@ -216,15 +243,7 @@ export async function startPoller(
     ownedPartitions: () => coordination?.ownership.ownedPartitions() ?? [],
     reload,
     stop: () => {
-      stopping ??= (async () => {
-        running = false;
-        unwatchFile(settings.pollingFile);
-        await scheduler.stop();
-        await coordination?.stop();
-        await producer.close();
-        await adminServer.close();
-        logger.info({ replicaId }, 'poller stopped');
-      })();
+      stopping ??= undoAll().then(() => logger.info({ replicaId }, 'poller stopped'));
       return stopping;
     },
   };

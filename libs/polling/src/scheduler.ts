@@ -45,6 +45,8 @@ interface Task {
   /** When the next cycle is due, epoch ms. */
   due: number;
   running: Promise<void> | undefined;
+  /** When the cycle in flight started, epoch ms. */
+  runningSince: number;
 }
 
 const shuffle = <T>(items: T[]): T[] => {
@@ -98,6 +100,17 @@ export class PollingScheduler {
     return this.cycle(interval);
   }
 
+  /**
+   * Intervals whose cycle in flight has run for more than `factor` intervals: a pollster that
+   * hangs despite its timeouts. The liveness probe reports them, so the process gets restarted.
+   */
+  stalledIntervals(factor = 3): number[] {
+    const now = Date.now();
+    return [...this.tasks.values()]
+      .filter((task) => task.running && now - task.runningSince > factor * task.interval * 1000)
+      .map((task) => task.interval);
+  }
+
   /** Stop scheduling and wait for the cycles in flight. */
   async stop(): Promise<void> {
     this.started = false;
@@ -118,7 +131,7 @@ export class PollingScheduler {
     }
     for (const interval of intervals) {
       if (this.tasks.has(interval)) continue;
-      const task: Task = { interval, timer: undefined, due: Date.now(), running: undefined };
+      const task: Task = { interval, timer: undefined, due: Date.now(), running: undefined, runningSince: 0 };
       this.tasks.set(interval, task);
       this.fire(task);
     }
@@ -133,10 +146,10 @@ export class PollingScheduler {
       this.options.metrics.cyclesSkipped.inc(label);
     } else {
       if (now - task.due > (this.options.lateToleranceMs ?? 1000)) this.options.metrics.cyclesLate.inc(label);
-      const started = now;
+      task.runningSince = now;
       task.running = this.cycle(task.interval).finally(() => {
         task.running = undefined;
-        if (Date.now() - started > intervalMs) this.options.metrics.cyclesOverrun.inc(label);
+        if (Date.now() - task.runningSince > intervalMs) this.options.metrics.cyclesOverrun.inc(label);
       });
     }
     // Keep the cadence: the next due time is a whole number of intervals after the first.

@@ -218,7 +218,11 @@ describe('PollingScheduler', () => {
     expect(slow.calls).toHaveLength(2);
     expect(await metricValue(metrics.cyclesSkipped, { interval: '10' })).toBe(1);
     expect(await metricValue(metrics.cyclesOverrun, { interval: '10' })).toBe(1);
-    await vi.advanceTimersByTimeAsync(15_000);
+    expect(scheduler.stalledIntervals()).toEqual([]);
+    expect(scheduler.stalledIntervals(1)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(scheduler.stalledIntervals(1)).toEqual([10]);
+    await vi.advanceTimersByTimeAsync(4_000);
     await scheduler.stop();
   });
 
