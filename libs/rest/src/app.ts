@@ -17,9 +17,10 @@ import {
 } from './errors.ts';
 import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
-import type { IndexPort, MeasuresPort } from './ports.ts';
+import type { BacklogPort, IndexPort, MeasuresPort } from './ports.ts';
 import { registerAggregatesRoutes } from './routes/aggregates.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
+import { registerBatchRoutes } from './routes/batch.ts';
 import { registerMeasureRoutes } from './routes/measures.ts';
 import { registerMetricRoutes } from './routes/metrics.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
@@ -53,6 +54,8 @@ export interface ApiDeps {
   index: IndexPort;
   /** Measure writes and reads; absent, the measure endpoints answer 503 after checking their input. */
   measures?: MeasuresPort;
+  /** Consumer lag and checkpoints for `/v1/status`; absent, it answers 503. */
+  backlog?: BacklogPort;
   logger: Logger;
 }
 
@@ -132,6 +135,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerSearchRoutes(app, context);
   registerMeasureRoutes(app, context);
   registerAggregatesRoutes(app, context);
+  registerBatchRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {

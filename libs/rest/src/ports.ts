@@ -265,3 +265,18 @@ export interface MeasuresPort {
   writer: MeasureWriter;
   reader: MeasureReader;
 }
+
+/** One partition of `granary.measures`: Gnocchi's sack, with Kafka's numbers. */
+export interface PartitionBacklog {
+  partition: number;
+  /** Records produced but not yet committed by the owning processor (consumer lag). */
+  lag: number;
+  /** The offset of the last checkpoint (the manifest's), null before the first one. */
+  checkpointOffset: number | null;
+  /** The processor owning the partition, if any (its group member id). */
+  owner: string | null;
+}
+
+export interface BacklogPort {
+  backlog(): Promise<PartitionBacklog[]>;
+}

@@ -76,6 +76,45 @@ describe('discovery and health', () => {
   });
 });
 
+describe('status', () => {
+  it('reports consumer lag per partition as the backlog, to admins only', async () => {
+    const backlog = {
+      backlog: async () => [
+        { partition: 0, lag: 5, checkpointOffset: 120, owner: 'processor-a' },
+        { partition: 1, lag: 0, checkpointOffset: null, owner: null },
+      ],
+    };
+    app = await testApi({}, fakeIndex(), undefined, backlog);
+    expect(
+      (await app.inject({ method: 'GET', url: '/v1/status', headers: { authorization: FOOBAR } })).statusCode,
+    ).toBe(403);
+    const status = (
+      await app.inject({ method: 'GET', url: '/v1/status', headers: { authorization: ADMIN } })
+    ).json();
+    expect(status.storage).toEqual({
+      summary: { partitions: 1, measures: 5 },
+      measures_to_process: { '0': 5 },
+    });
+    expect(status.metricd).toEqual({
+      processors: ['processor-a'],
+      statistics: { partitions: 2, partitions_owned: 1, checkpoint_offsets: { '0': 120, '1': null } },
+    });
+    const brief = await app.inject({
+      method: 'GET',
+      url: '/v1/status?details=False',
+      headers: { authorization: ADMIN },
+    });
+    expect(Object.keys(brief.json().storage)).toEqual(['summary']);
+  });
+
+  it('answers 503 when no backlog source is configured', async () => {
+    app = await testApi();
+    expect(
+      (await app.inject({ method: 'GET', url: '/v1/status', headers: { authorization: ADMIN } })).statusCode,
+    ).toBe(503);
+  });
+});
+
 describe('HTTP semantics as Gnocchi', () => {
   it('refuses non-JSON Accept with 406 in the Gnocchi error shape', async () => {
     app = await testApi();

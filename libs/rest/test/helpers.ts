@@ -8,6 +8,7 @@ import type {
   AggregateQuery,
   ArchivePolicy,
   ArchivePolicyRule,
+  BacklogPort,
   IndexPort,
   MeasureBatch,
   MeasuresPort,
@@ -176,9 +177,15 @@ export function testApi(
   overrides: Record<string, unknown> = {},
   index: IndexPort = fakeIndex(),
   measures?: MeasuresPort,
+  backlog?: BacklogPort,
 ): Promise<FastifyInstance> {
   return buildApi(
-    { index, logger: createLogger('rest-test', 'silent'), ...(measures ? { measures } : {}) },
+    {
+      index,
+      logger: createLogger('rest-test', 'silent'),
+      ...(measures ? { measures } : {}),
+      ...(backlog ? { backlog } : {}),
+    },
     restConfig(overrides),
   );
 }

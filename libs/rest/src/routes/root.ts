@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError } from '../errors.ts';
 import type { OpenApiCollector } from '../openapi.ts';
+import { type Query, queryValue } from '../pagination.ts';
 
 /** The collections `GET /v1/` links to, as Gnocchi's V1Controller lists them. */
 const V1_COLLECTIONS = [
@@ -56,6 +57,39 @@ export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, open
   });
 
   app.get('/v1/capabilities', async () => ({ aggregation_methods: [...AGGREGATION_METHODS] }));
+
+  // Gnocchi's status, with the partitions of `granary.measures` in place of sacks.
+  app.get('/v1/status', { config: { access: 'admin' } }, async (request) => {
+    if (!ctx.deps.backlog) throw describedRestError('REST_UNAVAILABLE', 'No backlog source is configured');
+    const partitions = await ctx.deps.backlog.backlog();
+    const details = !['false', '0', 'no'].includes(
+      (queryValue(request.query as Query, 'details') ?? 'true').toLowerCase(),
+    );
+    const pending = partitions.filter((p) => p.lag > 0);
+    const owners = [...new Set(partitions.map((p) => p.owner).filter((o): o is string => o !== null))].sort();
+    return {
+      storage: {
+        summary: { partitions: pending.length, measures: pending.reduce((sum, p) => sum + p.lag, 0) },
+        ...(details
+          ? { measures_to_process: Object.fromEntries(pending.map((p) => [String(p.partition), p.lag])) }
+          : {}),
+      },
+      metricd: {
+        processors: owners,
+        statistics: {
+          partitions: partitions.length,
+          partitions_owned: partitions.filter((p) => p.owner !== null).length,
+          ...(details
+            ? {
+                checkpoint_offsets: Object.fromEntries(
+                  partitions.map((p) => [String(p.partition), p.checkpointOffset]),
+                ),
+              }
+            : {}),
+        },
+      },
+    };
+  });
 
   app.get('/openapi.json', { config: { access: 'public' } }, async () => openApi.document());
 }
