@@ -13,7 +13,7 @@ export const PollerSection = Type.Object(
     telemetrySecret: Type.String({ default: 'change this for valid signing' }),
     /** Ceilometer's `[DEFAULT]sample_source`. */
     sampleSource: Type.String({ minLength: 1, default: 'openstack' }),
-    /** Ceilometer's `[polling]batch_size`: samples per produce request (0: one request per run). */
+    /** Ceilometer's `[polling]batch_size`: most samples per produce request (0: no limit, a run's samples travel together). */
     batchSize: Type.Integer({ minimum: 0, default: 50 }),
     /** Name of this machine for the `local_node` discovery; empty means the OS host name. */
     host: Type.String({ default: '' }),

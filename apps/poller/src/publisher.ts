@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { BatchingProducer, OutgoingRecord } from '@granary/kafka';
+import {
+  BatchingProducer,
+  type OutgoingRecord,
+  type ProducerOptions,
+  type RecordSender,
+} from '@granary/kafka';
 import type { PolledBatch, PolledSample } from '@granary/polling';
 import type { Sample, TopicSerde } from '@granary/schema';
 import { type UnsignedSample, signSample } from '@granary/telemetry';
@@ -37,6 +42,18 @@ export function toUnsignedSample(
     message_id: randomUUID(),
     monotonic_time: batch.monotonicTime,
   };
+}
+
+/** The producer of samples: a produce request carries at most `batchSize` samples (0: no limit), as Ceilometer's messages do. */
+export function createSampleProducer(
+  sender: RecordSender,
+  batchSize: number,
+  options: ProducerOptions = {},
+): BatchingProducer {
+  return new BatchingProducer(sender, {
+    ...options,
+    ...(batchSize > 0 ? { maxBatchRecords: batchSize } : {}),
+  });
 }
 
 /** Signs polled samples and produces them as Avro `Sample` records keyed by resource id, in batches. */

@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GranaryError } from '@granary/errors';
-import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
   type AdminServer,
   Counter,
@@ -37,7 +37,7 @@ import {
 import { TopicSerde, createSchemaRegistryClient, sampleSchema } from '@granary/schema';
 import type { PollerConfig } from './config.ts';
 import { type Coordination, joinCoordination } from './coordination.ts';
-import { SamplePublisher } from './publisher.ts';
+import { SamplePublisher, createSampleProducer } from './publisher.ts';
 
 export interface Poller {
   readonly adminUrl: string;
@@ -170,7 +170,7 @@ export async function startPoller(
   };
   let scheduler: PollingScheduler;
   try {
-    const producer = new BatchingProducer(kafka.createSender(), { logger });
+    const producer = createSampleProducer(kafka.createSender(), settings.batchSize, { logger });
     await producer.connect();
     undo.push(() => producer.close());
     const publisher = new SamplePublisher(producer, serde, {
