@@ -1,4 +1,5 @@
 import type { Command } from './command.ts';
+import { dlqRedrive, dlqShow } from './commands/dlq.ts';
 import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
 import { offsetsReset, offsetsShow } from './commands/offsets.ts';
@@ -10,5 +11,7 @@ export const COMMANDS: readonly Command[] = [
   dump,
   offsetsShow,
   offsetsReset,
+  dlqShow,
+  dlqRedrive,
   indexUpgrade,
 ] as readonly Command[];
