@@ -213,7 +213,10 @@ function installAccessControl(app: FastifyInstance, mode: AuthMode): void {
     if (!takesBody || !BODY_METHODS.has(request.method)) return;
     const accepted = config.bodyTypes ?? ['application/json'];
     const type = mediaType(request.headers['content-type']);
-    if (type === undefined || !accepted.includes(type)) throw restError('REST_UNSUPPORTED_MEDIA_TYPE');
+    // A route whose body is optional may be called with neither body nor content type.
+    const bodiless = config.bodyOptional === true && request.body === undefined && type === undefined;
+    if (!bodiless && (type === undefined || !accepted.includes(type)))
+      throw restError('REST_UNSUPPORTED_MEDIA_TYPE');
     if (request.body === undefined && !config.bodyOptional) throw undecodableBody('Expected object or value');
   });
 }

@@ -1,0 +1,196 @@
+import { type Index, createIndex } from '@granary/index';
+import { createLogger } from '@granary/observability';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApi, indexPort } from '../index.ts';
+import { createTestDatabase } from './database.ts';
+import { ADMIN, FOOBAR, restConfig } from './helpers.ts';
+
+// The REST API over the real index on PostgreSQL: what the unit tests' fake cannot show.
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let index: Index;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  index = createIndex({ databaseUrl: database.url, maxConnections: 4 });
+  await index.migrate();
+  await index.seed('empty');
+  app = await buildApi(
+    { index: indexPort(index), logger: createLogger('rest-int', 'silent') },
+    restConfig({ maxLimit: 3 }),
+  );
+});
+afterAll(async () => {
+  await app?.close();
+  await index?.close();
+  await database?.drop();
+});
+
+const call = (
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  authorization = FOOBAR,
+) =>
+  app.inject({
+    method,
+    url,
+    headers: {
+      authorization,
+      ...(payload !== undefined
+        ? {
+            'content-type': url.startsWith('/v1/resource_type/')
+              ? 'application/json-patch+json'
+              : 'application/json',
+          }
+        : {}),
+    },
+    ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}),
+  });
+
+describe('archive policies and rules', () => {
+  it('creates, reads, patches and refuses to delete a policy in use', async () => {
+    const created = await call(
+      'POST',
+      '/v1/archive_policy',
+      { name: 'low', definition: [{ granularity: '5 minutes', points: 12 }] },
+      ADMIN,
+    );
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      name: 'low',
+      back_window: 0,
+      definition: [{ granularity: '0:05:00', points: 12, timespan: '1:00:00' }],
+    });
+    const patched = await call(
+      'PATCH',
+      '/v1/archive_policy/low',
+      { definition: [{ granularity: 300, points: 24 }] },
+      ADMIN,
+    );
+    expect(patched.json().definition[0].timespan).toBe('2:00:00');
+    const changed = await call(
+      'PATCH',
+      '/v1/archive_policy/low',
+      { definition: [{ granularity: 60, points: 24 }] },
+      ADMIN,
+    );
+    expect(changed.statusCode).toBe(400);
+    expect(changed.body).toContain(
+      'Archive policy low does not support change: 300.0 granularity interval was changed',
+    );
+    expect(
+      (
+        await call(
+          'POST',
+          '/v1/archive_policy_rule',
+          { name: 'all', metric_pattern: '*', archive_policy_name: 'low' },
+          ADMIN,
+        )
+      ).statusCode,
+    ).toBe(201);
+    const inUse = await call('DELETE', '/v1/archive_policy/low', undefined, ADMIN);
+    expect(inUse.statusCode).toBe(400);
+    expect(inUse.json().description).toBe('Archive policy low is still in use');
+    const rename = await call('PATCH', '/v1/archive_policy_rule/all', { name: 'everything' }, ADMIN);
+    expect(rename.json()).toEqual({ name: 'everything', metric_pattern: '*', archive_policy_name: 'low' });
+  });
+});
+
+describe('resource types, resources and search', () => {
+  it('patches a type with a filled required attribute and shows it on resources', async () => {
+    const type = await call(
+      'POST',
+      '/v1/resource_type',
+      { name: 'host', attributes: { name: { type: 'string' } } },
+      ADMIN,
+    );
+    expect(type.statusCode).toBe(201);
+    const resource = await call('POST', '/v1/resource/host', {
+      id: 'compute-1',
+      name: 'c1',
+      started_at: '2020-01-01T00:00:00',
+    });
+    expect(resource.statusCode).toBe(201);
+    expect(resource.json()).toMatchObject({
+      original_resource_id: 'compute-1',
+      creator: 'foobar',
+      started_at: '2020-01-01T00:00:00+00:00',
+      name: 'c1',
+    });
+    expect(resource.headers.etag).toMatch(/^"[0-9a-f]{40}"$/);
+    const patch = await call(
+      'PATCH',
+      '/v1/resource_type/host',
+      [
+        {
+          op: 'add',
+          path: '/attributes/booted',
+          value: { type: 'datetime', required: true, options: { fill: '2020-01-02T00:00:00Z' } },
+        },
+      ],
+      ADMIN,
+    );
+    expect(patch.statusCode).toBe(200);
+    const read = await call('GET', '/v1/resource/host/compute-1');
+    expect(read.json().booted).toBe('2020-01-02T00:00:00+00:00');
+  });
+
+  it('keeps history, searches with both filter forms, pages with links and deletes in batch', async () => {
+    for (const i of [1, 2, 3, 4]) {
+      const res = await call('POST', '/v1/resource/generic', {
+        id: `00000000-0000-0000-0000-00000000000${i}`,
+        user_id: `u${i % 2}`,
+      });
+      expect(res.statusCode).toBe(201);
+    }
+    const id = '00000000-0000-0000-0000-000000000001';
+    expect((await call('PATCH', `/v1/resource/generic/${id}`, { user_id: 'changed' })).json().user_id).toBe(
+      'changed',
+    );
+    const history = (await call('GET', `/v1/resource/generic/${id}/history`)).json();
+    expect(history.map((r: { user_id: string }) => r.user_id)).toEqual(['u1', 'changed']);
+    const json = await call('POST', '/v1/search/resource/generic', { '=': { user_id: 'u0' } });
+    expect(
+      json
+        .json()
+        .map((r: { id: string }) => r.id)
+        .sort(),
+    ).toEqual(['00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000004']);
+    const text = await call(
+      'POST',
+      `/v1/search/resource/generic?filter=${encodeURIComponent('user_id = "u0"')}`,
+    );
+    expect(text.json()).toHaveLength(2);
+    const page = await call('GET', '/v1/resource/generic?sort=id:asc');
+    expect(page.json()).toHaveLength(3);
+    expect(page.headers.link).toContain('marker=00000000-0000-0000-0000-000000000003&sort=id%3Aasc');
+    const deleted = await call('DELETE', '/v1/resource/generic', { '=': { user_id: 'u0' } });
+    expect(deleted.json()).toEqual({ deleted: 2 });
+    const bad = await call('POST', '/v1/search/resource/generic', { and: {} });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().description.cause).toBe('Invalid input');
+  });
+
+  it('attaches named metrics and lists a resource’s metrics', async () => {
+    const created = await call('POST', '/v1/resource/generic', {
+      id: '10000000-0000-0000-0000-000000000000',
+      metrics: { 'cpu.util': { archive_policy_name: 'low' } },
+    });
+    expect(Object.keys(created.json().metrics)).toEqual(['cpu.util']);
+    const more = await call('POST', '/v1/resource/generic/10000000-0000-0000-0000-000000000000/metric', {
+      'disk.io': {},
+    });
+    expect(more.json().map((m: { name: string }) => m.name)).toEqual(['cpu.util', 'disk.io']);
+    const duplicate = await call('POST', '/v1/resource/generic/10000000-0000-0000-0000-000000000000/metric', {
+      'disk.io': {},
+    });
+    expect(duplicate.statusCode).toBe(409);
+    const named = await call(
+      'GET',
+      '/v1/resource/generic/10000000-0000-0000-0000-000000000000/metric/cpu.util',
+    );
+    expect(named.json()).toMatchObject({ name: 'cpu.util', archive_policy: { name: 'low' } });
+  });
+});
