@@ -9,6 +9,7 @@ export class ProcessingInstruments {
   readonly deadLetters: Counter<'code'>;
   readonly checkpointDuration: Histogram;
   readonly compactionDuration: Histogram;
+  readonly recoveryDuration: Histogram;
   readonly objectWrites: Counter<'kind'>;
   readonly bytesWritten: Counter<'kind'>;
   readonly metricsInMemory: Gauge;
@@ -56,6 +57,12 @@ export class ProcessingInstruments {
       name: 'granary_processor_compaction_duration_seconds',
       help: 'One partition compaction: segments folded into Gnocchi splits',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.recoveryDuration = new Histogram({
+      name: 'granary_processor_recovery_seconds',
+      help: 'From a partition assigned to its first batch applied (claim, live segments, raw tails loaded)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
     this.objectWrites = new Counter({

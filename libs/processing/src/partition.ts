@@ -91,6 +91,8 @@ export class OwnedPartition {
   private failure: Error | undefined;
   private compaction: Promise<void> | undefined;
   private releasing = false;
+  /** When the claim started, until the first batch is applied (then undefined). */
+  private recoveringSince: bigint | undefined;
 
   private constructor(
     private readonly deps: PartitionDeps,
@@ -110,12 +112,14 @@ export class OwnedPartition {
    */
   static async claim(deps: PartitionDeps, partition: number): Promise<OwnedPartition> {
     const { store, topic } = deps;
+    const started = process.hrtime.bigint();
     for (let attempt = 1; ; attempt++) {
       const current = await readManifest(store, topic, partition);
       const generation = (current?.manifest.generation ?? 0) + 1;
       try {
         const claimed = await claimPartition(store, topic, partition, generation, deps.nowUs());
         const owned = new OwnedPartition(deps, partition, claimed.manifest, claimed.version, deps.nowUs());
+        owned.recoveringSince = started;
         await owned.loadLiveSegments();
         deps.logger.info(
           {
@@ -216,6 +220,10 @@ export class OwnedPartition {
       faults.hit('apply');
     });
     instruments.measuresApplied.inc(applied);
+    if (this.recoveringSince !== undefined) {
+      instruments.recoveryDuration.observe(Number(process.hrtime.bigint() - this.recoveringSince) / 1e9);
+      this.recoveringSince = undefined;
+    }
     if (records.length > 0) this.firstPendingOffset ??= (records[0] as MeasureRecord).offset;
     this.nextOffset = nextOffset;
     return rejections;
