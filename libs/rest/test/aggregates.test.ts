@@ -134,3 +134,30 @@ describe('POST /v1/aggregates', () => {
     expect((await aggregates([])).json().description.reason).toMatch(/^Operation must not be empty/);
   });
 });
+
+describe('legacy /v1/aggregation/metric', () => {
+  const legacy = (query: string) =>
+    app.inject({ method: 'GET', url: `/v1/aggregation/metric?${query}`, headers: { authorization: FOOBAR } });
+
+  it('reaggregates the metrics into one series', async () => {
+    const res = await legacy(
+      `metric=${ids.m1}&metric=${ids.m2}&aggregation=mean&reaggregation=sum&granularity=60`,
+    );
+    expect(res.json()).toEqual([
+      ['2015-03-06T14:33:00+00:00', 60, 86.2],
+      ['2015-03-06T14:34:00+00:00', 60, -4],
+    ]);
+  });
+
+  it('names the unknown metric and the unknown method', async () => {
+    const unknown = await legacy('metric=cee6ef1f-52cc-4a16-bbb5-648aedfd1c37');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().description).toBe('Metric cee6ef1f-52cc-4a16-bbb5-648aedfd1c37 does not exist');
+    const method = await legacy(`metric=${ids.m1}&aggregation=last`);
+    expect(method.statusCode).toBe(404);
+    expect(method.json().description).toMatchObject({
+      cause: 'Aggregation method does not exist for this metric',
+      detail: { metric: ids.m1, aggregation_method: 'last' },
+    });
+  });
+});

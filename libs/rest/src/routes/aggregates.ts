@@ -1,19 +1,22 @@
 import {
+  type EvaluationResult,
   FILL_MODES,
   type Fill,
   type GranularityInput,
   type MetricReference,
+  type Operation,
+  type OutputSeries,
   evaluateOperations,
   parseOperations,
   referenceKey,
   referencesOf,
 } from '@granary/aggregates';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { mayAccess } from '../auth.ts';
 import { describedRestError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
-import { type Query, queryValue } from '../pagination.ts';
+import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
@@ -31,7 +34,7 @@ interface AggregatesArguments {
 }
 
 /**
- * `POST /v1/aggregates` by metric ids: the operations language of `@granary/aggregates` over the
+ * `POST /v1/aggregates` by metric ids (and the legacy `/v1/aggregation/metric`): the operations language of `@granary/aggregates` over the
  * stored aggregates. Query arguments are checked before the body, as Gnocchi does.
  */
 export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -52,62 +55,111 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
       );
     }
     const operation = parseOperations((body as { operations: unknown }).operations);
-    const references = referencesOf(operation);
-    const metrics = await metricsOf(ctx, request, references);
-    const granularities = granularitiesFor(references, metrics, args.granularity);
-    const reader = measuresPort(ctx).reader;
-    const seriesByGranularity = new Map(granularities.map((g) => [g, new Map<string, Points>()]));
-    await Promise.all(
-      references.map(async (ref) => {
-        const series = await reader.read({
-          metric: metrics.get(ref.metric)!,
-          aggregation: ref.aggregation,
-          granularities,
-          ...(args.start !== undefined ? { start: args.start } : {}),
-          ...(args.stop !== undefined ? { stop: args.stop } : {}),
-          refresh: args.refresh,
-        });
-        for (const { granularitySeconds, points } of series) {
-          seriesByGranularity.get(granularitySeconds)?.set(referenceKey(ref), points);
-        }
-      }),
-    );
-    const inputs: GranularityInput[] = [...seriesByGranularity].map(([granularitySeconds, series]) => ({
-      granularitySeconds,
-      series,
-    }));
-    const result = evaluateOperations(operation, inputs, {
-      neededOverlap: args.neededOverlap,
-      ...(args.fill !== undefined ? { fill: args.fill } : {}),
-      ...(args.start !== undefined ? { start: args.start } : {}),
-      ...(args.stop !== undefined ? { stop: args.stop } : {}),
-    });
-    // `{"aggregated": rows}` once combined, else `{metric id: {method: rows}}`.
-    const aggregated: unknown[][] = [];
-    const byMetric: Record<string, Record<string, unknown[][]>> = {};
-    const rowsOf = (reference: MetricReference | undefined): unknown[][] => {
-      if (!reference) return aggregated;
-      const methods = byMetric[reference.metric] ?? {};
-      byMetric[reference.metric] = methods;
-      const rows = methods[reference.aggregation] ?? [];
-      methods[reference.aggregation] = rows;
-      return rows;
-    };
-    for (const series of result.series) {
-      const target = rowsOf(series.reference);
-      series.timestamps.forEach((t, i) => {
-        target.push([isoSecondsFromMicros(t), series.granularitySeconds, series.values[i]!]);
-      });
-    }
-    const measures = result.aggregated ? { aggregated } : byMetric;
+    const { result, metrics } = await aggregate(ctx, request, operation, args);
     return {
       ...(args.details ? { references: [...metrics.values()].map(formatMetric) } : {}),
-      measures,
+      measures: formatMeasures(result),
     };
   });
+
+  // Gnocchi's legacy cross-metric aggregation: `reaggregation` of the metrics' `aggregation` series.
+  const legacy = async (request: FastifyRequest) => {
+    const query = request.query as Query;
+    const ids = queryValues(query, 'metric');
+    const aggregation = queryValue(query, 'aggregation') ?? 'mean';
+    const reaggregation = queryValue(query, 'reaggregation') ?? aggregation;
+    const args = aggregatesArguments(query, false);
+    const principal = ctx.principal(request);
+    for (const id of ids) {
+      const metric = await ctx.deps.index.metrics.get(id);
+      if (!metric || metric.status !== 'active' || !mayAccess(principal, { creator: metric.creator })) {
+        const description = `Metric ${id} does not exist`;
+        throw describedRestError('REST_NOT_FOUND', description);
+      }
+      if (!metric.archivePolicy.aggregationMethods.includes(aggregation)) {
+        throw describedRestError('REST_NOT_FOUND', {
+          cause: 'Aggregation method does not exist for this metric',
+          reason: `Aggregation method '${aggregation}' for metric ${id} does not exist`,
+          detail: { metric: id, aggregation_method: aggregation },
+        });
+      }
+    }
+    if (ids.length === 0) throw argumentError('metric', 'At least one metric is required');
+    const references: Operation = {
+      kind: 'metric',
+      references: ids.map((metric) => ({ metric, aggregation })),
+    };
+    const operation: Operation =
+      ids.length === 1 ? references : { kind: 'aggregate', method: reaggregation, operand: references };
+    const { result } = await aggregate(ctx, request, operation, args);
+    return result.series.flatMap(rowsOfSeries);
+  };
+  app.get('/v1/aggregation/metric', legacy);
+  app.post('/v1/aggregation/metric', { config: { bodyOptional: true } }, legacy);
 }
 
-function aggregatesArguments(query: Query): AggregatesArguments {
+/** Resolves the operations' metrics, reads their series and evaluates them. */
+async function aggregate(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  operation: Operation,
+  args: AggregatesArguments,
+): Promise<{ result: EvaluationResult; metrics: Map<string, Metric> }> {
+  const references = referencesOf(operation);
+  const metrics = await metricsOf(ctx, request, references);
+  const granularities = granularitiesFor(references, metrics, args.granularity);
+  const reader = measuresPort(ctx).reader;
+  const seriesByGranularity = new Map(granularities.map((g) => [g, new Map<string, Points>()]));
+  await Promise.all(
+    references.map(async (ref) => {
+      const series = await reader.read({
+        metric: metrics.get(ref.metric)!,
+        aggregation: ref.aggregation,
+        granularities,
+        ...(args.start !== undefined ? { start: args.start } : {}),
+        ...(args.stop !== undefined ? { stop: args.stop } : {}),
+        refresh: args.refresh,
+      });
+      for (const { granularitySeconds, points } of series) {
+        seriesByGranularity.get(granularitySeconds)?.set(referenceKey(ref), points);
+      }
+    }),
+  );
+  const inputs: GranularityInput[] = [...seriesByGranularity].map(([granularitySeconds, series]) => ({
+    granularitySeconds,
+    series,
+  }));
+  const result = evaluateOperations(operation, inputs, {
+    neededOverlap: args.neededOverlap,
+    ...(args.fill !== undefined ? { fill: args.fill } : {}),
+    ...(args.start !== undefined ? { start: args.start } : {}),
+    ...(args.stop !== undefined ? { stop: args.stop } : {}),
+  });
+  return { result, metrics };
+}
+
+const rowsOfSeries = (series: OutputSeries) =>
+  [...series.timestamps].map((t, i) => [
+    isoSecondsFromMicros(t),
+    series.granularitySeconds,
+    series.values[i]!,
+  ]);
+
+/** `{"aggregated": rows}` once combined, else `{metric id: {method: rows}}`. */
+function formatMeasures(result: EvaluationResult) {
+  if (result.aggregated) return { aggregated: result.series.flatMap(rowsOfSeries) };
+  const byMetric: Record<string, Record<string, unknown[][]>> = {};
+  for (const series of result.series) {
+    const { metric, aggregation } = series.reference!;
+    const methods = byMetric[metric] ?? {};
+    byMetric[metric] = methods;
+    methods[aggregation] = [...(methods[aggregation] ?? []), ...rowsOfSeries(series)];
+  }
+  return byMetric;
+}
+
+/** The query arguments; `dropnaByDefault` is the new API's default when neither fill nor overlap is given. */
+function aggregatesArguments(query: Query, dropnaByDefault = true): AggregatesArguments {
   const now = Date.now() * 1000;
   const timestamp = (name: string) => {
     const raw = queryValue(query, name);
@@ -141,7 +193,7 @@ function aggregatesArguments(query: Query): AggregatesArguments {
     }
   }
   // Gnocchi: with neither fill nor needed_overlap, each series keeps its own points.
-  if (fill === undefined && rawOverlap === undefined) fill = 'dropna';
+  if (dropnaByDefault && fill === undefined && rawOverlap === undefined) fill = 'dropna';
   const flag = (name: string) => ['true', '1', 'yes'].includes((queryValue(query, name) ?? '').toLowerCase());
   const start = timestamp('start');
   const stop = timestamp('stop');

@@ -78,7 +78,10 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
 
   app.post(
     '/v1/resource/:type',
-    withMetricNameCheck(schema(TypeParams, ResourceCreateBody)),
+    {
+      ...schema(TypeParams, ResourceCreateBody),
+      preValidation: async (request) => checkMetricNames(request.body),
+    },
     async (request, reply) => {
       const { type } = request.params as Static<typeof TypeParams>;
       const principal = ctx.principal(request);
@@ -124,15 +127,20 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     return formatResource(resource, await typeOf(ctx, type));
   });
 
-  const patchOptions = withMetricNameCheck({
+  // Gnocchi finds the resource (404) before it reads the body (400): both ahead of the schema.
+  const patchTargets = new WeakMap<FastifyRequest, Resource>();
+  const patchOptions = {
     ...schema(ResourceParams, ResourceUpdateBody),
     config: { bodyOptional: true },
-  });
+    preValidation: async (request: FastifyRequest) => {
+      patchTargets.set(request, await accessibleResource(ctx, request));
+      if (request.body === undefined) throw undecodableBody('Expected object or value');
+      checkMetricNames(request.body);
+    },
+  };
   app.patch('/v1/resource/:type/:id', patchOptions, async (request, reply) => {
     const { type } = request.params as Static<typeof ResourceParams>;
-    // Gnocchi finds the resource (404) before it reads the body (400).
-    const current = await accessibleResource(ctx, request);
-    if (request.body === undefined) throw undecodableBody('Expected object or value');
+    const current = patchTargets.get(request)!;
     const body = request.body as UpdateBody;
     const immutable = IMMUTABLE_FIELDS.find((field) => Object.hasOwn(body, field));
     if (immutable) throw invalidInputError('extra keys not allowed', [immutable], false);
@@ -212,17 +220,12 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
  * Gnocchi rejects a metric name with `/` before it looks at the rest of the body (even a missing
  * id), so this check runs ahead of the schema.
  */
-function withMetricNameCheck<Options extends object>(options: Options) {
-  return {
-    ...options,
-    preValidation: async (request: FastifyRequest) => {
-      const metrics = (request.body as { metrics?: unknown } | undefined)?.metrics;
-      if (typeof metrics !== 'object' || metrics === null) return;
-      if (Object.keys(metrics).some((name) => name.includes('/'))) {
-        throw describedRestError('REST_INVALID_INPUT', "'/' is not supported in metric name");
-      }
-    },
-  };
+function checkMetricNames(body: unknown): void {
+  const metrics = (body as { metrics?: unknown } | undefined)?.metrics;
+  if (typeof metrics !== 'object' || metrics === null) return;
+  if (Object.keys(metrics).some((name) => name.includes('/'))) {
+    throw describedRestError('REST_INVALID_INPUT', "'/' is not supported in metric name");
+  }
 }
 
 /** One page of resources of a type, for `GET /v1/resource/<type>` and the search endpoint. */
