@@ -3,12 +3,14 @@ import { dlqRedrive, dlqShow } from './commands/dlq.ts';
 import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
 import { offsetsReset, offsetsShow } from './commands/offsets.ts';
+import { replay } from './commands/replay.ts';
 import { topicsApply } from './commands/topics.ts';
 
 /** Every `granary` command, in the order `granary --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   topicsApply,
   dump,
+  replay,
   offsetsShow,
   offsetsReset,
   dlqShow,

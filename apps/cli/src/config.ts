@@ -22,7 +22,8 @@ export const CliConfigSchema = Type.Object(
     database: DatabaseSection,
     redis: RedisSection,
     storage: StorageSection,
-    log: LogSection,
+    /** Warnings only by default: at a terminal, info lines from the libraries are noise. */
+    log: Type.Composite([LogSection], { additionalProperties: false, default: { level: 'warn' } }),
   },
   { additionalProperties: true },
 );

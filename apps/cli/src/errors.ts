@@ -16,6 +16,16 @@ export const cliErrors = defineErrors({
     status: 409,
     retriable: false,
   },
+  CLI_LIVE_STORAGE: {
+    message: 'Refusing to replay into the storage the processors use; give a fresh prefix',
+    status: 409,
+    retriable: false,
+  },
+  CLI_REPLAY_INCOMPLETE: {
+    message: 'Replay lost partitions to a failed checkpoint; the target is incomplete',
+    status: 500,
+    retriable: true,
+  },
   CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
   CLI_NOT_A_DEAD_LETTER: {
     message: 'Record carries no dead-letter headers, so its source is unknown',

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { createIndex } from '@granary/index';
+import { partitionFor } from '@granary/kafka';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { FileObjectStore, type ObjectStore, S3ObjectStore } from '@granary/storage';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { infra } from '../../../test/infra/endpoints.ts';
+import {
+  cliEnv,
+  createTopics,
+  deleteTopics,
+  granary,
+  produce,
+  topicSpec,
+  uniqueName,
+} from './integration.ts';
+
+const S3 = { region: 'us-east-1', forcePathStyle: true, accessKeyId: 'granary', secretAccessKey: 'granary' };
+const suffix = randomUUID().slice(0, 8);
+const topic = uniqueName('measures');
+const databaseName = `granary_cli_test_${suffix}`;
+const buckets = [`granary-cli-replay-a-${suffix}`, `granary-cli-replay-b-${suffix}`];
+const directory = mkdtempSync(join(tmpdir(), 'granary-cli-replay-'));
+const metricIds: string[] = Array.from({ length: 6 }, () => randomUUID());
+let env: Record<string, string>;
+
+function databaseUrl(name: string): string {
+  const url = new URL(infra().databaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: infra().databaseUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every compacted object (Gnocchi layout: raw tails and splits) with its bytes; checkpoints aside. */
+async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  for (const key of await store.list('')) {
+    if (key.startsWith('_checkpoints/')) continue;
+    objects.set(key, Buffer.from((await store.get(key))!));
+  }
+  await store.close();
+  return objects;
+}
+
+const bucketStore = (bucket: string) => new S3ObjectStore({ ...S3, endpoint: infra().s3Endpoint, bucket });
+
+beforeAll(async () => {
+  await adminQuery(`CREATE DATABASE ${databaseName}`);
+  env = cliEnv({ DATABASE_URL: databaseUrl(databaseName) });
+  const upgrade = await granary(['index', 'upgrade', '--json'], env);
+  expect(upgrade.code).toBe(0);
+  expect(JSON.parse(upgrade.out)).toMatchObject({ seed: 'defaults', seeded: true });
+
+  const index = createIndex({ databaseUrl: databaseUrl(databaseName), maxConnections: 1 });
+  for (const id of metricIds) await index.metrics.create({ id, creator: null, archivePolicyName: 'medium' });
+  await index.close();
+
+  await createTopics(topicSpec(topic, 4));
+  const serde = await TopicSerde.create(
+    createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
+    topic,
+    measureBatchSchema,
+  );
+  const start = 1_767_268_800_000_000;
+  const records = [];
+  // Two hours of 10-second points per metric in batches of 30, some rewritten later (newest wins).
+  for (let batch = 0; batch < 24; batch++) {
+    for (const [m, metricId] of metricIds.entries()) {
+      const timestamps = Array.from({ length: 30 }, (_, i) => start + (batch * 30 + i) * 10_000_000);
+      const values = timestamps.map((_, i) => Math.sin(batch * 30 + i + m) * 100 + m);
+      records.push({
+        topic,
+        key: metricId,
+        value: serde.encode({ metric_id: metricId, timestamps, values }),
+      });
+    }
+  }
+  records.push({
+    topic,
+    key: metricIds[0]!,
+    value: serde.encode({ metric_id: metricIds[0]!, timestamps: [start + 5_000_000], values: [42] }),
+  });
+  await produce(records);
+});
+
+afterAll(async () => {
+  await deleteTopics();
+  for (const bucket of buckets) {
+    const store = bucketStore(bucket);
+    await store.delete(await store.list(''));
+    await store.close();
+    const client = new S3Client({
+      endpoint: infra().s3Endpoint,
+      region: S3.region,
+      forcePathStyle: true,
+      credentials: S3,
+    });
+    await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    client.destroy();
+  }
+  rmSync(directory, { recursive: true, force: true });
+  await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+});
+
+describe('granary replay', () => {
+  it('recomputes a range of measures into fresh storage prefixes with byte-identical splits, and again over them', async () => {
+    const first = await granary(['replay', '--topic', topic, '--into-bucket', buckets[0]!, '--json'], env);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ topic, records: 24 * metricIds.length + 1, rejected: {} });
+
+    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    for (const metricId of metricIds) {
+      expect([...reference.keys()]).toContain(`${metricId}/none_v3`);
+      expect([...reference.keys()].filter((key) => key.startsWith(`${metricId}/mean_60.0_`))).not.toEqual([]);
+    }
+
+    expect((await granary(['replay', '--topic', topic, '--into-bucket', buckets[1]!], env)).code).toBe(0);
+    expect(await compactedObjects(bucketStore(buckets[1]!))).toEqual(reference);
+
+    expect((await granary(['replay', '--topic', topic, '--into-path', directory], env)).code).toBe(0);
+    expect(await compactedObjects(new FileObjectStore({ basePath: directory }))).toEqual(reference);
+
+    expect((await granary(['replay', '--topic', topic, '--into-bucket', buckets[0]!], env)).code).toBe(0);
+    expect(await compactedObjects(bucketStore(buckets[0]!))).toEqual(reference);
+  });
+
+  it("replays one partition's range into a fresh prefix: exactly its metrics' objects, byte for byte", async () => {
+    const partition = partitionFor(metricIds[0]!, 4);
+    const owned = new Set(metricIds.filter((id) => partitionFor(id, 4) === partition));
+    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    const expected = new Map([...reference].filter(([key]) => owned.has(key.split('/')[0]!)));
+    const target = join(directory, 'one-partition');
+
+    const { code } = await granary(
+      ['replay', '--topic', topic, '--partition', String(partition), '--into-path', target],
+      env,
+    );
+
+    expect(code).toBe(0);
+    expect(await compactedObjects(new FileObjectStore({ basePath: target }))).toEqual(expected);
+  });
+
+  it('refuses to write into the storage the processors use (exit 3)', async () => {
+    // A bucket name of this test only: a broken refusal must not write into anyone's storage.
+    const liveBucket = `granary-cli-live-${suffix}`;
+    const liveS3 = { ...env, GRANARY_STORAGE__DRIVER: 's3', GRANARY_STORAGE__S3__BUCKET: liveBucket };
+    const intoBucket = await granary(['replay', '--topic', topic, '--into-bucket', liveBucket], liveS3);
+    expect(intoBucket.code).toBe(3);
+    expect(intoBucket.err).toContain('[CLI_LIVE_STORAGE]');
+
+    const liveFile = {
+      ...env,
+      GRANARY_STORAGE__DRIVER: 'file',
+      GRANARY_STORAGE__FILE__BASE_PATH: join(directory, 'live'),
+    };
+    const intoPath = await granary(
+      ['replay', '--topic', topic, '--into-path', join(directory, 'live')],
+      liveFile,
+    );
+    expect(intoPath.code).toBe(3);
+  });
+});
