@@ -5,8 +5,11 @@ import { type Static, Type } from '@sinclair/typebox';
 /** The poller's own settings: Ceilometer's [polling] and [publisher] options, and scale-out. */
 export const PollerSection = Type.Object(
   {
-    /** polling.yaml (Ceilometer format); reloaded when it changes and on SIGHUP. */
-    pollingFile: Type.String({ minLength: 1, default: 'polling.yaml' }),
+    /**
+     * polling.yaml (Ceilometer format); reloaded when it changes and on SIGHUP. The default is where
+     * the Kubernetes manifests mount it (Ceilometer's is /etc/ceilometer/polling.yaml).
+     */
+    pollingFile: Type.String({ minLength: 1, default: '/etc/granary/polling.yaml' }),
     /** Ceilometer's `pollsters_definitions_dirs`: every `*.yaml` in them holds dynamic pollsters. */
     pollstersDefinitionsDirs: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /** Ceilometer's `[publisher]telemetry_secret`; empty disables signing. */
@@ -39,7 +42,8 @@ export const PollerSection = Type.Object(
           additionalProperties: false,
           default: {
             name: 'granary.poller.coordination',
-            partitions: 64,
+            // Caps the useful replicas; as k8s/base/kafka-topics.yaml creates it.
+            partitions: 8,
             replicationFactor: 1,
             retentionMs: 3_600_000,
             cleanupPolicy: 'delete',

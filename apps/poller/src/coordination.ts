@@ -1,4 +1,4 @@
-import { type BatchConsumer, type KafkaClient, type TopicSpec, partitionFor } from '@granary/kafka';
+import { type BatchConsumer, type KafkaClient, partitionFor } from '@granary/kafka';
 import type { Logger } from '@granary/observability';
 
 /**
@@ -34,12 +34,15 @@ export interface Coordination {
   stop(): Promise<void>;
 }
 
-/** Join the poller group on the coordination topic (which must exist) and track the assignment. */
+/**
+ * Join the poller group on the coordination topic (which must exist, with `partitions` partitions
+ * as the cluster has it, whatever the configuration says) and track the assignment.
+ */
 export function joinCoordination(
   client: KafkaClient,
-  options: { groupId: string; topic: TopicSpec; sessionTimeoutMs: number; logger: Logger },
+  options: { groupId: string; topic: string; partitions: number; sessionTimeoutMs: number; logger: Logger },
 ): Coordination {
-  const ownership = new ResourceOwnership(options.topic.partitions);
+  const ownership = new ResourceOwnership(options.partitions);
   let assigned: () => void = () => {};
   const firstAssignment = new Promise<void>((resolve) => {
     assigned = resolve;
@@ -47,7 +50,7 @@ export function joinCoordination(
   });
   const consumer: BatchConsumer = client.createConsumer({
     groupId: options.groupId,
-    topics: [options.topic.name],
+    topics: [options.topic],
     fromBeginning: false,
     sessionTimeoutMs: options.sessionTimeoutMs,
     onAssigned: (partitions) => {

@@ -116,12 +116,19 @@ export async function startPoller(
   const kafka = createKafkaClient(config.kafka, { logger });
   const admin = kafka.createAdmin();
   await admin.connect();
+  let coordinationPartitions = 0;
   try {
+    const { coordination: coordinationSettings } = settings;
     const topics = [
       config.topics.samples,
-      ...(settings.coordination.enabled ? [settings.coordination.topic] : []),
+      ...(coordinationSettings.enabled ? [coordinationSettings.topic] : []),
     ];
     await provisionTopics(admin, topics, logger);
+    if (coordinationSettings.enabled) {
+      // Ownership hashes over the partitions the topic really has (it may predate the configuration).
+      const observed = await admin.describeTopics([coordinationSettings.topic.name]);
+      coordinationPartitions = observed.get(coordinationSettings.topic.name)?.partitions ?? 0;
+    }
   } finally {
     await admin.disconnect();
   }
@@ -182,7 +189,13 @@ export async function startPoller(
     });
 
     if (settings.coordination.enabled) {
-      const joined = joinCoordination(kafka, { ...settings.coordination, logger });
+      const joined = joinCoordination(kafka, {
+        groupId: settings.coordination.groupId,
+        topic: settings.coordination.topic.name,
+        partitions: coordinationPartitions,
+        sessionTimeoutMs: settings.coordination.sessionTimeoutMs,
+        logger,
+      });
       coordination = joined;
       undo.push(() => joined.stop());
       await joined.firstAssignment;

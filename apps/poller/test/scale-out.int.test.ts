@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { provisionTopics } from '@granary/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../../../libs/polling/test/http-server.ts';
 import {
@@ -10,6 +11,7 @@ import {
   pollingFile,
   readSamples,
   spawnPoller,
+  testKafka,
   uniqueName,
 } from './support.ts';
 
@@ -83,6 +85,17 @@ describe('poller scale-out through a consumer group', () => {
       ].join('\n'),
     );
     const samplesTopic = uniqueName('samples');
+    // The coordination topic predates the configuration and has fewer partitions than it says:
+    // ownership must hash over the partitions the cluster really has, or some would have no owner.
+    const coordinationTopic = uniqueName('coordination');
+    const spec = { replicationFactor: 1, retentionMs: 3_600_000, cleanupPolicy: 'delete' as const };
+    const admin = testKafka().createAdmin();
+    await admin.connect();
+    try {
+      await provisionTopics(admin, [{ ...spec, name: coordinationTopic, partitions: 8 }]);
+    } finally {
+      await admin.disconnect();
+    }
     const config = {
       ...infraConfig(samplesTopic),
       poller: {
@@ -91,13 +104,7 @@ describe('poller scale-out through a consumer group', () => {
         coordination: {
           enabled: true,
           groupId: uniqueName('pollers'),
-          topic: {
-            name: uniqueName('coordination'),
-            partitions: 32,
-            replicationFactor: 1,
-            retentionMs: 3_600_000,
-            cleanupPolicy: 'delete',
-          },
+          topic: { ...spec, name: coordinationTopic, partitions: 32 },
           sessionTimeoutMs: 6000,
         },
       },

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOST_METER_NAMES, type PolledSample, createHostPollsters } from '../index.ts';
 
@@ -119,5 +120,51 @@ describe('host pollsters against this machine', () => {
     const context = { cache: new Map<string, Promise<unknown>>() };
     for (const pollster of createHostPollsters()) await pollster.poll(['h'], context);
     expect([...context.cache.keys()]).toEqual(['host:/proc']);
+  });
+});
+
+describe('host CPU percentages', () => {
+  it('give the user and idle shares of CPU time between two cycles, nothing on the first', async () => {
+    // A copy of this machine's /proc whose stat file the test controls.
+    const procRoot = mkdtempSync(join(tmpdir(), 'granary-proc-'));
+    for (const file of ['loadavg', 'meminfo', 'vmstat', 'diskstats', 'mounts']) {
+      writeFileSync(join(procRoot, file), readFileSync(`/proc/${file}`));
+    }
+    mkdirSync(join(procRoot, 'net'));
+    for (const file of ['net/snmp', 'net/dev'])
+      writeFileSync(join(procRoot, file), readFileSync(`/proc/${file}`));
+    // user nice system idle iowait irq softirq steal
+    const stat = (ticks: number[]) =>
+      writeFileSync(join(procRoot, 'stat'), `cpu  ${ticks.join(' ')} 0 0\ncpu0 0\n`);
+    const pollsters = createHostPollsters({ procRoot }).filter((p) =>
+      ['hardware.cpu.util', 'hardware.system_stats.cpu.idle'].includes(p.name),
+    );
+    const poll = async () => {
+      const context = { cache: new Map() };
+      return (await Promise.all(pollsters.map((p) => p.poll(['h'], context)))).flat();
+    };
+    stat([100, 0, 50, 800, 10, 5, 5, 30]);
+    expect(await poll()).toEqual([]);
+    // +300 user, +100 system, +580 idle, +20 iowait over 1000 ticks.
+    stat([400, 0, 150, 1380, 30, 5, 5, 30]);
+    const samples = await poll();
+    expect(samples).toEqual([
+      {
+        name: 'hardware.cpu.util',
+        type: 'gauge',
+        unit: '%',
+        volume: 30,
+        resourceId: 'h',
+        metadata: { resource_url: 'h' },
+      },
+      {
+        name: 'hardware.system_stats.cpu.idle',
+        type: 'gauge',
+        unit: '%',
+        volume: 58,
+        resourceId: 'h',
+        metadata: { resource_url: 'h' },
+      },
+    ]);
   });
 });

@@ -13,7 +13,7 @@ import { type Discovery, type PollContext, type PolledSample, type Pollster, cac
  * Mapping to the UCD-SNMP values net-snmp serves on Linux: cpu.* are the `cpu` line of
  * /proc/stat in ticks (wait = iowait, kernel = system, interrupt = irq + softirq); memory.used is
  * MemTotal − MemAvailable; disk.*.bytes are sectors × 512; system_stats.io.* are pgpgin/pgpgout.
- * The deprecated cpu.util and system_stats.cpu.idle (percentages over an interval) are not offered.
+ * cpu.util and system_stats.cpu.idle are the user and idle shares of CPU time between two cycles.
  */
 export interface HostPollsterOptions {
   procRoot?: string;
@@ -23,6 +23,8 @@ export interface HostPollsterOptions {
 interface HostSnapshot {
   loadavg: number[];
   cpuTicks: Record<string, number>;
+  /** All CPU time of the `cpu` line (steal included), ticks. */
+  cpuTotal: number;
   meminfo: Record<string, number>;
   ipCounters: Record<string, number>;
   vmstat: Record<string, number>;
@@ -69,7 +71,8 @@ async function readSnapshot(procRoot: string, sysRoot: string): Promise<HostSnap
   );
   const cpuLine = stat!.split('\n').find((line) => line.startsWith('cpu '));
   if (!cpuLine) throw pollingErrors('POLLING_BAD_RESPONSE', `${procRoot}/stat has no cpu line`);
-  const [user, nice, system, idle, iowait, irq, softirq] = cpuLine.trim().split(/\s+/).slice(1).map(Number);
+  const cpuFields = cpuLine.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = cpuFields;
   const ipLines = snmp!.split('\n').filter((line) => line.startsWith('Ip:'));
   const ipNames = ipLines[0]?.split(/\s+/).slice(1) ?? [];
   const ipValues = ipLines[1]?.split(/\s+/).slice(1).map(Number) ?? [];
@@ -130,6 +133,7 @@ async function readSnapshot(procRoot: string, sysRoot: string): Promise<HostSnap
       kernel: system!,
       interrupt: irq! + softirq!,
     },
+    cpuTotal: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal,
     meminfo: keyedNumbers(meminfo!, /^(\w+):\s+(\d+)/),
     ipCounters: Object.fromEntries(ipNames.map((name, i) => [name, ipValues[i]!])),
     vmstat: keyedNumbers(vmstat!, /^(\w+)\s+(\d+)/),
@@ -208,13 +212,39 @@ const interfaceMetadata = (i: { name: string; speed: number | null; mac: string 
   mac: i.mac,
 });
 
-const HOST_METERS: HostMeter[] = [
+/**
+ * Share of CPU time spent in `part` since the previous cycle, in whole percent as UCD-SNMP's
+ * ssCpuUser (Ceilometer's hardware.cpu.util reads that OID) and ssCpuIdle give it. The first
+ * cycle has nothing to compare with and gives no sample.
+ */
+function cpuPercent(name: string, part: 'user' | 'idle'): HostMeter {
+  const previous = new Map<string, { part: number; total: number }>();
+  const definition: HostMeter = {
+    name,
+    unit: '%',
+    type: 'gauge',
+    measure: (snapshot, host) => {
+      const current = { part: snapshot.cpuTicks[part]!, total: snapshot.cpuTotal };
+      const before = previous.get(host);
+      previous.set(host, current);
+      if (!before || current.total <= before.total) return [];
+      const share = (current.part - before.part) / (current.total - before.total);
+      return [hostSample(definition, host, Math.round(100 * share))];
+    },
+  };
+  return definition;
+}
+
+/** Fresh definitions: the CPU percentages keep the previous cycle's ticks. */
+const hostMeters = (): HostMeter[] => [
   ...(['1min', '5min', '15min'] as const).map((period, i) =>
     meter(`hardware.cpu.load.${period}`, 'process', 'gauge', (s) => s.loadavg[i]!),
   ),
   ...['user', 'nice', 'system', 'idle', 'wait', 'kernel', 'interrupt'].map((field) =>
     meter(`hardware.cpu.${field}`, 'tick', 'gauge', (s) => s.cpuTicks[field]!),
   ),
+  cpuPercent('hardware.cpu.util', 'user'),
+  cpuPercent('hardware.system_stats.cpu.idle', 'idle'),
   memory('total', (m) => m.MemTotal),
   memory('used', (m) => (m.MemTotal ?? Number.NaN) - (m.MemAvailable ?? Number.NaN)),
   memory('swap.total', (m) => m.SwapTotal),
@@ -309,7 +339,7 @@ export function localNodeDiscovery(hostname: string): Discovery {
 export function createHostPollsters(options: HostPollsterOptions = {}): Pollster[] {
   const procRoot = options.procRoot ?? '/proc';
   const sysRoot = options.sysRoot ?? '/sys';
-  return HOST_METERS.map((definition) => ({
+  return hostMeters().map((definition) => ({
     name: definition.name,
     // Host names, as the local_node discovery gives; URLs belong to the SNMP and HTTP pollsters.
     handles: (resource: string) => !resource.includes('://'),
@@ -321,4 +351,4 @@ export function createHostPollsters(options: HostPollsterOptions = {}): Pollster
   }));
 }
 
-export const HOST_METER_NAMES: readonly string[] = HOST_METERS.map((m) => m.name);
+export const HOST_METER_NAMES: readonly string[] = hostMeters().map((m) => m.name);
