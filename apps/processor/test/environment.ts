@@ -116,6 +116,8 @@ export function s3Store(bucket: string): S3ObjectStore {
 
 export async function dropBucket(bucket: string): Promise<void> {
   const store = s3Store(bucket);
+  // A test that failed early may not have created it.
+  await store.ensureBucket();
   await store.delete(await store.list(''));
   await store.close();
   const client = new S3Client({
