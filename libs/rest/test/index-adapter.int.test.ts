@@ -173,6 +173,54 @@ describe('resource types, resources and search', () => {
     expect(bad.json().description.cause).toBe('Invalid input');
   });
 
+  it('honours If-Match and If-None-Match against the resource ETag', async () => {
+    const id = '20000000-0000-0000-0000-000000000000';
+    const etag = (await call('POST', '/v1/resource/generic', { id })).headers.etag as string;
+    const conditional = (method: 'GET' | 'PATCH', headers: Record<string, string>) =>
+      app.inject({
+        method,
+        url: `/v1/resource/generic/${id}`,
+        headers: { authorization: FOOBAR, 'content-type': 'application/json', ...headers },
+        ...(method === 'PATCH' ? { payload: JSON.stringify({ user_id: 'x' }) } : {}),
+      });
+    expect((await conditional('GET', { 'if-none-match': etag })).statusCode).toBe(304);
+    expect((await conditional('PATCH', { 'if-match': '"stale"' })).statusCode).toBe(412);
+    const patched = await conditional('PATCH', { 'if-match': etag });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.headers.etag).not.toBe(etag);
+  });
+
+  it('with identity headers, shows a non-admin only its project’s resources', async () => {
+    const scoped = await buildApi(
+      { index: indexPort(index), logger: createLogger('rest-int', 'silent') },
+      restConfig({ auth: 'noauth' }),
+    );
+    try {
+      const as = (project: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+        scoped.inject({
+          method,
+          url,
+          headers: { 'x-user-id': 'u', 'x-project-id': project, 'content-type': 'application/json' },
+          ...(payload ? { payload: JSON.stringify(payload) } : {}),
+        });
+      await as('p1', 'POST', '/v1/resource/generic', {
+        id: '30000000-0000-0000-0000-000000000001',
+        project_id: 'p1',
+      });
+      await as('p2', 'POST', '/v1/resource/generic', {
+        id: '30000000-0000-0000-0000-000000000002',
+        project_id: 'p2',
+      });
+      const seen = (await as('p1', 'POST', '/v1/search/resource/generic', {})).json();
+      expect(seen.map((r: { id: string }) => r.id)).toEqual(['30000000-0000-0000-0000-000000000001']);
+      expect(
+        (await as('p1', 'GET', '/v1/resource/generic/30000000-0000-0000-0000-000000000002')).statusCode,
+      ).toBe(403);
+    } finally {
+      await scoped.close();
+    }
+  });
+
   it('attaches named metrics and lists a resource’s metrics', async () => {
     const created = await call('POST', '/v1/resource/generic', {
       id: '10000000-0000-0000-0000-000000000000',
