@@ -69,6 +69,7 @@ async function decodeJson(values: readonly Buffer[]): Promise<Array<DecodeOutcom
 
 export interface Harness {
   readonly processor: Processor;
+  readonly policies: PolicyCache;
   readonly instruments: ProcessingInstruments;
   readonly deadLetters: OutgoingRecord[];
   readonly afterCheckpoint: { partition: number; offset: number }[];
@@ -85,10 +86,11 @@ export function createHarness(
   const afterCheckpoint: { partition: number; offset: number }[] = [];
   const seeks = new Map<number, number>();
   let clock = 1_000_000;
+  const policies = new PolicyCache(directory);
   const processor = new Processor({
     store,
     topic: TOPIC,
-    policies: new PolicyCache(directory),
+    policies,
     instruments,
     faults: options.faults ?? NO_FAULTS,
     logger: createLogger('processing-test', 'silent'),
@@ -106,7 +108,7 @@ export function createHarness(
     deadLetterTopic: `${TOPIC}.dlq`,
     seek: (partition, offset) => seeks.set(partition, offset),
   });
-  return { processor, instruments, deadLetters, afterCheckpoint, seeks };
+  return { processor, policies, instruments, deadLetters, afterCheckpoint, seeks };
 }
 
 /** Kafka-like batches of one partition: `records[i]` sits at offset `firstOffset + i`. */

@@ -1,0 +1,98 @@
+import { partitionFor } from '@granary/kafka';
+import { createLogger } from '@granary/observability';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeRefreshRequest, parseRefreshRequest, runJanitor } from '../index.ts';
+import { MEDIUM, generateStream } from './stream.ts';
+import {
+  activeMetrics,
+  compactedObjects,
+  createHarness,
+  directoryOf,
+  recordBatch,
+  temporaryStore,
+} from './support.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+describe('janitor', () => {
+  it("deletes a deleted metric's objects and memory, and keeps it from coming back", async () => {
+    const { metricIds, batches } = generateStream({
+      seed: 21,
+      metrics: 2,
+      batchesPerMetric: 4,
+      measuresPerBatch: 5,
+      stepUs: 10_000_000,
+    });
+    const [doomed, kept] = metricIds as [string, string];
+    const temporary = temporaryStore();
+    cleanups.push(temporary.remove);
+    const { store } = temporary;
+    const directory = directoryOf(activeMetrics(metricIds, MEDIUM));
+    const harness = createHarness(store, directory);
+    const partition = partitionFor(doomed, 1);
+    await harness.processor.assign([partition]);
+    await harness.processor.handleBatch(recordBatch(partition, 0, batches.slice(0, 4)));
+    await harness.processor.checkpointAll();
+    await harness.processor.compactAll();
+    // More measures of the doomed metric wait in a live segment when the janitor runs.
+    await harness.processor.handleBatch(recordBatch(partition, 4, batches.slice(4)));
+    await harness.processor.checkpointAll();
+    expect([...(await compactedObjects(store)).keys()].some((key) => key.startsWith(doomed))).toBe(true);
+
+    const expunged: string[] = [];
+    const { policies } = harness;
+    const count = await runJanitor({
+      metrics: {
+        listDeleted: async () => [{ id: doomed }, { id: '00000000-0000-4000-8000-000000000000' }],
+        expunge: async (ids) => {
+          expunged.push(...ids);
+          return ids.length;
+        },
+      },
+      store,
+      processor: harness.processor,
+      policies,
+      partitionCount: 1,
+      batchSize: 100,
+      logger: createLogger('janitor-test', 'silent'),
+    });
+    expect(count).toBe(2);
+    expect(expunged).toContain(doomed);
+    expect([...(await compactedObjects(store)).keys()].filter((key) => key.startsWith(doomed))).toEqual([]);
+    expect(policies.get(doomed)).toEqual({ status: 'delete' });
+    expect(harness.processor.partition(partition)?.metricsInMemory).toBe(1);
+    expect([...(await compactedObjects(store)).keys()].some((key) => key.startsWith(kept))).toBe(true);
+
+    // Its deltas still in the live segment are skipped by compaction; later measures are counted drops.
+    await harness.processor.compactAll();
+    expect([...(await compactedObjects(store)).keys()].filter((key) => key.startsWith(doomed))).toEqual([]);
+    await harness.processor.handleBatch(recordBatch(partition, batches.length, [batches[0]!]));
+    expect(await harness.instruments.measuresDropped.get()).toMatchObject({
+      values: [{ labels: { reason: 'metric_deleted' }, value: batches[0]!.timestamps.length }],
+    });
+  });
+});
+
+describe('refresh requests', () => {
+  it('round-trip, and malformed ones are refused', () => {
+    const request = { topic: 'granary.measures', partition: 3, offset: 1234 };
+    expect(parseRefreshRequest(encodeRefreshRequest(request))).toEqual(request);
+    expect(parseRefreshRequest(encodeRefreshRequest({ topic: 't', partition: 0 }))).toEqual({
+      topic: 't',
+      partition: 0,
+      offset: undefined,
+    });
+    for (const bad of [
+      '',
+      'nope',
+      '{}',
+      '{"topic":"t","partition":-1}',
+      '{"topic":"t","partition":1,"offset":"x"}',
+    ]) {
+      expect(parseRefreshRequest(bad)).toBeUndefined();
+    }
+  });
+});
