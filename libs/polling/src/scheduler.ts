@@ -70,6 +70,8 @@ export class PollingScheduler {
   /** Per source, per pollster (by identity: host and SNMP pollsters share meter names). */
   private readonly blacklist = new Map<string, Map<Pollster, Set<string>>>();
   private readonly discoveries: Map<string, Discovery>;
+  /** Cycles running, including those of intervals a reload removed; stop() waits for them all. */
+  private readonly inFlight = new Set<Promise<void>>();
   private started = false;
 
   constructor(
@@ -95,7 +97,7 @@ export class PollingScheduler {
     if (this.started) this.syncTasks();
   }
 
-  /** Run one cycle of `interval` now, outside the schedule (tests, operator triggers). */
+  /** Run one cycle of `interval` now, outside the schedule, which it leaves as it is (tests). */
   pollNow(interval: number): Promise<void> {
     return this.cycle(interval);
   }
@@ -114,12 +116,9 @@ export class PollingScheduler {
   /** Stop scheduling and wait for the cycles in flight. */
   async stop(): Promise<void> {
     this.started = false;
-    const running = [...this.tasks.values()].map((task) => {
-      clearTimeout(task.timer);
-      return task.running;
-    });
+    for (const task of this.tasks.values()) clearTimeout(task.timer);
     this.tasks.clear();
-    await Promise.all(running);
+    await Promise.all(this.inFlight);
   }
 
   private syncTasks(): void {
@@ -147,10 +146,18 @@ export class PollingScheduler {
     } else {
       if (now - task.due > (this.options.lateToleranceMs ?? 1000)) this.options.metrics.cyclesLate.inc(label);
       task.runningSince = now;
-      task.running = this.cycle(task.interval).finally(() => {
-        task.running = undefined;
-        if (Date.now() - task.runningSince > intervalMs) this.options.metrics.cyclesOverrun.inc(label);
-      });
+      const running = this.cycle(task.interval)
+        // Pollster and discovery errors are handled inside; anything else is a bug, logged here once.
+        .catch((error: unknown) =>
+          this.options.logger.error({ err: error, interval: task.interval }, 'polling cycle failed'),
+        )
+        .finally(() => {
+          task.running = undefined;
+          this.inFlight.delete(running);
+          if (Date.now() - task.runningSince > intervalMs) this.options.metrics.cyclesOverrun.inc(label);
+        });
+      task.running = running;
+      this.inFlight.add(running);
     }
     // Keep the cadence: the next due time is a whole number of intervals after the first.
     task.due += intervalMs;
