@@ -1,0 +1,77 @@
+import {
+  AdminSection,
+  DatabaseSection,
+  KafkaSection,
+  LogSection,
+  RedisSection,
+  SchemaRegistrySection,
+} from '@granary/config';
+import { TopicSpecSchema, TopicsSection } from '@granary/kafka';
+import { type Static, Type } from '@sinclair/typebox';
+
+/** Ingest's own settings: Ceilometer's notification agent and Gnocchi publisher options. */
+export const IngestSection = Type.Object(
+  {
+    groupId: Type.String({ minLength: 1, default: 'granary-ingest' }),
+    sessionTimeoutMs: Type.Integer({ minimum: 6000, default: 30_000 }),
+    /** Create the topics ingest reads and writes when missing. */
+    provisionTopics: Type.Boolean({ default: true }),
+    /**
+     * Ceilometer's `[publisher]telemetry_secret`. When set, every sample must carry a valid
+     * signature; empty accepts unsigned samples. The default is Ceilometer's (and the poller's).
+     */
+    telemetrySecret: Type.String({ default: 'change this for valid signing' }),
+    /** pipeline.yaml (Ceilometer format); empty passes every sample straight to the publisher. */
+    pipelineFile: Type.String({ default: '' }),
+    /** gnocchi_resources.yaml (either format); empty uses apps/ingest/config/gnocchi_resources.yaml. */
+    resourcesDefinitionFile: Type.String({ default: '' }),
+    /** Creator of the resources and metrics ingest makes; non-UUID resource ids map to UUIDv5 with it. */
+    creator: Type.String({ minLength: 1, default: 'granary-ingest' }),
+    /** Ceilometer's own Kafka output (oslo.messaging notifications), so an unchanged Ceilometer feeds Granary. */
+    oslo: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        topic: Type.Composite([TopicSpecSchema], {
+          additionalProperties: false,
+          default: {
+            name: 'notifications.sample',
+            partitions: 4,
+            replicationFactor: 1,
+            retentionMs: 604_800_000,
+            cleanupPolicy: 'delete',
+          },
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    cache: Type.Object(
+      {
+        /** Resource fingerprints and metric ids remembered in this process. */
+        memoryEntries: Type.Integer({ minimum: 1, default: 200_000 }),
+        redisKeyPrefix: Type.String({ default: 'granary:ingest:' }),
+        redisTtlSeconds: Type.Integer({ minimum: 1, default: 86_400 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Index round trips in flight at once for the resources of a batch not found in the caches. */
+    indexConcurrency: Type.Integer({ minimum: 1, default: 4 }),
+    indexConnections: Type.Integer({ minimum: 1, default: 6 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const IngestConfigSchema = Type.Object(
+  {
+    ingest: IngestSection,
+    kafka: KafkaSection,
+    schemaRegistry: SchemaRegistrySection,
+    topics: TopicsSection,
+    database: DatabaseSection,
+    redis: RedisSection,
+    log: LogSection,
+    admin: AdminSection,
+  },
+  { additionalProperties: false },
+);
+
+export type IngestConfig = Static<typeof IngestConfigSchema>;

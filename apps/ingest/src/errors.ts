@@ -1,0 +1,13 @@
+import { defineErrors } from '@granary/errors';
+
+/** The closed list of errors of the ingest app. */
+export const ingestErrors = defineErrors({
+  INGEST_UNSUPPORTED_PUBLISHER: {
+    message: 'pipeline.yaml names a publisher Granary does not have',
+    status: 500,
+    retriable: false,
+  },
+  INGEST_EMPTY_RECORD: { message: 'Record without a value', status: 400, retriable: false },
+});
+
+export type IngestErrorCode = (typeof ingestErrors.codes)[number];

@@ -1,0 +1,180 @@
+import { GranaryError } from '@granary/errors';
+import { type ConsumedRecord, type OutgoingRecord, type RecordBatch, toDeadLetter } from '@granary/kafka';
+import type { Logger } from '@granary/observability';
+import type { MeterSample, SamplePipeline, SinkOutput } from '@granary/pipeline';
+import {
+  type GnocchiPublisher,
+  type PublishItem,
+  admitMeterDict,
+  admitSample,
+  decodeOsloNotification,
+} from '@granary/publisher';
+import type { MeasureBatch, Sample, TopicSerde } from '@granary/schema';
+import { ingestErrors } from './errors.ts';
+import type { IngestMetrics } from './metrics.ts';
+
+export interface IngestorOptions {
+  samplesTopic: string;
+  measuresTopic: string;
+  /** Dead letters of both input topics (Ceilometer's notifications included). */
+  deadLetterTopic: string;
+  telemetrySecret: string;
+  samples: Pick<TopicSerde<Sample>, 'decodeAll'>;
+  measures: Pick<TopicSerde<MeasureBatch>, 'encode'>;
+  pipeline: SamplePipeline;
+  publisher: GnocchiPublisher;
+  /** Resolves once every record is acknowledged (acks=all). */
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+  metrics: IngestMetrics;
+  logger: Logger;
+}
+
+/** Where each admitted sample came from, so a refusal downstream can dead-letter its record. */
+interface Admitted {
+  samples: MeterSample[];
+  recordOf: Map<string, ConsumedRecord>;
+  deadLetters: Map<ConsumedRecord, GranaryError>;
+}
+
+/**
+ * One consumed batch → measures and dead letters, sent and acknowledged before the handler
+ * resolves, so that the consumer commits the batch's offsets only afterwards: a restart replays at
+ * most the uncommitted tail, and replayed measures land on the same timestamps of the same metrics.
+ */
+export class Ingestor {
+  private readonly unmappedMeters = new Set<string>();
+
+  constructor(private readonly options: IngestorOptions) {}
+
+  async handle(batch: RecordBatch): Promise<void> {
+    const { metrics } = this.options;
+    const admitted: Admitted = { samples: [], recordOf: new Map(), deadLetters: new Map() };
+    if (batch.topic === this.options.samplesTopic) await this.admitAvro(batch.records, admitted);
+    else this.admitOslo(batch.records, admitted);
+
+    const outputs = this.options.pipeline.process(admitted.samples);
+    const result = await this.options.publisher.publish(outputs.flatMap(publishItems));
+
+    for (const { sample, error } of result.refused) this.refuse(sample, error, admitted);
+    for (const sample of result.unmapped) {
+      metrics.unmapped.inc();
+      if (this.unmappedMeters.has(sample.counter_name)) continue;
+      this.unmappedMeters.add(sample.counter_name);
+      this.options.logger.warn(
+        { meter: sample.counter_name, resourceId: sample.resource_id },
+        'no resource definition takes this meter; its samples are skipped (logged once per meter)',
+      );
+    }
+
+    const records: OutgoingRecord[] = result.batches.map((measures) => ({
+      topic: this.options.measuresTopic,
+      key: measures.metric_id,
+      value: this.options.measures.encode(measures),
+    }));
+    for (const [record, error] of admitted.deadLetters) {
+      metrics.rejected.inc({ reason: error.code });
+      records.push(toDeadLetter(record, error, this.options.deadLetterTopic));
+    }
+    await this.options.send(records);
+
+    metrics.samplesOut.inc(result.batches.reduce((n, b) => n + b.values.length, 0));
+    metrics.measureBatches.inc(result.batches.length);
+    const last = batch.records.at(-1);
+    if (last)
+      metrics.lag.set(
+        { topic: batch.topic, partition: String(batch.partition) },
+        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
+      );
+  }
+
+  private async admitAvro(records: ConsumedRecord[], admitted: Admitted): Promise<void> {
+    const present = records.filter((record) => {
+      if (record.value !== null) return true;
+      this.deadLetter(record, ingestErrors('INGEST_EMPTY_RECORD', `offset ${record.offset}`), admitted);
+      return false;
+    });
+    // A registry outage rejects the whole call (retriable): the batch is retried, not dead-lettered.
+    const decoded = await this.options.samples.decodeAll(present.map((r) => r.value!));
+    this.options.metrics.samplesIn.inc({ format: 'avro' }, present.length);
+    decoded.forEach((outcome, i) => {
+      const record = present[i]!;
+      if (!outcome.ok) return this.deadLetter(record, outcome.error, admitted);
+      this.admitOne(record, () => admitSample(outcome.value, this.options.telemetrySecret), admitted);
+    });
+  }
+
+  private admitOslo(records: ConsumedRecord[], admitted: Admitted): void {
+    for (const record of records) {
+      let meters: ReturnType<typeof decodeOsloNotification>;
+      try {
+        meters = decodeOsloNotification(record.value);
+      } catch (error) {
+        this.deadLetter(record, coded(error), admitted);
+        continue;
+      }
+      this.options.metrics.samplesIn.inc({ format: 'oslo' }, meters.length);
+      // The good samples of a notification go on; the record is dead-lettered for the bad ones.
+      for (const meter of meters)
+        this.admitOne(record, () => admitMeterDict(meter, this.options.telemetrySecret), admitted);
+    }
+  }
+
+  private admitOne(record: ConsumedRecord, admit: () => MeterSample, admitted: Admitted): void {
+    try {
+      const sample = admit();
+      admitted.samples.push(sample);
+      admitted.recordOf.set(sample.message_id, record);
+    } catch (error) {
+      this.deadLetter(record, coded(error), admitted);
+    }
+  }
+
+  /** The first reason a record is refused is the one its dead letter carries. */
+  private deadLetter(record: ConsumedRecord, error: GranaryError, admitted: Admitted): void {
+    if (!admitted.deadLetters.has(record)) admitted.deadLetters.set(record, error);
+    this.options.logger.warn(
+      {
+        code: error.code,
+        err: error,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      },
+      'sample refused; its record goes to the dead-letter topic',
+    );
+  }
+
+  /**
+   * A sample whose resource the index refused: dead-letter its record when it is one as consumed;
+   * a sample a transformer made has no record of its own, so it is counted and logged.
+   */
+  private refuse(sample: MeterSample, error: GranaryError, admitted: Admitted): void {
+    const record = admitted.recordOf.get(sample.message_id);
+    if (record) {
+      this.deadLetter(record, error, admitted);
+      return;
+    }
+    this.options.metrics.rejected.inc({ reason: error.code });
+    this.options.logger.warn(
+      { code: error.code, err: error, meter: sample.counter_name, resourceId: sample.resource_id },
+      'transformed sample refused by the index; skipped',
+    );
+  }
+}
+
+/** A refusal is a coded error; anything else is a bug, which must stop the consumer rather than be dead-lettered. */
+function coded(error: unknown): GranaryError {
+  if (error instanceof GranaryError) return error;
+  throw error;
+}
+
+/** A sink's output for the Gnocchi publisher, once per `gnocchi://` URL (pass-through: once, no override). */
+function publishItems(output: SinkOutput): PublishItem[] {
+  if (output.sink === undefined) return output.samples.map((sample) => ({ sample }));
+  return output.publishers.flatMap((publisher) => {
+    const archivePolicyOverride = publisher.options.archive_policy;
+    return output.samples.map((sample) =>
+      archivePolicyOverride ? { sample, archivePolicyOverride } : { sample },
+    );
+  });
+}

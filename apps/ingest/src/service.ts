@@ -1,0 +1,188 @@
+import { readFile } from 'node:fs/promises';
+import { createIndex } from '@granary/index';
+import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { type Logger, type Registry, createRegistry, startAdminServer } from '@granary/observability';
+import {
+  PASS_THROUGH,
+  type PipelineDefinition,
+  SamplePipeline,
+  parsePipelineConfig,
+} from '@granary/pipeline';
+import {
+  GnocchiPublisher,
+  MeterMapper,
+  MetricResolver,
+  RedisCache,
+  ensureCeilometerSetup,
+  parseResourceDefinitions,
+  publisherErrors,
+} from '@granary/publisher';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema, sampleSchema } from '@granary/schema';
+import type { IngestConfig } from './config.ts';
+import { ingestErrors } from './errors.ts';
+import { Ingestor } from './ingestor.ts';
+import { IngestMetrics } from './metrics.ts';
+
+/** The resource definitions shipped with Granary (master's plus the hardware host types). */
+export const DEFAULT_RESOURCES_DEFINITION_FILE = new URL('../config/gnocchi_resources.yaml', import.meta.url);
+
+export interface RunningIngest {
+  readonly adminUrl: string;
+  readonly registry: Registry;
+  /** Settles when the consumer stops: resolves after `stop()`, rejects if it crashed. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function readText(file: string | URL, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (cause) {
+    throw publisherErrors('PUBLISHER_DEFINITIONS_INVALID', `cannot read the ${what} ${String(file)}`, {
+      cause,
+    });
+  }
+}
+
+async function loadPipeline(file: string, logger: Logger): Promise<PipelineDefinition> {
+  if (!file) return PASS_THROUGH;
+  const definition = parsePipelineConfig(await readText(file, 'pipeline file'), file);
+  for (const sink of definition.sinks) {
+    for (const publisher of sink.publishers) {
+      // Mitaka's notifier:// fed the collector, whose dispatcher wrote to Gnocchi: the same place.
+      if (publisher.scheme === 'notifier')
+        logger.warn({ sink: sink.name, url: publisher.url }, 'notifier:// publishes to Gnocchi in Granary');
+      else if (publisher.scheme !== 'gnocchi')
+        throw ingestErrors(
+          'INGEST_UNSUPPORTED_PUBLISHER',
+          `${file}: sink '${sink.name}' publishes to ${publisher.url}; Granary has gnocchi:// only`,
+        );
+    }
+  }
+  return definition;
+}
+
+/**
+ * Starts ingest: definitions and pipeline checked first, then the index set up as Ceilometer
+ * does (its archive policies and resource types when missing), the topics, Redis, the producer
+ * and the group consumer over granary.samples and Ceilometer's notifications.
+ */
+export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
+  const settings = config.ingest;
+  const registry = createRegistry('ingest');
+  const metrics = new IngestMetrics(registry);
+  const definitionsFile = settings.resourcesDefinitionFile || DEFAULT_RESOURCES_DEFINITION_FILE;
+  const definitions = parseResourceDefinitions(
+    await readText(definitionsFile, 'resource definitions'),
+    String(definitionsFile),
+  );
+  const pipeline = new SamplePipeline(await loadPipeline(settings.pipelineFile, logger), {
+    onFailure: (error, context) => {
+      metrics.rejected.inc({ reason: error.code });
+      logger.warn(
+        { err: error, code: error.code, ...context },
+        'transformer refused a sample; it goes no further',
+      );
+    },
+  });
+
+  const index = createIndex({ databaseUrl: config.database.url, maxConnections: settings.indexConnections });
+  const setup = await ensureCeilometerSetup(index, definitions);
+  logger.info(setup, 'Ceilometer archive policies and resource types present in the index');
+
+  const inputs = [config.topics.samples, ...(settings.oslo.enabled ? [settings.oslo.topic] : [])];
+  const kafka = createKafkaClient(config.kafka, { logger });
+  if (settings.provisionTopics) {
+    const admin = kafka.createAdmin();
+    await admin.connect();
+    try {
+      await provisionTopics(
+        admin,
+        [...inputs, config.topics.measures, config.topics.samplesDeadLetter],
+        logger,
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const registryClient = createSchemaRegistryClient(config.schemaRegistry);
+  // Registering is idempotent, and lets ingest start before the first poller on a fresh machine.
+  const samples = await TopicSerde.create(registryClient, config.topics.samples.name, sampleSchema);
+  const measures = await TopicSerde.create(registryClient, config.topics.measures.name, measureBatchSchema);
+
+  let redisHealthy = true;
+  const cache = new RedisCache(config.redis.url, settings.cache.redisKeyPrefix, (err) => {
+    // ioredis reports every reconnection attempt: log the transition only.
+    if (redisHealthy) logger.warn({ err }, 'redis unavailable; the index answers meanwhile');
+    redisHealthy = false;
+  });
+  await cache.connect().catch((err: unknown) => logger.warn({ err }, 'redis not reachable at start'));
+  const resolver = new MetricResolver(index, {
+    creator: settings.creator,
+    shared: cache,
+    memoryEntries: settings.cache.memoryEntries,
+    sharedTtlSeconds: settings.cache.redisTtlSeconds,
+    concurrency: settings.indexConcurrency,
+    onLookup: (outcome) => metrics.cacheLookups.inc({ outcome }),
+    onSharedCacheError: () => metrics.sharedCacheErrors.inc(),
+  });
+
+  const producer = new BatchingProducer(kafka.createSender(), { logger });
+  await producer.connect();
+  const ingestor = new Ingestor({
+    samplesTopic: config.topics.samples.name,
+    measuresTopic: config.topics.measures.name,
+    deadLetterTopic: config.topics.samplesDeadLetter.name,
+    telemetrySecret: settings.telemetrySecret,
+    samples,
+    measures,
+    pipeline,
+    publisher: new GnocchiPublisher(new MeterMapper(definitions), resolver),
+    send: (records) => producer.send(records),
+    metrics,
+    logger,
+  });
+
+  // Offsets are committed after each handled batch, and a batch is handled once its measures and
+  // dead letters are acknowledged: the at-least-once order the measures topic relies on.
+  const consumer = kafka.createConsumer({
+    groupId: settings.groupId,
+    topics: inputs.map((t) => t.name),
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+  });
+  let failed: unknown;
+  const done = consumer.run((batch) => ingestor.handle(batch));
+  done.catch((err: unknown) => {
+    failed = err;
+    logger.fatal({ err }, 'ingest consumer stopped on an error');
+  });
+  const admin = await startAdminServer({
+    ...config.admin,
+    registry,
+    logger,
+    healthy: () => failed === undefined,
+    ready: () => failed === undefined && consumer.assignment().length > 0,
+  });
+  logger.info(
+    {
+      topics: inputs.map((t) => t.name),
+      groupId: settings.groupId,
+      admin: admin.url,
+      signed: !!settings.telemetrySecret,
+    },
+    'ingest started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await consumer.stop();
+      await producer.close();
+      await cache.close();
+      await index.close();
+      await admin.close();
+    })();
+    return stopping;
+  };
+  return { adminUrl: admin.url, registry, done, stop };
+}
