@@ -37,7 +37,7 @@ export function toUnsignedSample(
     resource_id: polled.resourceId,
     timestamp: batch.timestamp,
     resource_metadata: JSON.stringify(polled.metadata ?? {}),
-    source: sampleSource,
+    source: polled.source ?? sampleSource,
     // Ceilometer uses uuid1; any unique id serves, and v4 does not leak the host's MAC address.
     message_id: randomUUID(),
     monotonic_time: batch.monotonicTime,

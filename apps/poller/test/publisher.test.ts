@@ -29,7 +29,7 @@ async function publisherWith(batchSize: number) {
   const publisher = new SamplePublisher(producer, serde, {
     topic: 'granary.samples',
     telemetrySecret: 'secret',
-    sampleSource: 'hardware',
+    sampleSource: 'granary-test',
     batchSize,
     replicaId: 'replica-1',
   });
@@ -48,6 +48,8 @@ const batch = (count: number) => ({
     volume: 1000 + i,
     resourceId: `host-${i}`,
     metadata: { resource_url: `host-${i}` },
+    // A pollster may fix the source (the hardware ones do); the others get the configured one.
+    ...(i === 1 ? { source: 'hardware' } : {}),
   })),
 });
 
@@ -69,13 +71,14 @@ describe('SamplePublisher', () => {
       resource_id: 'host-0',
       timestamp: Date.UTC(2026, 0, 1) * 1000,
       resource_metadata: '{"resource_url":"host-0"}',
-      source: 'hardware',
+      source: 'granary-test',
       monotonic_time: 12.5,
       user_id: null,
       project_id: null,
     });
     expect(sample.message_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(verifySample(sample, 'secret')).toBe(true);
+    expect((await serde.decode(records[1]!.value!)).source).toBe('hardware');
   });
 
   it('sends batch_size samples per produce request, or a whole run when batch_size is 0', async () => {

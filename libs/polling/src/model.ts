@@ -11,6 +11,8 @@ export interface PolledSample {
   projectId?: string | null;
   /** Resource attributes at polling time; JSON-serialisable. */
   metadata?: Record<string, unknown>;
+  /** Origin of the sample when the pollster fixes it (Ceilometer's hardware pollsters: `hardware`). */
+  source?: string;
 }
 
 export interface PollContext {

@@ -156,6 +156,7 @@ describe('host CPU percentages', () => {
         volume: 30,
         resourceId: 'h',
         metadata: { resource_url: 'h' },
+        source: 'hardware',
       },
       {
         name: 'hardware.system_stats.cpu.idle',
@@ -164,6 +165,7 @@ describe('host CPU percentages', () => {
         volume: 58,
         resourceId: 'h',
         metadata: { resource_url: 'h' },
+        source: 'hardware',
       },
     ]);
   });

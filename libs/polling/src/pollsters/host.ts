@@ -166,6 +166,8 @@ const hostSample = (
   volume,
   resourceId: device === undefined ? host : `${host}.${device}`,
   metadata: { resource_url: host, ...metadata },
+  // As Ceilometer's hardware pollsters, whose meters these are.
+  source: 'hardware',
 });
 
 function meter(name: string, unit: string, type: CounterType, value: (s: HostSnapshot) => number): HostMeter {

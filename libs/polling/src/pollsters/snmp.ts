@@ -307,6 +307,7 @@ export function createSnmpPollsters(
         volume,
         resourceId: target.host,
         metadata: { resource_url: target.publicUrl },
+        source: 'hardware',
       },
     ];
   };
@@ -343,6 +344,7 @@ export function createSnmpPollsters(
         volume: Number(convert(definition, definition.convert, prettyValue(varbind))),
         resourceId,
         metadata,
+        source: 'hardware',
       };
     });
   };
