@@ -4,6 +4,7 @@ export type { Access, ApiDeps, RouteContext } from './src/app.ts';
 export type { AuthMode, Principal } from './src/auth.ts';
 export { RestSection } from './src/config.ts';
 export { indexPort } from './src/index-adapter.ts';
+export { kafkaMeasureWriter } from './src/kafka-measure-writer.ts';
 export type { RestConfig } from './src/config.ts';
 export { restError, toGnocchiError } from './src/errors.ts';
 export type { GnocchiErrorBody, InvalidInputDescription, RestErrorCode } from './src/errors.ts';

@@ -1,4 +1,11 @@
-import { AdminSection, DatabaseSection, LogSection } from '@granary/config';
+import {
+  AdminSection,
+  DatabaseSection,
+  KafkaSection,
+  LogSection,
+  SchemaRegistrySection,
+} from '@granary/config';
+import { TopicsSection } from '@granary/kafka';
 import { RestSection } from '@granary/rest';
 import { type Static, Type } from '@sinclair/typebox';
 
@@ -14,6 +21,16 @@ export const ApiConfigSchema = Type.Object(
         migrate: Type.Boolean({ default: true }),
         /** `defaults`: Gnocchi's default policies and rule into an empty index; `empty`: none. */
         seed: Type.Union([Type.Literal('defaults'), Type.Literal('empty')], { default: 'defaults' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    kafka: KafkaSection,
+    schemaRegistry: SchemaRegistrySection,
+    topics: TopicsSection,
+    measures: Type.Object(
+      {
+        /** Produce measure writes to Kafka; off, the measure endpoints answer 503 after their checks. */
+        writes: Type.Boolean({ default: true }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,6 +1,8 @@
 import { createIndex } from '@granary/index';
+import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { type Logger, createRegistry, startAdminServer } from '@granary/observability';
-import { buildApi, indexPort } from '@granary/rest';
+import { type MeasureWriter, buildApi, indexPort, kafkaMeasureWriter } from '@granary/rest';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import type { ApiConfig } from './config.ts';
 
 export interface RunningApi {
@@ -10,9 +12,29 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
+/** The Kafka side of measure writes: a producer and the registered `MeasureBatch` serde. */
+async function startMeasureWrites(
+  config: ApiConfig,
+  logger: Logger,
+): Promise<{ writer: MeasureWriter; close(): Promise<void> }> {
+  const serde = await TopicSerde.create(
+    createSchemaRegistryClient(config.schemaRegistry),
+    config.topics.measures.name,
+    measureBatchSchema,
+  );
+  const producer = new BatchingProducer(createKafkaClient(config.kafka, { logger }).createSender(), {
+    logger,
+  });
+  await producer.connect();
+  return {
+    writer: kafkaMeasureWriter(producer, serde, config.topics.measures.name),
+    close: () => producer.close(),
+  };
+}
+
 /**
- * Starts the query service: index (migrated and seeded as configured), the REST API, and the admin
- * server. Stopping closes them in reverse order.
+ * Starts the query service: index (migrated and seeded as configured), measure writes to Kafka
+ * (unless disabled), the REST API, and the admin server. Stopping closes them in reverse order.
  */
 export async function startApi(config: ApiConfig, logger: Logger): Promise<RunningApi> {
   const index = createIndex({
@@ -20,10 +42,15 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     maxConnections: config.index.maxConnections,
     logger,
   });
+  let writes: Awaited<ReturnType<typeof startMeasureWrites>> | undefined;
   try {
     if (config.index.migrate) await index.migrate();
     await index.seed(config.index.seed);
-    const app = await buildApi({ index: indexPort(index), logger }, config.api);
+    writes = config.measures.writes ? await startMeasureWrites(config, logger) : undefined;
+    const app = await buildApi(
+      { index: indexPort(index), logger, ...(writes ? { measures: { writer: writes.writer } } : {}) },
+      config.api,
+    );
     const url = await app.listen({ host: config.api.host, port: config.api.port });
     const admin = await startAdminServer({
       ...config.admin,
@@ -41,10 +68,12 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
       stop: async () => {
         await admin.close();
         await app.close();
+        await writes?.close();
         await index.close();
       },
     };
   } catch (err) {
+    await writes?.close();
     await index.close();
     throw err;
   }

@@ -1,18 +1,35 @@
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../libs/rest/test/database.ts';
+import { infra } from '../../../test/infra/endpoints.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let api: RunningApi;
+const topic = `granary.test.api.${randomBytes(4).toString('hex')}`;
+const kafka = new Kafka({
+  clientId: 'api-int-test',
+  brokers: infra().kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+});
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await admin.disconnect();
   // Configured the way an operator would: through the environment loadConfig reads.
   const config = loadConfig(ApiConfigSchema, {
     env: {
       DATABASE_URL: database.url,
+      KAFKA_BROKERS: infra().kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: infra().schemaRegistryUrl,
+      GRANARY_TOPICS__MEASURES: JSON.stringify({ name: topic, partitions: 2 }),
       GRANARY_API__HOST: '127.0.0.1',
       GRANARY_API__PORT: '0',
       GRANARY_API__MAX_LIMIT: '7',
@@ -24,6 +41,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   await database?.drop();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
 });
 
 const basic = (user: string) => ({ authorization: `basic ${Buffer.from(`${user}:`).toString('base64')}` });
@@ -53,5 +74,46 @@ describe('the query service', () => {
       archive_policy: { name: string };
     };
     expect(metric.archive_policy.name).toBe('low');
+  });
+});
+
+describe('measure writes', () => {
+  it('produces a MeasureBatch keyed by metric id before answering 202', async () => {
+    const created = await fetch(`${api.url}/v1/metric`, {
+      method: 'POST',
+      headers: { ...basic('foobar'), 'content-type': 'application/json' },
+      body: JSON.stringify({ archive_policy_name: 'low' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const posted = await fetch(`${api.url}/v1/metric/${id}/measures`, {
+      method: 'POST',
+      headers: { ...basic('foobar'), 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { timestamp: '2015-03-06T14:33:57', value: 43.1 },
+        { timestamp: '2015-03-06T14:34:12', value: 12 },
+      ]),
+    });
+    expect(posted.status).toBe(202);
+
+    const serde = await TopicSerde.create(
+      createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
+      topic,
+      measureBatchSchema,
+    );
+    const consumer = kafka.consumer({ groupId: `${topic}.reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const record = await new Promise<{ key: string; value: Buffer }>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => resolve({ key: String(message.key), value: message.value! }),
+      });
+    });
+    await consumer.disconnect();
+    expect(record.key).toBe(id);
+    expect(await serde.decode(record.value)).toEqual({
+      metric_id: id,
+      timestamps: [Date.UTC(2015, 2, 6, 14, 33, 57) * 1000, Date.UTC(2015, 2, 6, 14, 34, 12) * 1000],
+      values: [43.1, 12],
+    });
   });
 });

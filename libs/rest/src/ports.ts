@@ -260,10 +260,10 @@ export interface MeasureReader {
   read(query: AggregateQuery): Promise<{ granularitySeconds: number; points: Points }[]>;
 }
 
-/** Measure writes (Kafka) and reads (object storage); absent until those adapters are wired. */
+/** Measure writes (Kafka) and reads (object storage), each absent until its adapter is wired. */
 export interface MeasuresPort {
-  writer: MeasureWriter;
-  reader: MeasureReader;
+  writer?: MeasureWriter;
+  reader?: MeasureReader;
 }
 
 /** One partition of `granary.measures`: Gnocchi's sack, with Kafka's numbers. */

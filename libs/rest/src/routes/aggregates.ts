@@ -20,7 +20,7 @@ import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
-import { measuresPort } from './measures.ts';
+import { measureReader } from './measures.ts';
 import { formatMetric } from './metrics.ts';
 
 interface AggregatesArguments {
@@ -108,7 +108,7 @@ async function aggregate(
   const references = referencesOf(operation);
   const metrics = await metricsOf(ctx, request, references);
   const granularities = granularitiesFor(references, metrics, args.granularity);
-  const reader = measuresPort(ctx).reader;
+  const reader = measureReader(ctx);
   const seriesByGranularity = new Map(granularities.map((g) => [g, new Map<string, Points>()]));
   await Promise.all(
     references.map(async (ref) => {

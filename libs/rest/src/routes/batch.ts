@@ -5,7 +5,7 @@ import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { MeasureBatch, MetricSpec } from '../ports.ts';
 import { invalidInputError } from '../validation.ts';
-import { measuresPort, parseMeasures } from './measures.ts';
+import { measureWriter, parseMeasures } from './measures.ts';
 
 type ParsedMeasures = Omit<MeasureBatch, 'metricId'>;
 
@@ -31,7 +31,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
     if (metrics.some((metric) => !mayAccess(principal, { creator: metric!.creator }))) {
       throw restError('REST_FORBIDDEN');
     }
-    await measuresPort(ctx).writer.write(
+    await measureWriter(ctx).write(
       parsed.map(([, measures], i) => ({ metricId: metrics[i]!.id, ...measures })),
     );
     return reply.code(202).send();
@@ -90,7 +90,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const batches = resources.flatMap((r, i) =>
         r.metrics.map((m) => ({ metricId: found[i]!.metrics[m.name]!, ...m.measures })),
       );
-      await measuresPort(ctx).writer.write(batches);
+      await measureWriter(ctx).write(batches);
       return reply.code(202).send();
     },
   );

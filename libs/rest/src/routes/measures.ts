@@ -4,7 +4,7 @@ import type { RouteContext } from '../app.ts';
 import { describedRestError, restError } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
-import type { MeasureBatch, MeasuresPort, Metric } from '../ports.ts';
+import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError } from '../validation.ts';
 import { accessibleMetric } from './metrics.ts';
@@ -17,7 +17,7 @@ type OutputGranularity = number | CalendarUnit;
 /**
  * Measures of one metric, by id or by resource and name: POST produces them (202 once the broker
  * acknowledged), GET reads the stored aggregates. Input is checked completely before anything is
- * written; without a wired measures port the routes answer 503 after those checks.
+ * written; without a wired writer or reader the routes answer 503 after those checks.
  */
 export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const byId = (request: FastifyRequest) => accessibleMetric(ctx, request);
@@ -29,19 +29,27 @@ export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): 
     app.post(url, { config: { bodyOptional: true } }, async (request, reply) => {
       const metric = await find(request);
       const measures = parseMeasures(request.body, Date.now() * 1000);
-      await measuresPort(ctx).writer.write([{ metricId: metric.id, ...measures }]);
+      await measureWriter(ctx).write([{ metricId: metric.id, ...measures }]);
       return reply.code(202).send();
     });
     app.get(url, async (request) => readMeasures(ctx, await find(request), request.query as Query));
   }
 }
 
-/** The wired measures port, or 503: the index side of the API works without it. */
-export function measuresPort(ctx: RouteContext): MeasuresPort {
-  if (!ctx.deps.measures) {
+/** The wired measure writer, or 503: the index side of the API works without it. */
+export function measureWriter(ctx: RouteContext): MeasureWriter {
+  const writer = ctx.deps.measures?.writer;
+  if (!writer)
+    throw describedRestError('REST_UNAVAILABLE', 'Measure writes are not configured in this deployment');
+  return writer;
+}
+
+/** The wired measure reader, or 503. */
+export function measureReader(ctx: RouteContext): MeasureReader {
+  const reader = ctx.deps.measures?.reader;
+  if (!reader)
     throw describedRestError('REST_UNAVAILABLE', 'Measure storage is not configured in this deployment');
-  }
-  return ctx.deps.measures;
+  return reader;
 }
 
 /**
@@ -107,7 +115,7 @@ async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
     const description = `Granularity '${granularity}' for metric ${metric.id} does not exist`;
     throw restError('REST_NOT_FOUND', description, { details: { description } });
   }
-  const series = await measuresPort(ctx).reader.read({
+  const series = await measureReader(ctx).read({
     metric,
     aggregation,
     granularities: granularity === undefined ? available : [granularity],
