@@ -143,6 +143,14 @@ describe('expression language: hostile input', () => {
     expect(() => compileExpression(`${'not '.repeat(500)}1`)).toThrow(limited);
     expect(() => compileExpression(`${'1+'.repeat(5000)}1`)).toThrow(limited);
     expect(() => evaluate('10.0 ** 400')).toThrow(/out of range/);
+    // Shared references multiply out only in deep operations; those are bounded too.
+    const nested = '[[0] * 50000] * 50000';
+    expect(() => evaluate(`str(${nested})`)).toThrow(limited);
+    expect(() => evaluate(`${nested} == ${nested}`)).toThrow(limited);
+    expect(() => evaluate(`sorted([${nested}, ${nested}])`)).toThrow(limited);
+    expect(() => evaluate(`str(['a' * 900000] * 50)`)).toThrow(limited);
+    expect(() => evaluate("list('x' * 200000)")).toThrow(limited);
+    expect(() => evaluate("{'a': 1}[[1] * 99999]")).toThrow(/KeyError: list/);
   });
 
   it('keeps a compiled expression reusable and independent between evaluations', () => {

@@ -124,13 +124,33 @@ function asCallable(value: Value, context: string): Callable {
   return fail(`${context}: ${typeName(value)} is not callable`);
 }
 
+/**
+ * An upper bound of the length of `str(value)`, counted before printing: a list may hold the same
+ * huge list many times over (`[[0] * 10**5] * 10**5`), which only printing would multiply out.
+ * Each node visited costs a step.
+ */
+function printedLength(value: Value, run: Run): number {
+  run.step();
+  if (typeof value === 'string') return value.length * 4 + 3;
+  if (Array.isArray(value))
+    return value.reduce<number>((total, item) => total + 2 + printedLength(item, run), 2);
+  if (isDict(value)) {
+    return Object.entries(value).reduce<number>(
+      (total, [k, v]) => total + k.length * 4 + 6 + printedLength(v, run),
+      2,
+    );
+  }
+  return 32;
+}
+
 /** Python's `str()`. */
 export function toText(value: Value): string {
   if (value instanceof Callable) return `<function ${value.name}>`;
   return pyStr(value as PyValue);
 }
 
-function equal(a: Value, b: Value): boolean {
+function equal(a: Value, b: Value, run: Run): boolean {
+  run.step();
   if (
     (typeof a === 'number' || typeof a === 'boolean') &&
     (typeof b === 'number' || typeof b === 'boolean')
@@ -138,17 +158,19 @@ function equal(a: Value, b: Value): boolean {
     return Number(a) === Number(b);
   }
   if (Array.isArray(a) && Array.isArray(b))
-    return a.length === b.length && a.every((x, i) => equal(x, b[i]!));
+    return a.length === b.length && a.every((x, i) => equal(x, b[i]!, run));
   if (isDict(a) && isDict(b)) {
     const keys = Object.keys(a);
     return (
-      keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && equal(a[k]!, b[k]!))
+      keys.length === Object.keys(b).length &&
+      keys.every((k) => Object.hasOwn(b, k) && equal(a[k]!, b[k]!, run))
     );
   }
   return a === b;
 }
 
-function order(a: Value, b: Value): number {
+function order(a: Value, b: Value, run: Run): number {
+  run.step();
   if (
     (typeof a === 'number' || typeof a === 'boolean') &&
     (typeof b === 'number' || typeof b === 'boolean')
@@ -158,38 +180,38 @@ function order(a: Value, b: Value): number {
   if (typeof a === 'string' && typeof b === 'string') return compareCodePoints(a, b);
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
-      if (!equal(a[i]!, b[i]!)) return order(a[i]!, b[i]!);
+      if (!equal(a[i]!, b[i]!, run)) return order(a[i]!, b[i]!, run);
     }
     return a.length - b.length;
   }
   return fail(`cannot order ${typeName(a)} and ${typeName(b)}`);
 }
 
-function contains(container: Value, item: Value): boolean {
+function contains(container: Value, item: Value, run: Run): boolean {
   if (typeof container === 'string') return container.includes(asString(item, "'in' on a str"));
-  if (Array.isArray(container)) return container.some((x) => equal(x, item));
+  if (Array.isArray(container)) return container.some((x) => equal(x, item, run));
   if (isDict(container)) return typeof item === 'string' && Object.hasOwn(container, item);
   return fail(`argument of type ${typeName(container)} is not iterable`);
 }
 
-function compare(operator: CompareOperator, a: Value, b: Value): boolean {
+function compare(operator: CompareOperator, a: Value, b: Value, run: Run): boolean {
   switch (operator) {
     case '==':
-      return equal(a, b);
+      return equal(a, b, run);
     case '!=':
-      return !equal(a, b);
+      return !equal(a, b, run);
     case '<':
-      return order(a, b) < 0;
+      return order(a, b, run) < 0;
     case '<=':
-      return order(a, b) <= 0;
+      return order(a, b, run) <= 0;
     case '>':
-      return order(a, b) > 0;
+      return order(a, b, run) > 0;
     case '>=':
-      return order(a, b) >= 0;
+      return order(a, b, run) >= 0;
     case 'in':
-      return contains(b, a);
+      return contains(b, a, run);
     case 'not in':
-      return !contains(b, a);
+      return !contains(b, a, run);
     case 'is':
       return a === b;
     case 'is not':
@@ -304,17 +326,19 @@ function roundHalfEven(x: number, digits: number): number {
 }
 
 function extreme(name: string, sign: 1 | -1) {
-  return builtin(name, (args) => {
+  return builtin(name, (args, run) => {
     const items = args.length === 1 ? asIterable(args[0]!, `${name}()`) : args;
     if (items.length === 0) fail(`${name}() arg is an empty sequence`);
-    return items.reduce((best, item) => (order(item, best) * sign > 0 ? item : best));
+    return items.reduce((best, item) => (order(item, best, run) * sign > 0 ? item : best));
   });
 }
 
 const BUILTINS = new Map<string, Callable>([
   builtin('str', (args, run) => {
     arity('str', args, 0, 1);
-    return run.text(args.length === 0 ? '' : toText(args[0]!));
+    if (args.length === 0) return '';
+    run.reserve(printedLength(args[0]!, run), 'string');
+    return run.text(toText(args[0]!));
   }),
   builtin('int', (args) => {
     arity('int', args, 0, 1);
@@ -332,9 +356,9 @@ const BUILTINS = new Map<string, Callable>([
     arity('len', args, 1);
     return asIterable(args[0]!, 'len()').length;
   }),
-  builtin('list', (args) => {
+  builtin('list', (args, run) => {
     arity('list', args, 0, 1);
-    return args.length === 0 ? [] : [...asIterable(args[0]!, 'list()')];
+    return args.length === 0 ? [] : run.list([...asIterable(args[0]!, 'list()')]);
   }),
   builtin('abs', (args) => {
     arity('abs', args, 1);
@@ -359,9 +383,9 @@ const BUILTINS = new Map<string, Callable>([
     arity('all', args, 1);
     return asIterable(args[0]!, 'all()').every(truthy);
   }),
-  builtin('sorted', (args) => {
+  builtin('sorted', (args, run) => {
     arity('sorted', args, 1);
-    return [...asIterable(args[0]!, 'sorted()')].sort(order);
+    return [...asIterable(args[0]!, 'sorted()')].sort((a, b) => order(a, b, run));
   }),
   extreme('min', -1),
   extreme('max', 1),
@@ -494,15 +518,15 @@ function dictMethod(dict: Dict, name: string): Callable | undefined {
 function listMethod(list: Value[], name: string): Callable | undefined {
   switch (name) {
     case 'index':
-      return new Callable(name, (args) => {
+      return new Callable(name, (args, run) => {
         arity('index', args, 1);
-        const found = list.findIndex((x) => equal(x, args[0]!));
+        const found = list.findIndex((x) => equal(x, args[0]!, run));
         return found >= 0 ? found : fail('value is not in list');
       });
     case 'count':
-      return new Callable(name, (args) => {
+      return new Callable(name, (args, run) => {
         arity('count', args, 1);
-        return list.filter((x) => equal(x, args[0]!)).length;
+        return list.filter((x) => equal(x, args[0]!, run)).length;
       });
     default:
       return undefined;
@@ -528,7 +552,9 @@ function subscript(target: Value, index: Value): Value {
   if (typeof target === 'string') return [...target][position(index, [...target].length, 'string index')]!;
   if (isDict(target)) {
     if (typeof index === 'string' && Object.hasOwn(target, index)) return target[index]!;
-    return fail(`KeyError: ${toText(index)}`);
+    return fail(
+      `KeyError: ${typeof index === 'string' ? JSON.stringify(index.slice(0, 100)) : typeName(index)}`,
+    );
   }
   return fail(`'${typeName(target)}' object is not subscriptable`);
 }
@@ -603,7 +629,7 @@ function evaluateNode(
       let left = evaluate(node.first);
       for (const [operator, rightNode] of node.rest) {
         const right = evaluate(rightNode);
-        if (!compare(operator, left, right)) return false;
+        if (!compare(operator, left, right, run)) return false;
         left = right;
       }
       return true;
