@@ -150,6 +150,7 @@ describe('expression language: hostile input', () => {
     expect(() => evaluate(`sorted([${nested}, ${nested}])`)).toThrow(limited);
     expect(() => evaluate(`str(['a' * 900000] * 50)`)).toThrow(limited);
     expect(() => evaluate("list('x' * 200000)")).toThrow(limited);
+    expect(evaluate("len(str('a' * 1000000))")).toBe(1000000);
     expect(() => evaluate("{'a': 1}[[1] * 99999]")).toThrow(/KeyError: list/);
   });
 

@@ -337,6 +337,7 @@ const BUILTINS = new Map<string, Callable>([
   builtin('str', (args, run) => {
     arity('str', args, 0, 1);
     if (args.length === 0) return '';
+    if (typeof args[0] === 'string') return args[0];
     run.reserve(printedLength(args[0]!, run), 'string');
     return run.text(toText(args[0]!));
   }),
