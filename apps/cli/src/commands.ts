@@ -1,4 +1,5 @@
 import type { Command } from './command.ts';
+import { devReset } from './commands/dev-reset.ts';
 import { dlqRedrive, dlqShow } from './commands/dlq.ts';
 import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   dlqShow,
   dlqRedrive,
   indexUpgrade,
+  devReset,
 ] as readonly Command[];

@@ -26,6 +26,11 @@ export const cliErrors = defineErrors({
     status: 500,
     retriable: true,
   },
+  CLI_RESET_INCOMPLETE: {
+    message: 'Development reset did not finish; run it again',
+    status: 503,
+    retriable: true,
+  },
   CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
   CLI_NOT_A_DEAD_LETTER: {
     message: 'Record carries no dead-letter headers, so its source is unknown',

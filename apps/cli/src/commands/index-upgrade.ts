@@ -17,6 +17,7 @@ export const indexUpgrade = defineCommand({
   async run({ options }, { config }) {
     if (options.seed && options.empty) throw cliErrors('CLI_USAGE', '--seed and --empty exclude each other');
     const mode = options.empty ? 'empty' : 'defaults';
+    // Two connections: seeding holds one for its advisory lock while the inserts take another.
     const index = createIndex({ databaseUrl: config().database.url, maxConnections: 2 });
     try {
       const { applied, version } = await index.migrate();
