@@ -5,7 +5,7 @@ NPM_STAMP := node_modules/.package-lock.json
 TSX := node_modules/.bin/tsx
 
 .PHONY: help install build lint typecheck test test-unit test-integration bench run infra-up infra-down infra-status \
-	k8s-check docker-lint
+	k8s-check docker-lint conformance
 
 help:
 	@echo "make run             start the infrastructure and every Granary app; Ctrl-C stops all"
@@ -14,6 +14,7 @@ help:
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
 	@echo "make docker-lint     lint the Dockerfile (hadolint + pinned-base/non-root rules)"
+	@echo "make conformance [GABBITS=dir]   Gnocchi's gabbi files against a fresh local deployment"
 
 # `npm install` against the committed lockfile, only when it changed since the last install.
 # (npm ci: npm 11.19 records only this platform's optional packages in the lock, then refuses it.)
@@ -40,6 +41,11 @@ k8s-check:
 
 docker-lint:
 	tools/k8s-check/docker-lint.sh Dockerfile
+
+GABBITS ?= ../shared/conformance/gabbits
+
+conformance: install infra-up
+	set -a && source .granary/infra.env && set +a && $(TSX) tools/conformance/run.ts $(GABBITS)
 
 test: install typecheck lint k8s-check docker-lint test-unit test-integration
 

@@ -50,7 +50,7 @@ export function resolveSort(
   }
   return keys.map((k) => {
     const expression = sortable(k.key);
-    if (!expression) throw invalid(`Invalid sort keys: ${k.key}`);
+    if (!expression) throw invalid(`Sort key supplied is invalid: ${k.key}`);
     return { ...k, ...expression };
   });
 }
