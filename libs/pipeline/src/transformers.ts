@@ -123,14 +123,17 @@ const seconds = (micros: number) => micros / 1_000_000;
  * (`volume * 1.0 / 1024`); a number multiplies the volume. The result is capped at `max`.
  */
 class UnitConversion implements Transformer {
-  readonly name: string = 'unit_conversion';
   protected readonly sourceUnit: string | undefined;
   protected readonly mapping: NameAndUnitMapping;
   protected readonly scale: Expression | number | undefined;
   private readonly max: number | undefined;
   private readonly type: CounterType | undefined;
 
-  constructor(parameters: Record<string, unknown>, defaultScale?: string) {
+  constructor(
+    parameters: Record<string, unknown>,
+    readonly name = 'unit_conversion',
+    defaultScale?: string,
+  ) {
     const source = section(parameters, 'source', this.name);
     const target = section(parameters, 'target', this.name);
     this.sourceUnit = optionalString(source.unit, 'source.unit', this.name);
@@ -205,11 +208,10 @@ interface Previous {
  * expression defaults to `1`; a numeric scale multiplies the rate.
  */
 class RateOfChange extends UnitConversion {
-  override readonly name = 'rate_of_change';
   private readonly previous = new Map<string, Previous>();
 
   constructor(parameters: Record<string, unknown>) {
-    super(parameters, '1');
+    super(parameters, 'rate_of_change', '1');
   }
 
   override handle(sample: MeterSample): MeterSample | undefined {

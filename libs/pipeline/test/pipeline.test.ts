@@ -105,7 +105,7 @@ sinks: [{name: k, publishers: [gnocchi, 'gnocchi://?archive_policy=high&timeout=
     ],
     [
       'sources: [{name: a, meters: ["*"], sinks: [k]}]\nsinks: [{name: k, publishers: [g://], transformers: [{name: rate_of_change, parameters: {target: {scale: "1 +"}}}]}]',
-      'target.scale',
+      "transformer 'rate_of_change': target.scale",
     ],
     [
       'sources: [{name: a, meters: ["*"], sinks: [k]}]\nsinks: [{name: k, publishers: [g://], transformers: [{name: arithmetic, parameters: {target: {expr: "1 + 2"}}}]}]',
