@@ -249,6 +249,13 @@ describe('dynamic pollster definitions', () => {
     }
   });
 
+  it('accepts the namespaces key, which only selects Ceilometer agents', () => {
+    const [definition] = parseDynamicPollsterDefinitions(
+      '- {name: n, sample_type: gauge, unit: x, value_attribute: v, endpoint_type: e, url_path: p, namespaces: [central]}',
+    );
+    expect(definition?.name).toBe('n');
+  });
+
   it('keeps the first definition of a name, as Ceilometer does', () => {
     const definitions = parseDynamicPollsterDefinitions(
       '- {name: n, sample_type: gauge, unit: first, value_attribute: v, endpoint_type: e, url_path: p}\n' +

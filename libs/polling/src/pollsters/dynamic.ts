@@ -68,6 +68,8 @@ const SUPPORTED_KEYS = new Set([
   'headers',
   'timeout',
   'response_handlers',
+  // Selects the Ceilometer agents that load a definition; Granary's pollers all load every one.
+  'namespaces',
 ]);
 const MAX_PAGES = 10_000;
 
