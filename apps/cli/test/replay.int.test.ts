@@ -175,3 +175,53 @@ describe('granary replay', () => {
     expect(intoPath.code).toBe(3);
   });
 });
+
+describe('granary replay --refeed', () => {
+  it('produces the records of the range again onto their topic: same key, bytes, headers and partition', async () => {
+    const samples = uniqueName('samples');
+    await createTopics(topicSpec(samples, 3));
+    await produce([
+      { topic: samples, key: 'resource-1', value: Buffer.from('one'), headers: { h: 'x' } },
+      { topic: samples, key: null, value: Buffer.from('keyless'), partition: 2 },
+    ]);
+
+    const fed = await granary(['replay', '--topic', samples, '--refeed', '--json'], env);
+
+    expect(fed.code).toBe(0);
+    expect(JSON.parse(fed.out)).toMatchObject({ mode: 'refeed', topic: samples, records: 2 });
+    const dumped = (await granary(['dump', samples], env)).out
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { partition: number; key: string | null; headers: object; valueBase64: string },
+      );
+    const summary = dumped.map(({ partition, key, headers, valueBase64 }) => ({
+      partition,
+      key,
+      headers,
+      valueBase64,
+    }));
+    const one = {
+      partition: partitionFor('resource-1', 3),
+      key: 'resource-1',
+      headers: { h: 'x' },
+      valueBase64: Buffer.from('one').toString('base64'),
+    };
+    const keyless = {
+      partition: 2,
+      key: null,
+      headers: {},
+      valueBase64: Buffer.from('keyless').toString('base64'),
+    };
+    expect(summary.filter((r) => r.key !== null)).toEqual([one, one]);
+    expect(summary.filter((r) => r.key === null)).toEqual([keyless, keyless]);
+  });
+
+  it('needs exactly one mode (exit 2)', async () => {
+    expect((await granary(['replay', '--topic', topic], env)).code).toBe(2);
+    expect(
+      (await granary(['replay', '--topic', topic, '--refeed', '--into-path', directory], env)).code,
+    ).toBe(2);
+  });
+});
