@@ -209,6 +209,8 @@ export async function startPoller(
       metrics,
       logger,
       concurrency: settings.concurrency,
+      // Replicas poll at the same instants, so a resource that moves is polled once per interval.
+      alignToInterval: settings.coordination.enabled,
     });
     scheduler.start();
     running = true;

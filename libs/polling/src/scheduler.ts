@@ -30,6 +30,12 @@ export interface SchedulerOptions {
   lateToleranceMs?: number;
   /** Pollster runs of one cycle in flight at once (default 4). */
   concurrency?: number;
+  /**
+   * Start cycles at whole multiples of their interval (epoch time) instead of at once. Replicas
+   * sharing resources then poll at the same instants, so a resource moving between them between
+   * two instants is polled once per interval: never twice, never skipped.
+   */
+  alignToInterval?: boolean;
 }
 
 interface Run {
@@ -130,9 +136,13 @@ export class PollingScheduler {
     }
     for (const interval of intervals) {
       if (this.tasks.has(interval)) continue;
-      const task: Task = { interval, timer: undefined, due: Date.now(), running: undefined, runningSince: 0 };
+      const now = Date.now();
+      const intervalMs = interval * 1000;
+      const due = this.options.alignToInterval ? Math.ceil(now / intervalMs) * intervalMs : now;
+      const task: Task = { interval, timer: undefined, due, running: undefined, runningSince: 0 };
       this.tasks.set(interval, task);
-      this.fire(task);
+      if (due === now) this.fire(task);
+      else task.timer = setTimeout(() => this.fire(task), due - now);
     }
   }
 

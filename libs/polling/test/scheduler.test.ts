@@ -191,6 +191,36 @@ describe('PollingScheduler', () => {
     await scheduler.stop();
   });
 
+  it('aligned, starts cycles at whole multiples of the interval', async () => {
+    vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 3, 500));
+    const metrics = createPollingMetrics(createRegistry('scheduler-test'));
+    const starts: number[] = [];
+    const scheduler = new PollingScheduler(
+      parsePollingConfig('sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]'),
+      {
+        pollsters: [recordingPollster('cpu').pollster],
+        discoveries: [],
+        publish: async (batch) => {
+          starts.push(batch.timestamp / 1000);
+        },
+        metrics,
+        logger,
+        alignToInterval: true,
+      },
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(6_499);
+    expect(starts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20_001);
+    expect(starts).toEqual([
+      Date.UTC(2026, 0, 1, 0, 0, 10),
+      Date.UTC(2026, 0, 1, 0, 0, 20),
+      Date.UTC(2026, 0, 1, 0, 0, 30),
+    ]);
+    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(0);
+    await scheduler.stop();
+  });
+
   it('counts a cycle that starts late', async () => {
     const cpu = recordingPollster('cpu');
     const { scheduler, metrics } = setUp(
