@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
+import { loadConfig } from '@granary/config';
 import { createIndex } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
+import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
-import { FileObjectStore, type ObjectStore, S3ObjectStore } from '@granary/storage';
+import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { infra } from '../../../test/infra/endpoints.ts';
+import { KafkaTools } from '../src/kafka-tools.ts';
 import {
   cliEnv,
   createTopics,
@@ -153,6 +158,61 @@ describe('granary replay', () => {
 
     expect(code).toBe(0);
     expect(await compactedObjects(new FileObjectStore({ basePath: target }))).toEqual(expected);
+  });
+
+  it('gives the bytes the running processor writes for the same records', async () => {
+    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    const bucket = `granary-cli-processor-${suffix}`;
+    buckets.push(bucket);
+    const configFile = join(directory, 'processor.yaml');
+    const { kafkaBrokers, schemaRegistryUrl, redisUrl, s3Endpoint } = infra();
+    writeFileSync(
+      configFile,
+      stringify({
+        processor: {
+          groupId: `granary-cli-test-${suffix}`,
+          sessionTimeoutMs: 6000,
+          provisionTopics: false,
+          createBucket: true,
+          checkpoint: { intervalMs: 200 },
+          compaction: { intervalMs: 200, minSegments: 1, graceMs: 0 },
+        },
+        topics: {
+          measures: { name: topic, partitions: 4 },
+          measuresDeadLetter: { name: `${topic}.dlq`, partitions: 1 },
+        },
+        kafka: { brokers: kafkaBrokers, clientId: 'granary-cli-tests-processor' },
+        schemaRegistry: { url: schemaRegistryUrl },
+        database: { url: databaseUrl(databaseName) },
+        redis: { url: redisUrl },
+        storage: { driver: 's3', s3: { ...S3, endpoint: s3Endpoint, bucket } },
+        log: { level: 'warn' },
+        admin: { port: 0 },
+      }),
+    );
+    const processor = await startProcessor(
+      loadConfig(ProcessorConfigSchema, { file: configFile, env: {} }),
+      createLogger('processor', 'warn'),
+    );
+    const store = bucketStore(bucket);
+    try {
+      const tools = new KafkaTools({ brokers: kafkaBrokers, clientId: 'granary-cli-tests' });
+      const ends = await tools.partitionBounds(topic);
+      await tools.close();
+      // Caught up and compacted: every manifest at its partition's end, with no live segment left.
+      const settled = async () => {
+        for (const { partition, high } of ends) {
+          const manifest = (await readManifest(store, topic, partition))?.manifest;
+          if ((manifest?.offset ?? 0) < Number(high) || (manifest?.segments.length ?? 0) > 0) return false;
+        }
+        return true;
+      };
+      while (!(await settled())) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await compactedObjects(bucketStore(bucket))).toEqual(reference);
+    } finally {
+      await processor.stop();
+      await store.close();
+    }
   });
 
   it('refuses to write into the storage the processors use (exit 3)', async () => {
