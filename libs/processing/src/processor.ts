@@ -63,7 +63,7 @@ export class Processor {
   }
 
   private async claim(partition: number): Promise<void> {
-    const owned = await OwnedPartition.claim(this.partitionDeps(), partition);
+    const owned = await OwnedPartition.claim(this.deps, partition);
     this.owned.set(partition, owned);
     this.deps.seek(partition, owned.resumeOffset);
   }
@@ -215,9 +215,5 @@ export class Processor {
 
   private logFailure(partition: number, error: unknown, message: string): void {
     this.deps.logger.error({ partition, err: error }, message);
-  }
-
-  private partitionDeps(): PartitionDeps {
-    return this.deps;
   }
 }
