@@ -161,5 +161,29 @@ describe('poller scale-out through a consumer group', () => {
     const counts = pollCounts(cyclesByReplica(reader.samples, killedAt), (own) => own[1]);
     expect(counts.size).toBe(RESOURCES);
     expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+
+    // Coordinated replicas start their cycles at the same whole multiples of the interval, so
+    // polls can be counted per instant: after the kill, no resource is polled twice at one
+    // instant, and the victim's resources miss at most one instant.
+    const intervalUs = INTERVAL_SECONDS * 1_000_000;
+    const instantOf = (timestamp: number) => Math.floor(timestamp / intervalUs);
+    const polls = new Map<string, number[]>();
+    for (const { sample } of reader.samples) {
+      const resource = JSON.parse(sample.resource_metadata).resource_url as string;
+      polls.set(resource, [...(polls.get(resource) ?? []), instantOf(sample.timestamp)]);
+    }
+    // Each survivor's last cycle may not be read in full; earlier ones are.
+    const lastComplete = Math.min(
+      ...[...cyclesByReplica(reader.samples, killedAt).values()].map((own) =>
+        instantOf(own.at(-2)!.timestamp),
+      ),
+    );
+    const killInstant = instantOf(killedAt);
+    for (const [resource, instants] of polls) {
+      const after = instants.filter((instant) => instant > killInstant && instant <= lastComplete);
+      expect(new Set(after).size, resource).toBe(after.length);
+      const lastBefore = Math.max(...instants.filter((instant) => instant <= killInstant));
+      expect(Math.min(...after) - lastBefore, resource).toBeLessThanOrEqual(2);
+    }
   });
 });
