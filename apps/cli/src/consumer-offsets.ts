@@ -15,6 +15,8 @@ export interface PartitionLag {
 export interface GroupLag extends GroupState {
   partitions: PartitionLag[];
   totalLag: number;
+  /** Topics the group still has offsets on that no longer exist (deleted since). */
+  deletedTopics: string[];
 }
 
 /** Lag of each committed (or, for `topics` given, every) partition against its end offset. */
@@ -50,14 +52,20 @@ export async function describeGroupLag(
   const committed = await tools.committedOffsets(groupId, topic);
   const topics = topic ? [topic] : [...new Set(committed.map((c) => c.topic))].sort();
   const bounds = new Map<string, PartitionBounds[]>();
-  for (const name of topics) bounds.set(name, await tools.partitionBounds(name));
+  const deletedTopics: string[] = [];
+  for (const name of topics) {
+    if (await tools.topicExists(name)) bounds.set(name, await tools.partitionBounds(name));
+    else deletedTopics.push(name);
+  }
   const partitions = lagOf(committed, bounds);
-  return { ...state, partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0) };
+  return { ...state, partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0), deletedTopics };
 }
 
 export function renderGroupLag(group: GroupLag): string {
   const header = `group ${group.groupId} (${group.state}, ${group.members} member${group.members === 1 ? '' : 's'}), total lag ${group.totalLag}`;
-  if (group.partitions.length === 0) return `${header}\n  no committed offsets`;
+  const deleted = group.deletedTopics.map((topic) => `  ${topic}: offsets of a deleted topic`);
+  if (group.partitions.length === 0 && deleted.length === 0) return `${header}\n  no committed offsets`;
+  if (group.partitions.length === 0) return [header, ...deleted].join('\n');
   const table = [
     ['topic', 'partition', 'committed', 'end', 'lag'],
     ...group.partitions.map((p) => [p.topic, String(p.partition), p.committed ?? '-', p.end, String(p.lag)]),
@@ -72,6 +80,7 @@ export function renderGroupLag(group: GroupLag): string {
           .join('  ')
           .trimEnd()}`,
     ),
+    ...deleted,
   ].join('\n');
 }
 

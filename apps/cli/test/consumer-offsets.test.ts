@@ -35,6 +35,7 @@ describe('consumer lag', () => {
       state: 'Stable',
       members: 1,
       totalLag: 20,
+      deletedTopics: ['granary.old'],
       partitions: [
         { topic: 'granary.measures', partition: 0, committed: '100', end: '120', lag: 20 },
         { topic: 'granary.measures', partition: 1, committed: null, end: '0', lag: 0 },
@@ -45,6 +46,7 @@ describe('consumer lag', () => {
       '  topic             partition  committed  end  lag',
       '  granary.measures  0          100        120  20',
       '  granary.measures  1          -          0    0',
+      '  granary.old: offsets of a deleted topic',
     ]);
   });
 });
