@@ -1,2 +1,6 @@
-/** Public surface of @granary/app-cli; see package.json for what this app owns. */
-export {};
+/** Public surface of @granary/app-cli: the `granary` command, runnable in-process (tests, tools). */
+export { runCli } from './src/cli.ts';
+export type { RunOptions } from './src/cli.ts';
+export { COMMANDS } from './src/commands.ts';
+export { EXIT_CODES, cliErrors } from './src/errors.ts';
+export type { CliErrorCode, ExitCode } from './src/errors.ts';
