@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infraDown, infraUp } from '../test/infra/infra.ts';
 import { PROJECT_ROOT, loadInfraSettings } from '../test/infra/settings.ts';
 
 /** The long-running apps, in start order (the CLI is a command, not a service). */
-const SERVICE_APPS = ['processor', 'ingest', 'api', 'poller'];
+const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
 
 /**
  * `make run`: bring the infrastructure up, start every app that has a `main.ts`, with the
@@ -21,12 +21,21 @@ async function main(): Promise<void> {
       .filter((line) => line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
+  const env = { ...process.env, ...endpoints };
+  // Ingest creates resources as soon as it starts, so the index must be migrated and seeded first.
+  const upgrade = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join('apps', 'cli', 'main.ts'), 'index', 'upgrade', '--seed'],
+    { cwd: PROJECT_ROOT, env, stdio: 'inherit' },
+  );
+  if (upgrade.status !== 0) throw new Error('granary index upgrade failed');
+
   const apps = SERVICE_APPS.filter((app) => existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')));
   const children: ChildProcess[] = apps.map((app) => {
-    console.log(`starting ${app}`);
+    console.log(`starting ${app} (config/local/${app}.yaml)`);
     return spawn(process.execPath, ['--import', 'tsx', join('apps', app, 'main.ts')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...endpoints },
+      env: { ...env, GRANARY_CONFIG: join('config', 'local', `${app}.yaml`) },
       stdio: 'inherit',
     });
   });
