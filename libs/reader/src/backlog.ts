@@ -1,0 +1,43 @@
+import type { TopicAdmin } from '@granary/kafka';
+import { type ObjectStore, readManifest } from '@granary/storage';
+
+/** One partition of the measures topic as `/v1/status` reports it (the REST port's shape). */
+export interface PartitionBacklog {
+  partition: number;
+  lag: number;
+  checkpointOffset: number | null;
+  owner: string | null;
+}
+
+export interface BacklogDeps {
+  readonly admin: TopicAdmin;
+  readonly store: ObjectStore;
+  readonly topic: string;
+  /** The processors' consumer group. */
+  readonly groupId: string;
+}
+
+/**
+ * The processors' backlog per partition: records produced but not committed by the group, and
+ * the offset each partition's manifest is checkpointed to. Kafka's committed offset trails the
+ * manifest (ADR 0010 commits after it), so the lag counts from whichever is further.
+ * The owning member is not known to the admin client: `owner` stays null.
+ */
+export async function measuresBacklog(deps: BacklogDeps): Promise<PartitionBacklog[]> {
+  const { admin, store, topic, groupId } = deps;
+  const [ends, committed] = await Promise.all([
+    admin.endOffsets(topic),
+    admin.committedOffsets(groupId, topic),
+  ]);
+  const committedBy = new Map(committed.map((c) => [c.partition, Number(c.offset)]));
+  return Promise.all(
+    [...ends]
+      .sort((a, b) => a.partition - b.partition)
+      .map(async ({ partition, offset }) => {
+        const manifest = await readManifest(store, topic, partition);
+        const checkpointOffset = manifest ? manifest.manifest.offset : null;
+        const consumed = Math.max(committedBy.get(partition) ?? -1, checkpointOffset ?? -1, 0);
+        return { partition, lag: Math.max(0, Number(offset) - consumed), checkpointOffset, owner: null };
+      }),
+  );
+}
