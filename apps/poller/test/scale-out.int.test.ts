@@ -72,7 +72,7 @@ describe('poller scale-out through a consumer group', () => {
     await server?.close();
   });
 
-  it('three replicas poll 300 resources exactly once each; when one is killed the other two take its share', async () => {
+  it('three replicas poll 300 resources exactly once each; one killed or one joining moves work without double polls or gaps', async () => {
     const urls = Array.from({ length: RESOURCES }, (_, i) => `${server.url}/r/${i}`);
     const polling = pollingFile(
       [
@@ -147,24 +147,36 @@ describe('poller scale-out through a consumer group', () => {
     victim.process.kill('SIGKILL');
     await victim.exited;
 
-    // Wait for each survivor's third cycle after the kill, so its second one has been fully read.
+    const survivors = await afterChange(killedAt, 2);
+    expect([...survivors].every((name) => steady.has(name))).toBe(true);
+
+    // A new replica joins: the group hands it a share, under the same guarantees.
+    const joinedAt = Date.now() * 1000;
+    replicas.push(spawnPoller('replica-3', config, polling));
+    const members = await afterChange(joinedAt, 3);
+    expect([...members].filter((name) => !survivors.has(name))).toHaveLength(1);
+  }, 300_000);
+
+  /**
+   * After a membership change at `changedAt`: once each of the `expected` replicas has run three
+   * cycles since (so its second is fully read), every resource is polled by exactly one replica
+   * in their second cycle; at no instant since is a resource polled twice; and no resource misses
+   * more than one instant. Coordinated replicas start cycles at the same whole multiples of the
+   * interval, which is what lets polls be counted per instant. Returns the replicas.
+   */
+  async function afterChange(changedAt: number, expected: number): Promise<Set<string>> {
     await eventually(async () => {
-      const cycles = cyclesByReplica(reader.samples, killedAt);
-      return cycles.size === 2 && [...cycles.values()].every((own) => own.length >= 3);
+      const cycles = cyclesByReplica(reader.samples, changedAt);
+      return cycles.size === expected && [...cycles.values()].every((own) => own.length >= 3);
     }, 1000);
     await reader.catchUp();
-    const alive = [...cyclesByReplica(reader.samples, killedAt).keys()];
-    expect(alive).toHaveLength(2);
-    expect(alive.every((name) => steady.has(name))).toBe(true);
+    const cycles = cyclesByReplica(reader.samples, changedAt);
+    expect(cycles.size).toBe(expected);
 
-    // Within two intervals of the kill (each survivor's second cycle), exactly one owner per resource.
-    const counts = pollCounts(cyclesByReplica(reader.samples, killedAt), (own) => own[1]);
+    const counts = pollCounts(cycles, (own) => own[1]);
     expect(counts.size).toBe(RESOURCES);
     expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
 
-    // Coordinated replicas start their cycles at the same whole multiples of the interval, so
-    // polls can be counted per instant: after the kill, no resource is polled twice at one
-    // instant, and the victim's resources miss at most one instant.
     const intervalUs = INTERVAL_SECONDS * 1_000_000;
     const instantOf = (timestamp: number) => Math.floor(timestamp / intervalUs);
     const polls = new Map<string, number[]>();
@@ -172,18 +184,15 @@ describe('poller scale-out through a consumer group', () => {
       const resource = JSON.parse(sample.resource_metadata).resource_url as string;
       polls.set(resource, [...(polls.get(resource) ?? []), instantOf(sample.timestamp)]);
     }
-    // Each survivor's last cycle may not be read in full; earlier ones are.
-    const lastComplete = Math.min(
-      ...[...cyclesByReplica(reader.samples, killedAt).values()].map((own) =>
-        instantOf(own.at(-2)!.timestamp),
-      ),
-    );
-    const killInstant = instantOf(killedAt);
+    // Each replica's last cycle may not be read in full; earlier ones are.
+    const lastComplete = Math.min(...[...cycles.values()].map((own) => instantOf(own.at(-2)!.timestamp)));
+    const changeInstant = instantOf(changedAt);
     for (const [resource, instants] of polls) {
-      const after = instants.filter((instant) => instant > killInstant && instant <= lastComplete);
+      const after = instants.filter((instant) => instant > changeInstant && instant <= lastComplete);
       expect(new Set(after).size, resource).toBe(after.length);
-      const lastBefore = Math.max(...instants.filter((instant) => instant <= killInstant));
+      const lastBefore = Math.max(...instants.filter((instant) => instant <= changeInstant));
       expect(Math.min(...after) - lastBefore, resource).toBeLessThanOrEqual(2);
     }
-  });
+    return new Set(cycles.keys());
+  }
 });
