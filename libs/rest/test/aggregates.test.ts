@@ -71,6 +71,15 @@ describe('POST /v1/aggregates', () => {
     ]);
   });
 
+  it('returns a series referenced twice once', async () => {
+    const res = await aggregates(['metric', [ids.m1, 'mean'], [ids.m1, 'mean']], '?granularity=60');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().measures[ids.m1].mean).toEqual([
+      ['2015-03-06T14:33:00+00:00', 60, 43.1],
+      ['2015-03-06T14:34:00+00:00', 60, -2],
+    ]);
+  });
+
   it('reports combined series as "aggregated"', async () => {
     const res = await aggregates(
       `(aggregate sum (metric (${ids.m1} mean) (${ids.m2} mean)))`,

@@ -149,8 +149,13 @@ const rowsOfSeries = (series: OutputSeries) =>
 function formatMeasures(result: EvaluationResult) {
   if (result.aggregated) return { aggregated: result.series.flatMap(rowsOfSeries) };
   const byMetric: Record<string, Record<string, unknown[][]>> = {};
+  // A reference named twice is one series in Gnocchi's answer (a dict keyed by metric and method).
+  const seen = new Set<string>();
   for (const series of result.series) {
     const { metric, aggregation } = series.reference!;
+    const key = `${metric}\n${aggregation}\n${series.granularitySeconds}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const methods = byMetric[metric] ?? {};
     byMetric[metric] = methods;
     methods[aggregation] = [...(methods[aggregation] ?? []), ...rowsOfSeries(series)];
