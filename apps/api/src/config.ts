@@ -3,7 +3,9 @@ import {
   DatabaseSection,
   KafkaSection,
   LogSection,
+  RedisSection,
   SchemaRegistrySection,
+  StorageSection,
 } from '@granary/config';
 import { TopicsSection } from '@granary/kafka';
 import { RestSection } from '@granary/rest';
@@ -27,10 +29,18 @@ export const ApiConfigSchema = Type.Object(
     kafka: KafkaSection,
     schemaRegistry: SchemaRegistrySection,
     topics: TopicsSection,
+    storage: StorageSection,
+    redis: RedisSection,
     measures: Type.Object(
       {
         /** Produce measure writes to Kafka; off, the measure endpoints answer 503 after their checks. */
         writes: Type.Boolean({ default: true }),
+        /** How long `refresh=true` waits for the partition's checkpoint (Gnocchi's operation_timeout). */
+        refreshTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** Decoded live checkpoint segments kept in memory, in encoded bytes. */
+        segmentCacheBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
+        /** The processors' consumer group, whose lag `/v1/status` reports. */
+        processorGroupId: Type.String({ default: 'granary-processors' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,8 +1,17 @@
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { type Logger, createRegistry, startAdminServer } from '@granary/observability';
-import { type MeasureWriter, buildApi, indexPort, kafkaMeasureWriter } from '@granary/rest';
+import { ByteBoundedLru, RedisRefresher, StoredMeasureReader, measuresBacklog } from '@granary/reader';
+import {
+  type BacklogPort,
+  type MeasureReader,
+  type MeasureWriter,
+  buildApi,
+  indexPort,
+  kafkaMeasureWriter,
+} from '@granary/rest';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { type Segment, createObjectStore } from '@granary/storage';
 import type { ApiConfig } from './config.ts';
 
 export interface RunningApi {
@@ -33,8 +42,57 @@ async function startMeasureWrites(
 }
 
 /**
+ * The read side: the object store (compacted splits and live segments), Kafka's offsets for
+ * `refresh=true` and the backlog, and Redis for the processors' watermarks (ADR 0011).
+ */
+async function startMeasureReads(
+  config: ApiConfig,
+  logger: Logger,
+): Promise<{ reader: MeasureReader; backlog: BacklogPort; close(): Promise<void> }> {
+  const topic = config.topics.measures.name;
+  const store = await createObjectStore(config.storage);
+  const admin = createKafkaClient(config.kafka, { logger }).createAdmin();
+  const refresher = new RedisRefresher({
+    url: config.redis.url,
+    topic,
+    endOffset: async (partition) => {
+      const ends = await admin.endOffsets(topic);
+      return Number(ends.find((end) => end.partition === partition)?.offset ?? 0);
+    },
+    timeoutMs: config.measures.refreshTimeoutMs,
+    logger,
+  });
+  try {
+    await admin.connect();
+    await refresher.connect();
+  } catch (err) {
+    await Promise.allSettled([admin.disconnect(), refresher.close(), store.close()]);
+    throw err;
+  }
+  const reader = new StoredMeasureReader({
+    store,
+    topic,
+    partitions: config.topics.measures.partitions,
+    segmentCache: new ByteBoundedLru<Segment>(config.measures.segmentCacheBytes),
+    refresher,
+  });
+  const backlog: BacklogPort = {
+    backlog: () => measuresBacklog({ admin, store, topic, groupId: config.measures.processorGroupId }),
+  };
+  return {
+    reader,
+    backlog,
+    close: async () => {
+      await refresher.close();
+      await admin.disconnect();
+      await store.close();
+    },
+  };
+}
+
+/**
  * Starts the query service: index (migrated and seeded as configured), measure writes to Kafka
- * (unless disabled), the REST API, and the admin server. Stopping closes them in reverse order.
+ * (unless disabled), measure reads from object storage, the REST API, and the admin server. Stopping closes them in reverse order.
  */
 export async function startApi(config: ApiConfig, logger: Logger): Promise<RunningApi> {
   const index = createIndex({
@@ -43,12 +101,19 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     logger,
   });
   let writes: Awaited<ReturnType<typeof startMeasureWrites>> | undefined;
+  let reads: Awaited<ReturnType<typeof startMeasureReads>> | undefined;
   try {
     if (config.index.migrate) await index.migrate();
     await index.seed(config.index.seed);
     writes = config.measures.writes ? await startMeasureWrites(config, logger) : undefined;
+    reads = await startMeasureReads(config, logger);
     const app = await buildApi(
-      { index: indexPort(index), logger, ...(writes ? { measures: { writer: writes.writer } } : {}) },
+      {
+        index: indexPort(index),
+        logger,
+        measures: { reader: reads.reader, ...(writes ? { writer: writes.writer } : {}) },
+        backlog: reads.backlog,
+      },
       config.api,
     );
     const url = await app.listen({ host: config.api.host, port: config.api.port });
@@ -69,11 +134,13 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
         await admin.close();
         await app.close();
         await writes?.close();
+        await reads?.close();
         await index.close();
       },
     };
   } catch (err) {
     await writes?.close();
+    await reads?.close();
     await index.close();
     throw err;
   }
