@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DatabaseSection, loadConfig } from '@granary/config';
+import { DatabaseSection, KafkaSection, loadConfig } from '@granary/config';
+import { type TopicAdmin, type TopicSpec, createKafkaClient } from '@granary/kafka';
 import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
@@ -12,8 +21,9 @@ import { parse as parseYaml } from 'yaml';
 /**
  * `make conformance`: runs every gabbi file of a directory against a freshly reset local
  * deployment — per file a new PostgreSQL database and a new API process configured as Gnocchi's
- * test fixture (no archive policies, max limit 7, CORS origin http://foobar.com, basic auth) —
- * and prints per-file results, the failed tests with the reason, and `N passed, N failed` last.
+ * test fixture (no archive policies, max limit 7, CORS origin http://foobar.com, basic auth) and a
+ * processor beside it, over the file's own measures topic and storage directory, so that measures
+ * POSTed by a test become readable as in Gnocchi's fixture — and prints per-file results, the failed tests with the reason, and `N passed, N failed` last.
  * Every test of a file counts; one that could not run counts as failed.
  */
 
@@ -23,6 +33,9 @@ const VENV = join(ROOT, '.granary/tools/conformance-venv');
 const LOG_DIR = join(ROOT, '.granary/logs/conformance');
 const API_START_TIMEOUT_MS = 60_000;
 const FILE_TIMEOUT_MS = 600_000;
+const STORAGE_DIR = join(ROOT, '.granary/conformance');
+/** Few partitions: a file writes to a handful of metrics, and each partition is claimed at start. */
+const MEASURE_PARTITIONS = 2;
 
 interface TestOutcome {
   name: string;
@@ -30,11 +43,13 @@ interface TestOutcome {
   reason: string;
 }
 
-const ToolConfig = Type.Object({ database: DatabaseSection });
+const ToolConfig = Type.Object({ database: DatabaseSection, kafka: KafkaSection });
 
 async function main(): Promise<number> {
   const directory = resolve(process.argv[2] ?? join(ROOT, '../shared/conformance/gabbits'));
-  const { database } = loadConfig(ToolConfig);
+  const { database, kafka } = loadConfig(ToolConfig);
+  const admin = createKafkaClient(kafka).createAdmin();
+  await admin.connect();
   const python = ensureVenv();
   const files = readdirSync(directory)
     .filter((name) => name.endsWith('.yaml'))
@@ -44,13 +59,14 @@ async function main(): Promise<number> {
   let passed = 0;
   let failed = 0;
   for (const [i, file] of files.entries()) {
-    const outcomes = await runFile(join(directory, file), python, database.url, i);
+    const outcomes = await runFile(join(directory, file), python, database.url, admin, i);
     const filePassed = outcomes.filter((o) => o.passed).length;
     passed += filePassed;
     failed += outcomes.length - filePassed;
     console.log(`${file}: ${filePassed} passed, ${outcomes.length - filePassed} failed`);
     for (const o of outcomes.filter((o) => !o.passed)) console.log(`  ✗ ${o.name} — ${o.reason}`);
   }
+  await admin.disconnect();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
@@ -76,42 +92,72 @@ async function runFile(
   path: string,
   python: string,
   databaseUrl: string,
+  admin: TopicAdmin,
   ordinal: number,
 ): Promise<TestOutcome[]> {
   const names = testNames(path);
   const failAll = (reason: string): TestOutcome[] => names.map((name) => ({ name, passed: false, reason }));
-  const dbName = `granary_conformance_${process.pid}_${ordinal}`;
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  let api: ChildProcess | undefined;
+  const deployment = `${process.pid}_${ordinal}`;
+  const dbName = `granary_conformance_${deployment}`;
+  const topics = {
+    measures: topicSpec(`granary.conformance.${deployment}.measures`),
+    measuresDeadLetter: topicSpec(`granary.conformance.${deployment}.measures.dlq`),
+  };
+  const storage = join(STORAGE_DIR, deployment);
+  const pgAdmin = new pg.Client({ connectionString: databaseUrl });
+  await pgAdmin.connect();
+  const children: ChildProcess[] = [];
   try {
-    await admin.query(`CREATE DATABASE ${dbName}`);
+    await pgAdmin.query(`CREATE DATABASE ${dbName}`);
+    await admin.createTopics(Object.values(topics));
+    const log = createWriteStream(join(LOG_DIR, `${basename(path, '.yaml')}.log`));
+    // Both children need the whole environment (PATH, infra endpoints); the deployment goes on top.
+    const shared = {
+      ...process.env,
+      DATABASE_URL: withDatabase(databaseUrl, dbName),
+      GRANARY_TOPICS__MEASURES: JSON.stringify(topics.measures),
+      GRANARY_TOPICS__MEASURES_DEAD_LETTER: JSON.stringify(topics.measuresDeadLetter),
+      GRANARY_STORAGE__DRIVER: 'file',
+      GRANARY_STORAGE__FILE__BASE_PATH: storage,
+      GRANARY_LOG__LEVEL: 'warn',
+    };
+    const start = (app: string, env: Record<string, string | undefined>) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', app], {
+        cwd: ROOT,
+        env: { ...shared, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      children.push(child);
+      return child;
+    };
+    const processorAdminPort = await freePort();
+    // Gnocchi's fixture processes measures at once; a short checkpoint interval stands in for it.
+    const processor = start('apps/processor/main.ts', {
+      GRANARY_PROCESSOR__GROUP_ID: `granary-conformance-${deployment}`,
+      GRANARY_PROCESSOR__PROVISION_TOPICS: 'false',
+      GRANARY_PROCESSOR__CHECKPOINT__INTERVAL_MS: '100',
+      GRANARY_PROCESSOR__COMPACTION__GRACE_MS: '0',
+      GRANARY_ADMIN__PORT: String(processorAdminPort),
+    });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const log = createWriteStream(join(LOG_DIR, `${basename(path, '.yaml')}.log`));
-    api = spawn(process.execPath, ['--import', 'tsx', 'apps/api/main.ts'], {
-      cwd: ROOT,
-      // The child needs the whole environment (PATH, infra endpoints); the fixture settings go on top.
-      env: {
-        ...process.env,
-        DATABASE_URL: withDatabase(databaseUrl, dbName),
-        GRANARY_API__HOST: '127.0.0.1',
-        GRANARY_API__PORT: String(port),
-        GRANARY_API__MAX_LIMIT: '7',
-        GRANARY_API__AUTH: 'basic',
-        GRANARY_API__CORS__ALLOWED_ORIGINS: '["http://foobar.com"]',
-        GRANARY_INDEX__SEED: 'empty',
-        // Gnocchi's fixture processes measures in-process; here that needs processors, not wired yet.
-        GRANARY_MEASURES__WRITES: 'false',
-        GRANARY_LOG__LEVEL: 'warn',
-        GRANARY_ADMIN__PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const api = start('apps/api/main.ts', {
+      GRANARY_API__HOST: '127.0.0.1',
+      GRANARY_API__PORT: String(port),
+      GRANARY_API__MAX_LIMIT: '7',
+      GRANARY_API__AUTH: 'basic',
+      GRANARY_API__CORS__ALLOWED_ORIGINS: '["http://foobar.com"]',
+      GRANARY_INDEX__SEED: 'empty',
+      GRANARY_MEASURES__PROCESSOR_GROUP_ID: `granary-conformance-${deployment}`,
+      GRANARY_ADMIN__PORT: '0',
     });
-    api.stdout?.pipe(log);
-    api.stderr?.pipe(log);
-    const started = await waitForHealth(url, api);
+    const started = await waitForOk(`${url}/healthcheck`, api);
     if (started !== true) return failAll(`API did not start: ${started}`);
+    // Ready once the group assigned it the partitions, so refresh requests find their owner.
+    const assigned = await waitForOk(`http://127.0.0.1:${processorAdminPort}/readyz`, processor);
+    if (assigned !== true) return failAll(`processor did not start: ${assigned}`);
     const run = spawnSync(python, [join(HERE, 'runner.py'), path, url], {
       cwd: ROOT,
       encoding: 'utf8',
@@ -130,14 +176,29 @@ async function runFile(
       return failAll(`runner failed: ${why}`);
     }
   } finally {
-    if (api && api.exitCode === null) {
-      const exited = new Promise((done) => api?.once('exit', done));
-      api.kill('SIGTERM');
-      await exited;
-    }
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await Promise.all(children.map(stopChild));
+    await admin.deleteTopics(Object.values(topics).map((topic) => topic.name));
+    rmSync(storage, { recursive: true, force: true });
+    await pgAdmin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await pgAdmin.end();
   }
+}
+
+function topicSpec(name: string): TopicSpec {
+  return {
+    name,
+    partitions: MEASURE_PARTITIONS,
+    replicationFactor: 1,
+    retentionMs: -1,
+    cleanupPolicy: 'delete',
+  };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** Test names straight from the YAML, so a file the runner cannot load still counts every test. */
@@ -169,13 +230,13 @@ function freePort(): Promise<number> {
   });
 }
 
-/** True once `/healthcheck` answers 200; otherwise why not (exit or timeout). */
-async function waitForHealth(url: string, api: ChildProcess): Promise<true | string> {
+/** True once `url` answers 200; otherwise why not (the process exited, or timeout). */
+async function waitForOk(url: string, child: ChildProcess): Promise<true | string> {
   const deadline = Date.now() + API_START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (api.exitCode !== null) return `exited with ${api.exitCode} (see ${LOG_DIR})`;
+    if (child.exitCode !== null) return `exited with ${api.exitCode} (see ${LOG_DIR})`;
     try {
-      if ((await fetch(`${url}/healthcheck`)).status === 200) return true;
+      if ((await fetch(url)).status === 200) return true;
     } catch {
       // Not listening yet.
     }
