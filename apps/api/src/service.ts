@@ -64,11 +64,15 @@ async function startMeasureReads(
   });
   try {
     await admin.connect();
-    await refresher.connect();
   } catch (err) {
-    await Promise.allSettled([admin.disconnect(), refresher.close(), store.close()]);
+    await Promise.allSettled([refresher.close(), store.close()]);
     throw err;
   }
+  refresher
+    .subscribed()
+    .catch((err: unknown) =>
+      logger.error({ err, topic }, 'watermark subscription failed: refresh=true will time out'),
+    );
   const reader = new StoredMeasureReader({
     store,
     topic,

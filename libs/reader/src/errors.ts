@@ -7,6 +7,11 @@ export const readerErrors = defineErrors({
     status: 503,
     retriable: true,
   },
+  READER_REFRESH_UNAVAILABLE: {
+    message: 'Redis, which carries refresh requests and watermarks, cannot be reached',
+    status: 503,
+    retriable: true,
+  },
   READER_SEGMENTS_MOVING: {
     message: 'Live checkpoint segments kept vanishing under the reader (compaction racing)',
     status: 503,

@@ -32,18 +32,23 @@ export class RedisRefresher implements PartitionRefresher {
   private readonly waiters = new Set<Waiter>();
 
   constructor(private readonly options: RedisRefresherOptions) {
-    // Fail fast rather than queue: a refresh that cannot reach Redis now ends in a 503 anyway.
-    const connection = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false };
-    this.commands = new Redis(options.url, connection);
-    this.subscriber = new Redis(options.url, { ...connection, maxRetriesPerRequest: null });
+    // Commands fail fast rather than queue: a refresh that cannot reach Redis ends in a 503 anyway.
+    this.commands = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    // The subscription waits for Redis and is renewed after every reconnection (autoResubscribe).
+    // No ready check: its INFO is refused once the queued SUBSCRIBE put the connection in
+    // subscriber mode.
+    this.subscriber = new Redis(options.url, { maxRetriesPerRequest: null, enableReadyCheck: false });
     for (const redis of [this.commands, this.subscriber]) {
       redis.on('error', (err: Error) => options.logger.warn({ err }, 'redis connection error'));
     }
     this.subscriber.on('message', (_channel: string, message: string) => this.onWatermark(message));
   }
 
-  async connect(): Promise<void> {
-    await Promise.all([this.commands.connect(), this.subscriber.connect()]);
+  /**
+   * Resolves once watermark raises are received. Redis being down only delays it: refreshes answer
+   * 503 meanwhile, everything else keeps working, so start-up need not wait for it.
+   */
+  async subscribed(): Promise<void> {
     await this.subscriber.subscribe(watermarkChannel(this.options.topic));
   }
 
@@ -61,9 +66,8 @@ export class RedisRefresher implements PartitionRefresher {
     try {
       // Subscribed before publishing, then the stored watermark read: no raise can slip between.
       if ((await this.watermark(partition)) >= target) return;
-      await this.commands.publish(
-        REFRESH_CHANNEL,
-        encodeRefreshRequest({ topic, partition, offset: target }),
+      await this.redis('publish a refresh request', () =>
+        this.commands.publish(REFRESH_CHANNEL, encodeRefreshRequest({ topic, partition, offset: target })),
       );
       if ((await this.watermark(partition)) >= target) return;
       const timedOut = new Promise<'timeout'>((done) => {
@@ -82,12 +86,29 @@ export class RedisRefresher implements PartitionRefresher {
 
   /** The partition's checkpointed offset as published, -1 when none yet. */
   async watermark(partition: number): Promise<number> {
-    const stored = await this.commands.get(watermarkKey(this.options.topic, partition));
+    const stored = await this.redis('read a watermark', () =>
+      this.commands.get(watermarkKey(this.options.topic, partition)),
+    );
     return stored === null ? -1 : Number(stored);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.commands.quit(), this.subscriber.quit()]);
+    // QUIT needs a connection; one still (re)connecting is just dropped.
+    await Promise.all(
+      [this.commands, this.subscriber].map(async (redis) => {
+        if (redis.status === 'ready') await redis.quit();
+        else redis.disconnect();
+      }),
+    );
+  }
+
+  /** A Redis command whose failure is the refresh's: unavailable, retriable (503). */
+  private async redis<T>(what: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (cause) {
+      throw readerErrors('READER_REFRESH_UNAVAILABLE', `cannot ${what}`, { cause });
+    }
   }
 
   /** `<partition>:<offset>` on the topic's watermark channel. */

@@ -47,7 +47,7 @@ async function connectedRefresher(endOffsets: Record<number, number>, timeoutMs 
     timeoutMs,
     logger,
   });
-  await refresher.connect();
+  await refresher.subscribed();
   return refresher;
 }
 
@@ -79,6 +79,19 @@ describe('RedisRefresher', () => {
     const refreshing = await connectedRefresher({ 5: 10 }, 200);
     const failure = await refreshing.refresh(5).catch((err: unknown) => err);
     expect(readerErrors.is(failure, 'READER_REFRESH_TIMEOUT')).toBe(true);
+    expect((failure as { status: number }).status).toBe(503);
+  });
+
+  it('answers READER_REFRESH_UNAVAILABLE (503) while Redis cannot be reached', async () => {
+    refresher = new RedisRefresher({
+      url: 'redis://127.0.0.1:1',
+      topic,
+      endOffset: async () => 10,
+      timeoutMs: 10_000,
+      logger,
+    });
+    const failure = await refresher.refresh(7).catch((err: unknown) => err);
+    expect(readerErrors.is(failure, 'READER_REFRESH_UNAVAILABLE')).toBe(true);
     expect((failure as { status: number }).status).toBe(503);
   });
 
