@@ -234,7 +234,7 @@ function freePort(): Promise<number> {
 async function waitForOk(url: string, child: ChildProcess): Promise<true | string> {
   const deadline = Date.now() + API_START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) return `exited with ${api.exitCode} (see ${LOG_DIR})`;
+    if (child.exitCode !== null) return `exited with ${child.exitCode} (see ${LOG_DIR})`;
     try {
       if ((await fetch(url)).status === 200) return true;
     } catch {
