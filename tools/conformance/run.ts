@@ -141,6 +141,11 @@ async function runFile(
       GRANARY_PROCESSOR__COMPACTION__GRACE_MS: '0',
       GRANARY_ADMIN__PORT: String(processorAdminPort),
     });
+    // Ready once the group assigned it the partitions, so refresh requests find their owner. The
+    // API starts after it: both register the topic's schema, and @granary/schema's first
+    // registration of a subject is not safe to race (one of them gets a 409 on its compatibility).
+    const assigned = await waitForOk(`http://127.0.0.1:${processorAdminPort}/readyz`, processor);
+    if (assigned !== true) return failAll(`processor did not start: ${assigned}`);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const api = start('apps/api/main.ts', {
@@ -155,9 +160,6 @@ async function runFile(
     });
     const started = await waitForOk(`${url}/healthcheck`, api);
     if (started !== true) return failAll(`API did not start: ${started}`);
-    // Ready once the group assigned it the partitions, so refresh requests find their owner.
-    const assigned = await waitForOk(`http://127.0.0.1:${processorAdminPort}/readyz`, processor);
-    if (assigned !== true) return failAll(`processor did not start: ${assigned}`);
     const run = spawnSync(python, [join(HERE, 'runner.py'), path, url], {
       cwd: ROOT,
       encoding: 'utf8',
