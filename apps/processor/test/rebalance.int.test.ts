@@ -89,6 +89,8 @@ describe('processor rebalance test', () => {
       }
     })();
 
+    // Claims so far: each claim of a partition raises its manifest's generation by one.
+    const claimsSeen = () => [...seen.values()].reduce((sum, { generation }) => sum + generation, 0);
     const group = `rebalance-${suffix}`;
     await produce(topic, batches.slice(0, part));
     const first = spawnMember(buckets.shared, 'first', group);
@@ -96,16 +98,22 @@ describe('processor rebalance test', () => {
     let ends = await endOffsets(topic);
     await eventually(() => caughtUp(store, topic, ends));
 
+    // The newcomer must really take partitions before anyone leaves, or the test would see only
+    // one movement (a slow start under load once made the leave overtake the join).
+    const claimsBeforeJoin = claimsSeen();
     const third = spawnMember(buckets.shared, 'third', group);
+    await eventually(async () => claimsSeen() > claimsBeforeJoin);
     await produce(topic, batches.slice(part, 2 * part));
     ends = await endOffsets(topic);
     await eventually(() => caughtUp(store, topic, ends));
 
+    const claimsBeforeLeave = claimsSeen();
     first.kill('SIGTERM');
     await produce(topic, batches.slice(2 * part));
     expect(await exited(first)).toEqual({ code: 0, signal: null });
     ends = await endOffsets(topic);
     await eventually(() => caughtUp(store, topic, ends));
+    await eventually(async () => claimsSeen() > claimsBeforeLeave);
     for (const member of [second, third]) member.kill('SIGTERM');
     expect(await exited(second)).toEqual({ code: 0, signal: null });
     expect(await exited(third)).toEqual({ code: 0, signal: null });
@@ -113,8 +121,7 @@ describe('processor rebalance test', () => {
     await watcher;
     expect(regressions).toEqual([]);
     // Partitions moved: the join gave the newcomer at least one, the leave moved the leaver's.
-    const claims = [...seen.values()].reduce((sum, { generation }) => sum + generation, 0);
-    expect(claims).toBeGreaterThanOrEqual(PARTITIONS + 2);
+    expect(claimsSeen()).toBeGreaterThanOrEqual(PARTITIONS + 2);
 
     const reference = s3Store(buckets.reference);
     const alone = spawnMember(buckets.reference, 'alone', `rebalance-alone-${suffix}`);
