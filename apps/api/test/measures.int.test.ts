@@ -9,7 +9,9 @@ import {
   startProcessor,
 } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
+import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
+import { FileObjectStore, listSplitKeys, readManifest } from '@granary/storage';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../libs/rest/test/database.ts';
@@ -49,14 +51,27 @@ const environment = () => ({
   GRANARY_ADMIN__PORT: '0',
 });
 
-/** A processor of the test's group checkpointing every `intervalMs`, once it owns the partitions. */
-async function processorWithCheckpointEvery(intervalMs: number): Promise<RunningProcessor> {
+/**
+ * A processor of the test's group checkpointing every `intervalMs`, once it owns the partitions.
+ * It compacts every live segment as soon as it can, unless `compaction` is off.
+ */
+async function processorWithCheckpointEvery(
+  intervalMs: number,
+  compaction: 'eager' | 'off' = 'off',
+): Promise<RunningProcessor> {
   const config: ProcessorConfig = loadConfig(ProcessorConfigSchema, {
     env: {
       ...environment(),
       GRANARY_PROCESSOR__GROUP_ID: groupId,
       GRANARY_PROCESSOR__SESSION_TIMEOUT_MS: '6000',
       GRANARY_PROCESSOR__CHECKPOINT__INTERVAL_MS: String(intervalMs),
+      ...(compaction === 'eager'
+        ? {
+            GRANARY_PROCESSOR__COMPACTION__INTERVAL_MS: '200',
+            GRANARY_PROCESSOR__COMPACTION__MIN_SEGMENTS: '1',
+            GRANARY_PROCESSOR__COMPACTION__GRACE_MS: '0',
+          }
+        : { GRANARY_PROCESSOR__COMPACTION__INTERVAL_MS: '3600000' }),
     },
   });
   const running = await startProcessor(config, logger);
@@ -164,7 +179,7 @@ describe('measures read through the API', () => {
 
   it('without refresh, reads a measure once the next timer checkpoint stored it', async () => {
     await processor?.stop();
-    processor = await processorWithCheckpointEvery(500);
+    processor = await processorWithCheckpointEvery(500, 'eager');
     const metricId = await createMetric();
     await postMeasures(metricId, [{ timestamp: '2024-05-01T13:00:00Z', value: 42 }]);
     let read: Awaited<ReturnType<typeof measuresOf>> | undefined;
@@ -173,5 +188,29 @@ describe('measures read through the API', () => {
       return Array.isArray(read.body) && read.body.length > 0;
     });
     expect(read).toEqual({ status: 200, body: [['2024-05-01T13:00:00+00:00', 1, 42]] });
+  });
+
+  it('reads the same once compaction folded the live segments into Gnocchi splits', async () => {
+    const metricId = await createMetric();
+    const measures = [
+      { timestamp: '2024-05-01T14:00:00Z', value: 1 },
+      { timestamp: '2024-05-01T14:00:30Z', value: 3 },
+    ];
+    await postMeasures(metricId, measures);
+    const fresh = await measuresOf(metricId, 'refresh=true');
+    const store = new FileObjectStore({ basePath: storage });
+    const partition = partitionFor(metricId, 2);
+    await until(async () => {
+      const current = await readManifest(store, topic, partition);
+      const splits = await listSplitKeys(store, metricId, 'mean', 1_000_000);
+      return current?.manifest.segments.length === 0 && splits.length > 0;
+    });
+    expect(await measuresOf(metricId, '')).toEqual(fresh);
+    expect(fresh.body).toEqual([
+      ['2024-05-01T14:00:00+00:00', 1, 1],
+      ['2024-05-01T14:00:30+00:00', 1, 3],
+    ]);
+    const coarse = await fetch(`${api.url}/v1/metric/${metricId}/measures?granularity=60`, { headers });
+    expect(await coarse.json()).toEqual([['2024-05-01T14:00:00+00:00', 60, 2]]);
   });
 });
