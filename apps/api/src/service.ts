@@ -69,9 +69,9 @@ async function startMeasureReads(
     throw err;
   }
   refresher
-    .subscribed()
+    .ready()
     .catch((err: unknown) =>
-      logger.error({ err, topic }, 'watermark subscription failed: refresh=true will time out'),
+      logger.error({ err, topic }, 'redis connection for refresh=true could not be set up'),
     );
   const reader = new StoredMeasureReader({
     store,

@@ -45,11 +45,16 @@ export class RedisRefresher implements PartitionRefresher {
   }
 
   /**
-   * Resolves once watermark raises are received. Redis being down only delays it: refreshes answer
-   * 503 meanwhile, everything else keeps working, so start-up need not wait for it.
+   * Resolves once watermark raises are received and commands can be sent. Redis being down only
+   * delays it: refreshes answer 503 meanwhile, everything else keeps working, so start-up need not
+   * wait for it.
    */
-  async subscribed(): Promise<void> {
-    await this.subscriber.subscribe(watermarkChannel(this.options.topic));
+  async ready(): Promise<void> {
+    const commandsReady =
+      this.commands.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((done) => this.commands.once('ready', () => done()));
+    await Promise.all([this.subscriber.subscribe(watermarkChannel(this.options.topic)), commandsReady]);
   }
 
   async refresh(partition: number): Promise<void> {

@@ -47,7 +47,7 @@ async function connectedRefresher(endOffsets: Record<number, number>, timeoutMs 
     timeoutMs,
     logger,
   });
-  await refresher.subscribed();
+  await refresher.ready();
   return refresher;
 }
 
