@@ -2,10 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdminSection, KafkaSection, LogSection, StorageSection, loadConfig } from '@granary/config';
-import { Type } from '@sinclair/typebox';
+import { loadConfig } from '@granary/config';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ApiConfigSchema } from '../../apps/api/src/config.ts';
+import { IngestConfigSchema } from '../../apps/ingest/src/config.ts';
+import { PollerConfigSchema } from '../../apps/poller/src/config.ts';
+import { ProcessorConfigSchema } from '../../apps/processor/src/config.ts';
 
 /**
  * `make k8s-check` and `make docker-lint` are only worth having if they fail on a broken input, so
@@ -147,17 +150,17 @@ describe('tools/k8s-check/docker-lint.sh', () => {
   });
 });
 
-describe('k8s/base/config/<app>.yaml', () => {
+describe('app configuration files', () => {
   /**
    * The apps reject unknown keys at start-up, so a typo in a ConfigMap is a crash loop in the
-   * cluster. Until each app exports its own schema, check the files against the shared sections
-   * they use, with the environment the Deployments give them.
+   * cluster, and one in config/local breaks `make run`. Each file is checked against its app's own
+   * schema, with the environment the Deployment (or `make run`) gives it.
    */
-  const sectionsUsed = {
-    poller: { admin: AdminSection, log: LogSection, kafka: KafkaSection },
-    ingest: { admin: AdminSection, log: LogSection, kafka: KafkaSection },
-    processor: { admin: AdminSection, log: LogSection, kafka: KafkaSection, storage: StorageSection },
-    api: { admin: AdminSection, log: LogSection, kafka: KafkaSection, storage: StorageSection },
+  const schemas = {
+    poller: PollerConfigSchema,
+    ingest: IngestConfigSchema,
+    processor: ProcessorConfigSchema,
+    api: ApiConfigSchema,
   };
   const deploymentEnvironment = {
     KAFKA_BROKERS: 'granary-kafka-bootstrap:9092',
@@ -166,13 +169,15 @@ describe('k8s/base/config/<app>.yaml', () => {
     GRANARY_STORAGE__S3__SECRET_ACCESS_KEY: 'from-secret',
   };
 
-  for (const [app, sections] of Object.entries(sectionsUsed)) {
-    it(`${app}.yaml is valid and serves the admin port the probes use`, () => {
-      const schema = Type.Object(sections, { additionalProperties: false });
+  for (const [app, schema] of Object.entries(schemas)) {
+    it(`k8s/base/config/${app}.yaml is valid and serves the admin port the probes use`, () => {
       const config = loadConfig(schema, {
         file: join(repo, 'k8s', 'base', 'config', `${app}.yaml`),
+        // Only the apps that read storage get the S3 Secret (the others reject unknown keys).
         env:
-          'storage' in sections ? deploymentEnvironment : { KAFKA_BROKERS: 'granary-kafka-bootstrap:9092' },
+          'storage' in schema.properties
+            ? deploymentEnvironment
+            : { KAFKA_BROKERS: 'granary-kafka-bootstrap:9092' },
       });
       expect(config.admin.host).toBe('0.0.0.0');
 
@@ -183,6 +188,12 @@ describe('k8s/base/config/<app>.yaml', () => {
       const adminPort = container.ports.find((port: { name: string }) => port.name === 'admin');
       expect(adminPort.containerPort).toBe(config.admin.port);
       expect(container.args).toEqual([`apps/${app}/main.ts`]);
+    });
+
+    it(`config/local/${app}.yaml (make run) is valid and keeps its admin server on loopback`, () => {
+      const config = loadConfig(schema, { file: join(repo, 'config', 'local', `${app}.yaml`), env: {} });
+      expect(config.admin.host).toBe('127.0.0.1');
+      expect(config.admin.port).toBeGreaterThan(0);
     });
   }
 });

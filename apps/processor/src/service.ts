@@ -1,5 +1,5 @@
 import { createIndex } from '@granary/index';
-import { type BatchConsumer, BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, type Registry, createRegistry, startAdminServer } from '@granary/observability';
 import {
   type CrashPoint,
