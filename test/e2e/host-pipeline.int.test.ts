@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { parsePythonJson } from '@granary/publisher';
+import { computeSignature } from '@granary/telemetry';
 import type { TSchema } from '@sinclair/typebox';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiConfigSchema, type RunningApi, startApi } from '../../apps/api/index.ts';
@@ -12,12 +15,14 @@ import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/
 import { type Poller, PollerConfigSchema, startPoller } from '../../apps/poller/index.ts';
 import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '../../apps/processor/index.ts';
 import { infra } from '../infra/endpoints.ts';
+import { type Snmpd, startSnmpd } from '../infra/snmpd.ts';
 
 /**
- * Issue 9's end-to-end path on this machine: the poller's host pollster → Avro samples → ingest
- * (resources and metrics created in the index) → MeasureBatch → processor (checkpointed state) →
- * the Gnocchi API, whose aggregates must equal what /proc reported. Every app runs in this process
- * with its real wiring, on topics, a database and a storage folder of its own.
+ * Issue 9's end-to-end paths: the poller (host pollster on this machine, SNMP pollster against a
+ * real snmpd) → Avro samples → ingest (resources and metrics created in the index) → MeasureBatch →
+ * processor (checkpointed state) → the Gnocchi API, whose aggregates must equal what the sources
+ * reported; and the same from a Ceilometer oslo.messaging notification on Kafka. Every app runs in
+ * this process with its real wiring, on topics, a database and a storage folder of its own.
  */
 const suffix = randomUUID().slice(0, 8);
 const work = mkdtempSync(join(tmpdir(), 'granary-e2e-'));
@@ -39,6 +44,11 @@ let api: RunningApi | undefined;
 let processor: RunningProcessor | undefined;
 let ingest: RunningIngest | undefined;
 let poller: Poller | undefined;
+let snmpd: Snmpd | undefined;
+/** UCD-SNMP memTotalReal.0: what Ceilometer's SNMP pollster reads for hardware.memory.total. */
+const MEM_TOTAL_REAL = '.1.3.6.1.4.1.2021.4.5.0';
+/** The signing secret ingest checks by default (Ceilometer's own default). */
+const TELEMETRY_SECRET = 'change this for valid signing';
 
 function configOf<S extends TSchema>(schema: S, app: string, own: Record<string, unknown>) {
   const endpoints = infra();
@@ -104,6 +114,43 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+interface HostResource {
+  id: string;
+  original_resource_id: string;
+  metrics: Record<string, string>;
+}
+
+/** The host resource ingest created for `originalId`, once it has all of `meters`. */
+function hostResource(originalId: string, meters: readonly string[]): Promise<HostResource> {
+  return waitFor(`host ${originalId} with ${meters.join(', ')}`, async () => {
+    const resources = (await getJson('/v1/resource/host')) as HostResource[];
+    return resources.find(
+      (r) => r.original_resource_id === originalId && meters.every((meter) => r.metrics[meter]),
+    );
+  });
+}
+
+/** A metric's stored aggregates, asking the owning processor to checkpoint first (refresh). */
+function aggregates(metricId: string): Promise<[string, number, number][]> {
+  return waitFor(`aggregates of ${metricId}`, async () => {
+    const points = (await getJson(`/v1/metric/${metricId}/measures?refresh=true`)) as [
+      string,
+      number,
+      number,
+    ][];
+    return points.length > 0 ? points : undefined;
+  });
+}
+
+/** What an unchanged Ceilometer polling agent writes to Kafka: one signed meter in an oslo envelope. */
+function ceilometerNotification(resourceId: string, volume: string, timestamp: string): Buffer {
+  const meter = `{"source": "hardware", "counter_name": "hardware.memory.total", "counter_type": "gauge", "counter_unit": "KB", "counter_volume": ${volume}, "user_id": null, "user_name": null, "project_id": null, "project_name": null, "resource_id": "${resourceId}", "timestamp": "${timestamp}", "resource_metadata": {"resource_url": "${resourceId}"}, "message_id": "${randomUUID()}", "monotonic_time": null}`;
+  const signature = computeSignature(parsePythonJson(meter) as never, TELEMETRY_SECRET);
+  const signed = meter.replace(/}$/, `, "message_signature": "${signature}"}`);
+  const message = `{"message_id": "${randomUUID()}", "publisher_id": "ceilometer.polling", "event_type": "telemetry.polling", "priority": "SAMPLE", "payload": {"samples": [${signed}]}, "timestamp": "${timestamp}", "_context": {}}`;
+  return Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': message }));
+}
+
 beforeAll(async () => {
   await withAdminDatabase(`create database ${database}`);
   const endpoints = infra();
@@ -137,16 +184,27 @@ beforeAll(async () => {
       ...shared,
       ingest: {
         groupId: `e2e-ingest-${suffix}`,
-        oslo: { enabled: false },
+        oslo: { enabled: true, topic: topic('notifications.sample', 1) },
         cache: { redisKeyPrefix: `granary:e2e:${suffix}:` },
       },
     }),
     logger,
   );
   const pollingFile = join(work, 'polling.yaml');
+  snmpd = await startSnmpd();
   writeFileSync(
     pollingFile,
-    `sources:\n  - name: e2e\n    interval: 2\n    meters: [${Object.keys(CONSTANT_METERS).join(', ')}]\n`,
+    [
+      'sources:',
+      '  - name: e2e-host',
+      '    interval: 2',
+      `    meters: [${Object.keys(CONSTANT_METERS).join(', ')}]`,
+      '  - name: e2e-snmp',
+      '    interval: 2',
+      '    meters: [hardware.memory.total]',
+      `    resources: ["snmp://${snmpd.community}@${snmpd.host}:${snmpd.port}"]`,
+      '',
+    ].join('\n'),
   );
   poller = await startPoller(configOf(PollerConfigSchema, 'poller', { poller: { pollingFile } }), logger);
 }, 180_000);
@@ -156,37 +214,49 @@ afterAll(async () => {
   await ingest?.stop();
   await processor?.stop();
   await api?.stop();
+  await snmpd?.stop();
   await withAdminDatabase(`drop database if exists ${database} with (force)`);
 }, 120_000);
 
 describe('poller → ingest → processor → API', () => {
   it("serves this machine's host meters as aggregates equal to what /proc reports", async () => {
-    const host = await waitFor('the host resource with its metrics', async () => {
-      const resources = (await getJson('/v1/resource/host')) as {
-        id: string;
-        metrics: Record<string, string>;
-      }[];
-      const found = resources.find((r) => Object.keys(CONSTANT_METERS).every((meter) => r.metrics[meter]));
-      return found;
-    });
+    const host = await hostResource(hostname(), Object.keys(CONSTANT_METERS));
     const meminfo = procMeminfo();
-
     for (const [meter, field] of Object.entries(CONSTANT_METERS)) {
-      const metricId = host.metrics[meter]!;
-      const measures = await waitFor(`aggregates of ${meter}`, async () => {
-        const points = (await getJson(`/v1/metric/${metricId}/measures?refresh=true`)) as [
-          string,
-          number,
-          number,
-        ][];
-        return points.length > 0 ? points : undefined;
-      });
-      // ceilometer-low: 5-minute mean of a value that does not change.
-      for (const [timestamp, granularity, value] of measures) {
-        expect(timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\+00:00$/);
+      // ceilometer-low: 5-minute means of a value that does not change.
+      for (const [timestamp, granularity, value] of await aggregates(host.metrics[meter]!)) {
+        expect(timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d[05]:00\+00:00$/);
         expect(granularity).toBe(300);
         expect(value).toBe(meminfo[field]);
       }
     }
+  }, 180_000);
+
+  it("serves an SNMP agent's memory total as snmpget reports it", async () => {
+    const agent = await hostResource(snmpd!.host, ['hardware.memory.total']);
+    const [reported] = snmpd!.get([MEM_TOTAL_REAL]);
+    for (const [, granularity, value] of await aggregates(agent.metrics['hardware.memory.total']!)) {
+      expect(granularity).toBe(300);
+      expect(value).toBe(Number(reported));
+    }
+  }, 180_000);
+
+  it('takes a signed Ceilometer notification from Kafka (oslo.messaging) through to the API', async () => {
+    const kafka = new Kafka({ brokers: infra().kafkaBrokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const resourceId = `ceilometer-node-${suffix}`;
+    const timestamp = new Date().toISOString().replace('Z', '');
+    await producer.send({
+      topic: `e2e.${suffix}.notifications.sample`,
+      messages: [{ value: ceilometerNotification(resourceId, '4096.0', timestamp) }],
+    });
+    await producer.disconnect();
+
+    const node = await hostResource(resourceId, ['hardware.memory.total']);
+    const points = await aggregates(node.metrics['hardware.memory.total']!);
+    expect(points).toHaveLength(1);
+    expect(points[0]![1]).toBe(300);
+    expect(points[0]![2]).toBe(4096);
   }, 180_000);
 });
