@@ -9,7 +9,7 @@ TSX := node_modules/.bin/tsx
 
 help:
 	@echo "make run             start the infrastructure and every Granary app; Ctrl-C stops all"
-	@echo "make test            install dependencies, type-check, lint, run unit and integration tests"
+	@echo "make test            install dependencies, type-check, lint, unit, integration and conformance tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
@@ -47,7 +47,7 @@ GABBITS ?= ../shared/conformance/gabbits
 conformance: install infra-up
 	set -a && source .granary/infra.env && set +a && $(TSX) tools/conformance/run.ts $(GABBITS)
 
-test: install typecheck lint k8s-check docker-lint test-unit test-integration
+test: install typecheck lint k8s-check docker-lint test-unit test-integration conformance
 
 bench: install infra-up
 	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present
