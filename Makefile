@@ -4,11 +4,12 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TSX := node_modules/.bin/tsx
 
-.PHONY: help install build lint typecheck test test-unit test-integration bench run infra-up infra-down infra-status \
+.PHONY: help install build lint typecheck test test-unit test-integration bench run up down infra-up infra-down infra-status \
 	k8s-check docker-lint conformance
 
 help:
 	@echo "make run             start the infrastructure and every Granary app; Ctrl-C stops all"
+	@echo "make up | make down  the same stack as make run, in the background (for scripts and tests)"
 	@echo "make test            install dependencies, type-check, lint, unit, integration and conformance tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
@@ -54,6 +55,12 @@ bench: install infra-up
 
 run: install
 	$(TSX) tools/run.ts
+
+up: install
+	$(TSX) tools/run.ts up
+
+down: install
+	$(TSX) tools/run.ts down
 
 infra-up: install
 	$(TSX) test/infra/cli.ts up

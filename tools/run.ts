@@ -2,16 +2,27 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { infraDown, infraUp } from '../test/infra/infra.ts';
+import {
+  forgetPid,
+  isAlive,
+  recordedPid,
+  startDetached,
+  stopProcess,
+  waitUntil,
+} from '../test/infra/process.ts';
 import { PROJECT_ROOT, loadInfraSettings } from '../test/infra/settings.ts';
 
 /** The long-running apps, in start order (the CLI is a command, not a service). */
 const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
 
+/** Where `make up` finds the API answering once the stack is started. */
+const API_HEALTHCHECK = 'http://127.0.0.1:8041/healthcheck';
+
 /**
  * `make run`: bring the infrastructure up, start every app that has a `main.ts`, with the
  * endpoints of `.granary/infra.env` in its environment, and stop everything on Ctrl-C.
  */
-async function main(): Promise<void> {
+async function runInForeground(): Promise<void> {
   const settings = loadInfraSettings();
   const state = await infraUp(settings, { allowContainers: false, report: (line) => console.log(line) });
   const envFile = readFileSync(join(settings.infra.stateDir, 'infra.env'), 'utf8');
@@ -70,7 +81,55 @@ async function main(): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-main().catch((err: unknown) => {
+async function apiAnswers(): Promise<boolean> {
+  try {
+    return (await fetch(API_HEALTHCHECK, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** `make up`: the same stack in the background (log in .granary/logs/stack.log), once the API answers. */
+async function startInBackground(): Promise<void> {
+  const { stateDir } = loadInfraSettings().infra;
+  if (await apiAnswers()) {
+    throw new Error(`something already serves ${API_HEALTHCHECK} (a running make run or make up?)`);
+  }
+  const pid = startDetached('stack', process.execPath, ['--import', 'tsx', join('tools', 'run.ts')], {
+    stateDir,
+    cwd: PROJECT_ROOT,
+  });
+  const logFile = join(stateDir, 'logs', 'stack.log');
+  await waitUntil('Granary', apiAnswers, { timeoutMs: 300_000, pid, logFile });
+  console.log(`Granary is up (pid ${pid}, log ${logFile}); make down stops it.`);
+}
+
+/** `make down`: stop what `make up` started, as Ctrl-C would. */
+async function stopBackground(): Promise<void> {
+  const { stateDir } = loadInfraSettings().infra;
+  const pid = recordedPid(stateDir, 'stack');
+  if (pid === undefined) {
+    console.log('Granary is not running in the background.');
+    return;
+  }
+  // Its own shutdown stops the apps, then the services it started (Kafka may take a while).
+  await stopProcess(pid, 120_000);
+  forgetPid(stateDir, 'stack');
+  console.log(isAlive(pid) ? `pid ${pid} is still running` : 'Granary stopped.');
+}
+
+const COMMANDS: Record<string, () => Promise<void>> = {
+  foreground: runInForeground,
+  up: startInBackground,
+  down: stopBackground,
+};
+
+const command = COMMANDS[process.argv[2] ?? 'foreground'];
+if (!command) {
+  console.error('usage: tsx tools/run.ts [foreground|up|down]');
+  process.exit(2);
+}
+command().catch((err: unknown) => {
   console.error(`run: ${(err as Error).message}`);
   process.exit(1);
 });
