@@ -1,5 +1,5 @@
 import { createIndex } from '@granary/index';
-import { BatchingProducer, createKafkaClient } from '@granary/kafka';
+import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, createRegistry, startAdminServer } from '@granary/observability';
 import { ByteBoundedLru, RedisRefresher, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
@@ -31,9 +31,17 @@ async function startMeasureWrites(
     config.topics.measures.name,
     measureBatchSchema,
   );
-  const producer = new BatchingProducer(createKafkaClient(config.kafka, { logger }).createSender(), {
-    logger,
-  });
+  const kafka = createKafkaClient(config.kafka, { logger });
+  // Never let the broker auto-create the measures topic on a first write: with its default partition
+  // count, metrics would land in partitions the readers (murmur2 over the configured count) never look in.
+  const admin = kafka.createAdmin();
+  await admin.connect();
+  try {
+    await provisionTopics(admin, [config.topics.measures], logger);
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = new BatchingProducer(kafka.createSender(), { logger });
   await producer.connect();
   return {
     writer: kafkaMeasureWriter(producer, serde, config.topics.measures.name),

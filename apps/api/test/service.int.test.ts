@@ -18,11 +18,8 @@ const kafka = new Kafka({
 });
 
 beforeAll(async () => {
+  // No topic is created here: the API must provision its own before the first write.
   database = await createTestDatabase();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-  await admin.disconnect();
   // Configured the way an operator would: through the environment loadConfig reads.
   const config = loadConfig(ApiConfigSchema, {
     env: {
@@ -59,6 +56,19 @@ describe('the query service', () => {
     }[];
     expect(policies.map((p) => p.name).sort()).toEqual(['bool', 'high', 'low', 'medium']);
     expect((await fetch(`${api.adminUrl}/readyz`)).status).toBe(200);
+  });
+
+  it('provisions the measures topic with the configured partition count', async () => {
+    // Left to the broker's auto-creation, the topic would get its default count and metrics would
+    // land in partitions the readers never look in.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      expect(topics[0]?.partitions).toHaveLength(2);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('creates a metric from the default rule and reads it back', async () => {
