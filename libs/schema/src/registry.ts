@@ -33,9 +33,19 @@ export async function registerSchema(
     client.register(subject, info, false),
   );
   // Set after registering: a registry may refuse configuration for a subject that does not exist yet.
-  await callRegistry(`set BACKWARD compatibility on ${subject}`, () =>
-    client.updateCompatibility(subject, Compatibility.BACKWARD),
-  );
+  const setBackward = () =>
+    callRegistry(`set BACKWARD compatibility on ${subject}`, () =>
+      client.updateCompatibility(subject, Compatibility.BACKWARD),
+    );
+  try {
+    await setBackward();
+  } catch (err) {
+    // Apicurio answers 409 "rule already exists" when another process created the subject's rule
+    // between its check and its insert (apps registering together on a fresh registry); the rule
+    // exists now, so setting it again is an update.
+    if (!schemaErrors.is(err, 'SCHEMA_INCOMPATIBLE')) throw err;
+    await setBackward();
+  }
   return id;
 }
 
