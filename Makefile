@@ -45,8 +45,12 @@ docker-lint:
 
 GABBITS ?= ../shared/conformance/gabbits
 
-conformance: install infra-up
-	set -a && source .granary/infra.env && set +a && $(TSX) tools/conformance/run.ts $(GABBITS)
+# Services this target had to start are stopped again afterwards; ones already up stay up.
+conformance: install
+	@already_up=$$($(TSX) test/infra/cli.ts status >/dev/null 2>&1 && echo yes || echo no); \
+	$(TSX) test/infra/cli.ts up >/dev/null && set -a && source .granary/infra.env && set +a && \
+	$(TSX) tools/conformance/run.ts $(GABBITS); status=$$?; \
+	if [ "$$already_up" = no ]; then $(TSX) test/infra/cli.ts down >/dev/null; fi; exit $$status
 
 test: install typecheck lint k8s-check docker-lint test-unit test-integration conformance
 
