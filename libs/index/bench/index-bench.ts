@@ -1,12 +1,14 @@
 /**
  * Index benchmark: resource creates/s through the repository, metric look-ups by (resource, name)/s
  * and search latency over 100,000 resources. Runs in a throw-away database on the server given by
- * GRANARY_DATABASE_URL (or --database-url=…).
+ * DATABASE_URL (as `make bench` sets it from .granary/infra.env) or --database-url=….
  *
  *   npm run bench -w @granary/index -- --database-url=postgres://granary@127.0.0.1:25432/granary
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DatabaseSection, loadConfig } from '@granary/config';
+import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { type Index, createIndex, parseResourceFilter } from '../index.ts';
 
@@ -18,11 +20,7 @@ const CONCURRENCY = 8;
 
 const adminUrl =
   process.argv.find((a) => a.startsWith('--database-url='))?.slice('--database-url='.length) ??
-  process.env.GRANARY_DATABASE_URL;
-if (!adminUrl) {
-  console.error('usage: index-bench --database-url=postgres://… (or GRANARY_DATABASE_URL)');
-  process.exit(2);
-}
+  loadConfig(Type.Object({ database: DatabaseSection }), { file: '' }).database.url;
 
 /** Runs `task(i)` for i in [0, count) with a fixed number in flight. */
 async function inParallel(count: number, task: (i: number) => Promise<unknown>): Promise<void> {
