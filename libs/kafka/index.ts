@@ -19,6 +19,8 @@ export type {
   ConsumerOptions,
   KafkaClient,
   ObservedTopic,
+  PartitionRange,
+  RangeReader,
   RecordSender,
   TopicAdmin,
 } from './src/ports.ts';

@@ -3,11 +3,12 @@ import {
   DEAD_LETTER_HEADERS,
   type DeadLetterInfo,
   type OutgoingRecord,
+  type PartitionRange,
+  type RangeReader,
   readDeadLetter,
 } from '@granary/kafka';
-import { type DumpedRecord, type RangeReader, type ValueDecoder, toDumpedRecord } from './dump.ts';
+import { type DumpedRecord, type ValueDecoder, toDumpedRecord } from './dump.ts';
 import { cliErrors } from './errors.ts';
-import type { PartitionRange } from './kafka-tools.ts';
 import type { Progress } from './progress.ts';
 
 const DEAD_LETTER_HEADER_NAMES: ReadonlySet<string> = new Set(Object.values(DEAD_LETTER_HEADERS));

@@ -1,6 +1,5 @@
-import type { ConsumedRecord } from '@granary/kafka';
+import type { ConsumedRecord, PartitionRange, RangeReader } from '@granary/kafka';
 import { schemaErrors } from '@granary/schema';
-import type { PartitionRange } from './kafka-tools.ts';
 import type { Progress } from './progress.ts';
 
 /** One line of `granary dump`: where the record is, its key and headers as text, its decoded value. */
@@ -21,14 +20,6 @@ export interface DumpedRecord {
 
 export interface ValueDecoder {
   decode(bytes: Buffer): Promise<unknown>;
-}
-
-export interface RangeReader {
-  readRanges(
-    topic: string,
-    ranges: readonly PartitionRange[],
-    onRecords: (records: ConsumedRecord[]) => Promise<'stop' | undefined>,
-  ): Promise<void>;
 }
 
 export async function toDumpedRecord(record: ConsumedRecord, decoder: ValueDecoder): Promise<DumpedRecord> {

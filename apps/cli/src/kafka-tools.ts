@@ -1,16 +1,24 @@
 /**
  * The one place the CLI uses kafkajs directly: operations the `TopicAdmin` port of @granary/kafka
- * does not offer (offsets by time, group state, moving committed offsets, topic config changes,
- * reading an exact offset range). Everything else goes through @granary/kafka.
+ * does not offer (offsets by time, group state, moving committed offsets, topic config changes).
+ * Everything else, reading exact offset ranges included, goes through @granary/kafka.
  */
-import { randomUUID } from 'node:crypto';
 import { GranaryError } from '@granary/errors';
-import { type ConsumedRecord, type TopicPartitionOffset, kafkaErrors } from '@granary/kafka';
-import kafkajs, { type Admin, type Kafka, type KafkaMessage } from 'kafkajs';
+import {
+  type ConsumedRecord,
+  type PartitionRange,
+  type RangeReader,
+  type TopicPartitionOffset,
+  createKafkaClient,
+  kafkaErrors,
+} from '@granary/kafka';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { cliErrors } from './errors.ts';
 
 // CommonJS enums are not named ESM exports of kafkajs: take them from the default export.
 const { ConfigResourceTypes, logLevel } = kafkajs;
+
+export type { PartitionRange };
 
 export interface PartitionBounds {
   partition: number;
@@ -18,13 +26,6 @@ export interface PartitionBounds {
   low: string;
   /** Offset the next record will get (end offset). */
   high: string;
-}
-
-/** Offsets `start` (inclusive) to `end` (exclusive) of one partition. */
-export interface PartitionRange {
-  partition: number;
-  start: string;
-  end: string;
 }
 
 export interface GroupState {
@@ -46,26 +47,9 @@ async function translated<Result>(action: string, call: () => Promise<Result>): 
   }
 }
 
-function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  const headers: Record<string, Buffer> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    // Kafka allows repeated header names; Granary never writes them, so the last one stands.
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) headers[name] = Buffer.isBuffer(last) ? last : Buffer.from(last);
-  }
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key,
-    value: message.value,
-    headers,
-    timestamp: message.timestamp,
-  };
-}
-
 export class KafkaTools {
   private readonly kafka: Kafka;
+  private readonly rangeReader: RangeReader;
   private connectedAdmin: Promise<Admin> | undefined;
 
   constructor(config: { brokers: string[]; clientId: string }) {
@@ -74,6 +58,7 @@ export class KafkaTools {
       brokers: config.brokers,
       logLevel: logLevel.NOTHING,
     });
+    this.rangeReader = createKafkaClient(config).createRangeReader();
   }
 
   private admin(): Promise<Admin> {
@@ -195,77 +180,12 @@ export class KafkaTools {
     await translated('delete consumer groups', () => admin.deleteGroups([...groupIds]));
   }
 
-  /**
-   * Hand every record of `ranges` to `onRecords`, partition batch by partition batch, in offset
-   * order within a partition, until it answers 'stop'. kafkajs reads only through a consumer group, so this joins a
-   * throwaway group that never commits, seeks each partition to its start and pauses the others
-   * and every partition that reached its end.
-   */
-  async readRanges(
+  /** See `RangeReader` of @granary/kafka. */
+  readRanges(
     topic: string,
     ranges: readonly PartitionRange[],
     onRecords: (records: ConsumedRecord[]) => Promise<'stop' | undefined>,
   ): Promise<void> {
-    const pending = new Map(
-      ranges.filter((r) => BigInt(r.start) < BigInt(r.end)).map((r) => [r.partition, r]),
-    );
-    if (pending.size === 0) return;
-    const bounds = await this.partitionBounds(topic);
-    const groupId = `granary-cli-reader-${randomUUID()}`;
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
-    await translated('connect reader', () => consumer.connect());
-    try {
-      await translated(`subscribe to ${topic}`, () =>
-        consumer.subscribe({ topics: [topic], fromBeginning: true }),
-      );
-      const finished = new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatchAutoResolve: false,
-            eachBatch: async ({ batch, heartbeat }) => {
-              const range = pending.get(batch.partition);
-              if (!range) return;
-              const start = BigInt(range.start);
-              const end = BigInt(range.end);
-              const records = batch.messages
-                .filter((m) => BigInt(m.offset) >= start && BigInt(m.offset) < end)
-                .map((m) => toConsumedRecord(topic, batch.partition, m));
-              if (records.length > 0) {
-                let next: 'stop' | undefined;
-                try {
-                  next = await onRecords(records);
-                } catch (error) {
-                  // Thrown out of eachBatch, kafkajs would fetch the batch again; stop instead.
-                  pending.clear();
-                  reject(error);
-                  return;
-                }
-                if (next === 'stop') {
-                  pending.clear();
-                  resolve();
-                  return;
-                }
-              }
-              if (BigInt(batch.lastOffset()) + 1n >= end) {
-                pending.delete(batch.partition);
-                consumer.pause([{ topic, partitions: [batch.partition] }]);
-                if (pending.size === 0) resolve();
-              }
-              await heartbeat();
-            },
-          })
-          .catch(reject);
-      });
-      const idle = bounds.map((b) => b.partition).filter((p) => !pending.has(p));
-      if (idle.length > 0) consumer.pause([{ topic, partitions: idle }]);
-      for (const range of pending.values())
-        consumer.seek({ topic, partition: range.partition, offset: range.start });
-      await translated(`read ${topic}`, () => finished);
-    } finally {
-      await consumer.disconnect();
-    }
-    // It never committed, but would still be listed among the groups until the broker expires it.
-    await this.deleteGroups([groupId]);
+    return this.rangeReader.readRanges(topic, ranges, onRecords);
   }
 }

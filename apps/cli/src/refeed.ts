@@ -1,6 +1,4 @@
-import type { OutgoingRecord } from '@granary/kafka';
-import type { RangeReader } from './dump.ts';
-import type { PartitionRange } from './kafka-tools.ts';
+import type { OutgoingRecord, PartitionRange, RangeReader } from '@granary/kafka';
 import type { Progress } from './progress.ts';
 
 /**

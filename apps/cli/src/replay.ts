@@ -1,5 +1,10 @@
 import type { Index } from '@granary/index';
-import { DEAD_LETTER_HEADERS, type OutgoingRecord } from '@granary/kafka';
+import {
+  DEAD_LETTER_HEADERS,
+  type OutgoingRecord,
+  type PartitionRange,
+  type RangeReader,
+} from '@granary/kafka';
 import { type Logger, Registry } from '@granary/observability';
 import {
   NO_FAULTS,
@@ -10,9 +15,7 @@ import {
 } from '@granary/processing';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import type { ObjectStore } from '@granary/storage';
-import type { RangeReader } from './dump.ts';
 import { cliErrors } from './errors.ts';
-import type { PartitionRange } from './kafka-tools.ts';
 import type { Progress } from './progress.ts';
 
 /** Processor settings for a replay: one pass, checkpointed and compacted at the end. */

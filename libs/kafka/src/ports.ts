@@ -1,4 +1,10 @@
-import type { OutgoingRecord, RecordBatch, TopicPartition, TopicPartitionOffset } from './records.ts';
+import type {
+  ConsumedRecord,
+  OutgoingRecord,
+  RecordBatch,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './records.ts';
 import type { TopicSpec } from './topics.ts';
 
 /**
@@ -10,6 +16,28 @@ export interface KafkaClient {
   /** Raw sender: idempotent, acks=all. Wrap it in `BatchingProducer` for batching and back-pressure. */
   createSender(): RecordSender;
   createConsumer(options: ConsumerOptions): BatchConsumer;
+  /** Reads exact offset ranges outside any group's offsets (dump, replay, rebuild). */
+  createRangeReader(): RangeReader;
+}
+
+/** Offsets `start` (inclusive) to `end` (exclusive) of one partition, as int64 text. */
+export interface PartitionRange {
+  partition: number;
+  start: string;
+  end: string;
+}
+
+export interface RangeReader {
+  /**
+   * Hand every record of `ranges` to `onRecords`, batch by batch, in offset order within a
+   * partition, until every range is read or `onRecords` answers 'stop'. A thrown error stops the
+   * read and is rethrown.
+   */
+  readRanges(
+    topic: string,
+    ranges: readonly PartitionRange[],
+    onRecords: (records: ConsumedRecord[]) => Promise<'stop' | undefined>,
+  ): Promise<void>;
 }
 
 /** A topic as the cluster has it. `configs` holds the settings provisioning cares about. */

@@ -1,9 +1,17 @@
 import type { Logger } from '@granary/observability';
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
-import type { BatchConsumer, ConsumerOptions, KafkaClient, RecordSender, TopicAdmin } from '../ports.ts';
+import type {
+  BatchConsumer,
+  ConsumerOptions,
+  KafkaClient,
+  RangeReader,
+  RecordSender,
+  TopicAdmin,
+} from '../ports.ts';
 import type { BackoffOptions } from '../retry.ts';
 import { KafkajsTopicAdmin } from './admin.ts';
 import { KafkajsBatchConsumer } from './consumer.ts';
+import { KafkajsRangeReader } from './range-reader.ts';
 import { KafkajsSender } from './sender.ts';
 
 export interface KafkaClientOptions {
@@ -28,6 +36,7 @@ export function createKafkaClient(
     createSender: (): RecordSender => new KafkajsSender(kafka),
     createConsumer: (consumerOptions: ConsumerOptions): BatchConsumer =>
       new KafkajsBatchConsumer(kafka, consumerOptions, options.handlerBackoff ?? {}, options.logger),
+    createRangeReader: (): RangeReader => new KafkajsRangeReader(kafka),
   };
 }
 

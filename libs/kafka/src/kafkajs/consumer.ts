@@ -185,7 +185,7 @@ export class KafkajsBatchConsumer implements BatchConsumer {
   }
 }
 
-function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+export function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
   const headers: Record<string, Buffer> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     const first = Array.isArray(value) ? value[0] : value;
