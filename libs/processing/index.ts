@@ -35,4 +35,15 @@ export type {
   MetricEntry,
 } from './src/policy-cache.ts';
 export { Processor } from './src/processor.ts';
+export {
+  REBUILD_CHANNEL,
+  REBUILD_STATUS_CHANNEL,
+  REBUILD_STATUS_TTL_SECONDS,
+  encodeRebuildRequest,
+  encodeRebuildStatus,
+  parseRebuildRequest,
+  parseRebuildStatus,
+  rebuildStatusKey,
+} from './src/rebuild-protocol.ts';
+export type { RebuildRequest, RebuildState, RebuildStatus } from './src/rebuild-protocol.ts';
 export type { ProcessorDeps, ProcessorSettings } from './src/processor.ts';
