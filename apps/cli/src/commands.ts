@@ -4,6 +4,7 @@ import { dlqRedrive, dlqShow } from './commands/dlq.ts';
 import { dump } from './commands/dump.ts';
 import { indexUpgrade } from './commands/index-upgrade.ts';
 import { offsetsReset, offsetsShow } from './commands/offsets.ts';
+import { rebuild } from './commands/rebuild.ts';
 import { replay } from './commands/replay.ts';
 import { topicsApply } from './commands/topics.ts';
 
@@ -12,6 +13,7 @@ export const COMMANDS: readonly Command[] = [
   topicsApply,
   dump,
   replay,
+  rebuild,
   offsetsShow,
   offsetsReset,
   dlqShow,

@@ -31,6 +31,24 @@ export const cliErrors = defineErrors({
     status: 503,
     retriable: true,
   },
+  CLI_METRIC_NOT_FOUND: { message: 'No such metric in the index', status: 404, retriable: false },
+  CLI_METRIC_DELETED: {
+    message: 'Refusing to rebuild a metric marked deleted (the janitor is removing its storage)',
+    status: 409,
+    retriable: false,
+  },
+  CLI_REBUILD_NOT_ACCEPTED: {
+    message: 'No processor answered the rebuild request',
+    status: 503,
+    retriable: true,
+  },
+  CLI_REBUILD_TIMEOUT: {
+    message: 'The rebuild was accepted but did not finish in time; it may still finish',
+    status: 504,
+    retriable: true,
+  },
+  CLI_REBUILD_FAILED: { message: 'The owner reported the rebuild failed', status: 500, retriable: true },
+  CLI_REDIS_UNAVAILABLE: { message: 'Redis is unreachable', status: 503, retriable: true },
   CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
   CLI_NOT_A_DEAD_LETTER: {
     message: 'Record carries no dead-letter headers, so its source is unknown',
