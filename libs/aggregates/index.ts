@@ -14,6 +14,7 @@ export {
   OPERATION_NAMES,
   type Operation,
   REDUCERS,
+  expandReferences,
   parseOperations,
   referenceKey,
   referencesOf,

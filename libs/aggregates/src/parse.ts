@@ -191,6 +191,32 @@ export function referencesOf(operation: Operation): MetricReference[] {
   return [...seen.values()];
 }
 
+/**
+ * The same operations with each reference replaced by those it stands for: `/v1/aggregates` with a
+ * resource search turns a metric name pattern into the matching metrics of the found resources. A
+ * reference may stand for none (its `metric` node then reads no series).
+ */
+export function expandReferences(
+  operation: Operation,
+  expand: (reference: MetricReference) => readonly MetricReference[],
+): Operation {
+  const map = (op: Operation): Operation => {
+    switch (op.kind) {
+      case 'metric':
+        return { kind: 'metric', references: op.references.flatMap((ref) => [...expand(ref)]) };
+      case 'number':
+        return op;
+      case 'binary':
+        return { ...op, left: map(op.left), right: map(op.right) };
+      case 'clip':
+        return { ...op, operand: map(op.operand), min: map(op.min), max: map(op.max) };
+      default:
+        return { ...op, operand: map(op.operand) };
+    }
+  };
+  return map(operation);
+}
+
 export const referenceKey = (ref: MetricReference): string => `${ref.metric}\u0000${ref.aggregation}`;
 
 /** `["metric", id, agg]` or `["metric", [id, agg], [id, agg], …]`. */

@@ -5,6 +5,7 @@ import {
   type GranularityInput,
   aggregatesError,
   evaluateOperations,
+  expandReferences,
   parseOperations,
   referenceKey,
 } from '../index.ts';
@@ -127,6 +128,60 @@ describe('metric references', () => {
         ['14:35:12', 9],
       ]),
     ]);
+  });
+});
+
+describe('expanding name patterns into the metrics they match', () => {
+  const byPattern: Record<string, string[]> = { 'cpu.*': ['m1', 'm2'], 'disk.io': ['m2'], nothing: [] };
+  const expand = (operations: unknown) =>
+    expandReferences(parseOperations(operations), (ref) =>
+      byPattern[ref.metric]!.map((metric) => ({ metric, aggregation: ref.aggregation })),
+    );
+
+  it('replaces every reference, keeping the tree and the aggregation method', () => {
+    expect(expand('(aggregate sum (metric (cpu.* mean) (disk.io max)))')).toEqual({
+      kind: 'aggregate',
+      method: 'sum',
+      operand: {
+        kind: 'metric',
+        references: [
+          { metric: 'm1', aggregation: 'mean' },
+          { metric: 'm2', aggregation: 'mean' },
+          { metric: 'm2', aggregation: 'max' },
+        ],
+      },
+    });
+  });
+
+  it('expands both sides of a binary operation, and leaves a pattern matching nothing empty', () => {
+    expect(expand('(- (metric cpu.* mean) (metric nothing mean))')).toEqual({
+      kind: 'binary',
+      operator: 'sub',
+      left: {
+        kind: 'metric',
+        references: [
+          { metric: 'm1', aggregation: 'mean' },
+          { metric: 'm2', aggregation: 'mean' },
+        ],
+      },
+      right: { kind: 'metric', references: [] },
+    });
+  });
+
+  it('evaluates the expanded operations like references by id', () => {
+    const out = measures(
+      evaluateOperations(expand('(aggregate mean (metric cpu.* mean))'), inputs({ m1: M1, m2: M2 }), {
+        fill: 'dropna',
+        neededOverlap: 100,
+      }),
+    );
+    expect(out.aggregated!.slice(0, 3)).toEqual(
+      rows(60, [
+        ['14:33:00', 22.55],
+        ['14:34:00', 1.25],
+        ['14:35:00', 11.25],
+      ]),
+    );
   });
 });
 
