@@ -33,6 +33,7 @@ export type {
 } from './src/resources.ts';
 export type { Metric, MetricCreate, MetricListFilter, MetricStatus } from './src/metrics.ts';
 export type { PageRequest } from './src/pagination.ts';
+export { fnmatch } from './src/fnmatch.ts';
 export { FILTER_LIMITS, parseResourceFilter } from './src/filter/parse.ts';
 export type { ComparisonOperator, FilterScalar, ResourceFilter } from './src/filter/parse.ts';
 export { parseTimestamp, parseTimespanSeconds } from './src/time.ts';
