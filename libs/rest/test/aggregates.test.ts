@@ -142,6 +142,35 @@ describe('POST /v1/aggregates', () => {
     });
     expect((await aggregates([])).json().description.reason).toMatch(/^Operation must not be empty/);
   });
+
+  it("checks the resource form's body and that the operations read a metric before any search", async () => {
+    const post = async (payload: unknown) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/aggregates',
+          headers: { authorization: FOOBAR, ...json },
+          payload: payload as object,
+        })
+      ).json();
+    expect(await post({ operations: '(metric cpu mean)', search: {} })).toMatchObject({
+      code: 400,
+      description: { reason: "required key not provided @ data['resource_type']", detail: ['resource_type'] },
+    });
+    expect(await post({ operations: '(metric cpu mean)', resource_type: 3 })).toMatchObject({
+      code: 400,
+      description: { reason: "expected str for dictionary value @ data['resource_type']" },
+    });
+    expect(await post({ operations: '(aggregate mean 3)', resource_type: 'generic' })).toEqual({
+      code: 400,
+      title: 'Bad Request',
+      description: {
+        cause: 'Operations is invalid',
+        reason: "At least one 'metric' is required",
+        detail: '(aggregate mean 3)',
+      },
+    });
+  });
 });
 
 describe('legacy /v1/aggregation/metric', () => {

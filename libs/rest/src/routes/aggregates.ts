@@ -7,21 +7,24 @@ import {
   type Operation,
   type OutputSeries,
   evaluateOperations,
+  expandReferences,
   parseOperations,
   referenceKey,
   referencesOf,
 } from '@granary/aggregates';
+import { fnmatch } from '@granary/index';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { mayAccess } from '../auth.ts';
-import { describedRestError, undecodableBody } from '../errors.ts';
+import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
-import type { Metric, Points } from '../ports.ts';
+import type { Metric, Points, Resource, ResourceType } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
 import { measureReader } from './measures.ts';
 import { formatMetric } from './metrics.ts';
+import { formatResource, projectScope, typeOf } from './resources.ts';
 
 interface AggregatesArguments {
   start?: number;
@@ -31,34 +34,47 @@ interface AggregatesArguments {
   fill?: Fill;
   details: boolean;
   refresh: boolean;
+  /** Resource attributes to group by (sorted, each once, as Gnocchi); resource form only. */
+  groupby: string[];
+  /** Search past revisions too, each contributing its metrics' points of its own time (resource form). */
+  useHistory: boolean;
+}
+
+/** The body: operations, and for the resource form the type searched and its filter (either form). */
+interface AggregatesBody {
+  operations: unknown;
+  resourceSearch?: { type: string; filter?: unknown };
+}
+
+/** A revision's validity, epoch µs: `[start, end)`, `end` null for the current revision. */
+interface TimeWindow {
+  start: number;
+  end: number | null;
 }
 
 /**
- * `POST /v1/aggregates` by metric ids (and the legacy `/v1/aggregation/metric`): the operations language of `@granary/aggregates` over the
- * stored aggregates. Query arguments are checked before the body, as Gnocchi does.
+ * `POST /v1/aggregates`, by metric ids or by metric names on the resources a search finds (and the
+ * legacy `/v1/aggregation/metric`): the operations language of `@granary/aggregates` over the stored
+ * aggregates. Query arguments are checked before the body, as Gnocchi does.
  */
 export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/aggregates', { config: { bodyOptional: true } }, async (request) => {
     const args = aggregatesArguments(request.query as Query);
-    const body = request.body;
-    if (body === undefined) throw undecodableBody('Expected object or value');
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw invalidInputError('expected a dictionary', []);
+    const body = aggregatesBody(request.body);
+    const operation = parseOperations(body.operations);
+    if (referencesOf(operation).length === 0) {
+      throw describedRestError('REST_INVALID_INPUT', {
+        cause: 'Operations is invalid',
+        reason: "At least one 'metric' is required",
+        detail: body.operations,
+      });
     }
-    const extra = Object.keys(body).find((key) => !['operations', 'resource_type', 'search'].includes(key));
-    if (extra) throw invalidInputError('extra keys not allowed', [extra], false);
-    if (!('operations' in body)) throw invalidInputError('required key not provided', ['operations'], false);
-    if ('resource_type' in body || 'search' in body) {
-      throw describedRestError(
-        'REST_INVALID_INPUT',
-        'Aggregating metrics found by a resource search is not supported yet',
-      );
-    }
-    const operation = parseOperations((body as { operations: unknown }).operations);
+    if (body.resourceSearch)
+      return aggregateFoundResources(ctx, request, operation, body.resourceSearch, args);
     const { result, metrics } = await aggregate(ctx, request, operation, args);
     return {
       ...(args.details ? { references: [...metrics.values()].map(formatMetric) } : {}),
-      measures: formatMeasures(result),
+      measures: formatMeasures(result, (metricId) => [metricId]),
     };
   });
 
@@ -98,15 +114,31 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
   app.post('/v1/aggregation/metric', { config: { bodyOptional: true } }, legacy);
 }
 
-/** Resolves the operations' metrics, reads their series and evaluates them. */
+/** Resolves the operations' metric ids, reads their series and evaluates them. */
 async function aggregate(
   ctx: RouteContext,
   request: FastifyRequest,
   operation: Operation,
   args: AggregatesArguments,
 ): Promise<{ result: EvaluationResult; metrics: Map<string, Metric> }> {
+  const metrics = await visibleMetrics(ctx, request, referencesOf(operation));
+  return { result: await evaluateMetrics(ctx, operation, metrics, args), metrics };
+}
+
+/**
+ * Reads the series of the operations' references (metric ids, all in `metrics`) through the one
+ * measure reader and evaluates the operations. With `windows`, a metric keeps only the points whose
+ * bucket starts inside one of its windows.
+ */
+async function evaluateMetrics(
+  ctx: RouteContext,
+  operation: Operation,
+  metrics: ReadonlyMap<string, Metric>,
+  args: AggregatesArguments,
+  windows?: ReadonlyMap<string, readonly TimeWindow[]>,
+): Promise<EvaluationResult> {
   const references = referencesOf(operation);
-  const metrics = await metricsOf(ctx, request, references);
+  checkAggregationMethods(references, metrics);
   const granularities = granularitiesFor(references, metrics, args.granularity);
   const reader = measureReader(ctx);
   const seriesByGranularity = new Map(granularities.map((g) => [g, new Map<string, Points>()]));
@@ -120,8 +152,11 @@ async function aggregate(
         ...(args.stop !== undefined ? { stop: args.stop } : {}),
         refresh: args.refresh,
       });
+      const metricWindows = windows?.get(ref.metric);
       for (const { granularitySeconds, points } of series) {
-        seriesByGranularity.get(granularitySeconds)?.set(referenceKey(ref), points);
+        seriesByGranularity
+          .get(granularitySeconds)
+          ?.set(referenceKey(ref), metricWindows ? pointsWithin(points, metricWindows) : points);
       }
     }),
   );
@@ -129,13 +164,190 @@ async function aggregate(
     granularitySeconds,
     series,
   }));
-  const result = evaluateOperations(operation, inputs, {
+  return evaluateOperations(operation, inputs, {
     neededOverlap: args.neededOverlap,
     ...(args.fill !== undefined ? { fill: args.fill } : {}),
     ...(args.start !== undefined ? { start: args.start } : {}),
     ...(args.stop !== undefined ? { stop: args.stop } : {}),
   });
-  return { result, metrics };
+}
+
+function pointsWithin(points: Points, windows: readonly TimeWindow[]): Points {
+  const keep = [...points.timestamps.keys()].filter((i) => {
+    const t = points.timestamps[i]!;
+    return windows.some((w) => t >= w.start && (w.end === null || t < w.end));
+  });
+  return {
+    timestamps: Float64Array.from(keep, (i) => points.timestamps[i]!),
+    values: Float64Array.from(keep, (i) => points.values[i]!),
+  };
+}
+
+/**
+ * The resource form: the operations' references are metric name patterns (fnmatch), matched against
+ * the metrics of the resources a search finds, the search restricted as `/v1/search/resource` does.
+ * Without `groupby`, one computation over every found resource; with it, one per group of equal
+ * attribute values (groups without a matching metric are left out, as Gnocchi does).
+ */
+async function aggregateFoundResources(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  operation: Operation,
+  search: NonNullable<AggregatesBody['resourceSearch']>,
+  args: AggregatesArguments,
+) {
+  const principal = ctx.principal(request);
+  const resources = await ctx.deps.index.resources.search({
+    type: search.type,
+    creator: principal.creator,
+    history: args.useHistory,
+    ...(search.filter !== undefined && search.filter !== '' ? { filter: search.filter } : {}),
+    ...projectScope(ctx, principal),
+    // Gnocchi sorts by the groupby attributes and groups consecutive resources.
+    ...(args.groupby.length > 0 ? { sort: args.groupby } : {}),
+  });
+  const patterns = referencesOf(operation);
+  const scope: Scope = {
+    definition: await typeOf(ctx, search.type),
+    ...(args.useHistory
+      ? { windowOf: await revisionWindows(ctx, search.type, principal.creator, resources) }
+      : {}),
+  };
+  if (args.groupby.length === 0) {
+    const measures = await aggregateResources(ctx, operation, patterns, resources, scope, args);
+    if (!measures) throw metricsNotFound(patterns);
+    return measures;
+  }
+  const results: { group: Record<string, unknown>; measures: unknown }[] = [];
+  for (const { group, members } of groupsOf(resources, scope.definition, args.groupby)) {
+    // One group at a time: a groupby on `id` can make thousands of groups, each reading its series.
+    const measures = await aggregateResources(ctx, operation, patterns, members, scope, args);
+    if (measures) results.push({ group, measures });
+  }
+  if (results.length === 0) throw metricsNotFound(patterns);
+  return results;
+}
+
+/** How the found resources are shown, and with use_history, the time each revision stands for. */
+interface Scope {
+  definition: ResourceType | undefined;
+  windowOf?: (revision: Resource) => TimeWindow;
+}
+
+/**
+ * With use_history, a revision stands for the points of its own time, `[revision_start,
+ * revision_end)`; a resource's first revision also for everything before it, so that measures
+ * older than the resource's record (backfills, the first samples) keep the first attributes.
+ * The first revisions are found with one more search: over every revision of the found resources.
+ */
+async function revisionWindows(
+  ctx: RouteContext,
+  type: string,
+  creator: string | null,
+  revisions: readonly Resource[],
+): Promise<(revision: Resource) => TimeWindow> {
+  const ids = [...new Set(revisions.map((revision) => revision.id))];
+  const all =
+    ids.length === 0
+      ? []
+      : await ctx.deps.index.resources.search({ type, creator, history: true, filter: { in: { id: ids } } });
+  const firstStart = new Map<string, number>();
+  for (const revision of all) {
+    const known = firstStart.get(revision.id);
+    if (known === undefined || revision.revisionStart < known)
+      firstStart.set(revision.id, revision.revisionStart);
+  }
+  return (revision) => ({
+    start:
+      firstStart.get(revision.id) === revision.revisionStart
+        ? Number.NEGATIVE_INFINITY
+        : revision.revisionStart,
+    end: revision.revisionEnd,
+  });
+}
+
+/** Consecutive resources (sorted by the attributes) with equal values, as Python's itertools.groupby. */
+function groupsOf(
+  resources: readonly Resource[],
+  definition: ResourceType | undefined,
+  attributes: readonly string[],
+): { group: Record<string, unknown>; members: Resource[] }[] {
+  const groups: { group: Record<string, unknown>; key: string; members: Resource[] }[] = [];
+  for (const resource of resources) {
+    const shown = formatResource(resource, definition);
+    const group = Object.fromEntries(attributes.map((attribute) => [attribute, shown[attribute] ?? null]));
+    const key = JSON.stringify(group);
+    const last = groups.at(-1);
+    if (last?.key === key) last.members.push(resource);
+    else groups.push({ group, key, members: [resource] });
+  }
+  return groups.map(({ group, members }) => ({ group, members }));
+}
+
+/**
+ * One computation over some resources: each pattern stands for the matching metrics of the
+ * resources (in search order, names sorted, each metric once). Undefined when nothing matches
+ * (Gnocchi's NoSuchMetric). Plain series are keyed `resource id → metric name → method`.
+ */
+async function aggregateResources(
+  ctx: RouteContext,
+  operation: Operation,
+  patterns: readonly MetricReference[],
+  resources: readonly Resource[],
+  scope: Scope,
+  args: AggregatesArguments,
+) {
+  const expansions = new Map(patterns.map((pattern) => [referenceKey(pattern), [] as MetricReference[]]));
+  const owners = new Map<string, { resourceId: string; name: string; windows: TimeWindow[] }>();
+  const contributing: Resource[] = [];
+  for (const resource of resources) {
+    const names = Object.keys(resource.metrics).sort();
+    let contributes = false;
+    for (const name of names) {
+      const matching = patterns.filter((pattern) => fnmatch(name, pattern.metric));
+      if (matching.length === 0) continue;
+      contributes = true;
+      const metricId = resource.metrics[name]!;
+      const owner = owners.get(metricId) ?? { resourceId: resource.id, name, windows: [] };
+      owners.set(metricId, owner);
+      if (scope.windowOf) owner.windows.push(scope.windowOf(resource));
+      for (const pattern of matching) {
+        const expansion = expansions.get(referenceKey(pattern))!;
+        if (!expansion.some((ref) => ref.metric === metricId)) {
+          expansion.push({ metric: metricId, aggregation: pattern.aggregation });
+        }
+      }
+    }
+    if (contributes) contributing.push(resource);
+  }
+  const found = await Promise.all([...owners.keys()].map((id) => ctx.deps.index.metrics.get(id)));
+  // A metric deleted since the search is as good as absent.
+  const metrics = new Map(
+    found.filter((metric) => metric?.status === 'active').map((metric) => [metric!.id, metric!]),
+  );
+  if (metrics.size === 0) return undefined;
+  const expanded = expandReferences(operation, (pattern) =>
+    expansions.get(referenceKey(pattern))!.filter((ref) => metrics.has(ref.metric)),
+  );
+  const windows = scope.windowOf
+    ? new Map([...owners].map(([metricId, owner]) => [metricId, owner.windows]))
+    : undefined;
+  const result = await evaluateMetrics(ctx, expanded, metrics, args, windows);
+  return {
+    measures: formatMeasures(result, (metricId) => {
+      const owner = owners.get(metricId)!;
+      return [owner.resourceId, owner.name];
+    }),
+    ...(args.details ? { references: contributing.map((r) => formatResource(r, scope.definition)) } : {}),
+  };
+}
+
+/** Gnocchi's NoSuchMetric for name patterns matching no metric of the found resources: a 400. */
+function metricsNotFound(patterns: readonly MetricReference[]) {
+  const names = [...new Set(patterns.map((pattern) => pattern.metric))].sort();
+  return restError('REST_INVALID_INPUT', `Metrics not found: ${names.join(', ')}`, {
+    details: { description: { cause: 'Metrics not found', detail: names } },
+  });
 }
 
 const rowsOfSeries = (series: OutputSeries) =>
@@ -145,10 +357,13 @@ const rowsOfSeries = (series: OutputSeries) =>
     series.values[i]!,
   ]);
 
-/** `{"aggregated": rows}` once combined, else `{metric id: {method: rows}}`. */
-function formatMeasures(result: EvaluationResult) {
+/**
+ * `{"aggregated": rows}` once combined, else the rows of each series under the keys `keysOf` gives
+ * its metric (its id; or its resource's id and its name), then its method.
+ */
+function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => readonly string[]) {
   if (result.aggregated) return { aggregated: result.series.flatMap(rowsOfSeries) };
-  const byMetric: Record<string, Record<string, unknown[][]>> = {};
+  const tree: Record<string, unknown> = {};
   // A reference named twice is one series in Gnocchi's answer (a dict keyed by metric and method).
   const seen = new Set<string>();
   for (const series of result.series) {
@@ -156,11 +371,17 @@ function formatMeasures(result: EvaluationResult) {
     const key = `${metric}\n${aggregation}\n${series.granularitySeconds}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const methods = byMetric[metric] ?? {};
-    byMetric[metric] = methods;
-    methods[aggregation] = [...(methods[aggregation] ?? []), ...rowsOfSeries(series)];
+    let methods = tree;
+    for (const name of keysOf(metric)) {
+      methods[name] ??= {};
+      methods = methods[name] as Record<string, unknown>;
+    }
+    methods[aggregation] = [
+      ...((methods[aggregation] as unknown[][] | undefined) ?? []),
+      ...rowsOfSeries(series),
+    ];
   }
-  return byMetric;
+  return tree;
 }
 
 /** The query arguments; `dropnaByDefault` is the new API's default when neither fill nor overlap is given. */
@@ -210,11 +431,41 @@ function aggregatesArguments(query: Query, dropnaByDefault = true): AggregatesAr
     neededOverlap,
     details: flag('details'),
     refresh: flag('refresh'),
+    groupby: [...new Set(queryValues(query, 'groupby'))].sort(),
+    useHistory: flag('use_history'),
   };
 }
 
-/** The referenced metrics by id; unknown (or not visible) ones and unknown methods are 404s. */
-async function metricsOf(
+/**
+ * Gnocchi's body schema: `operations`, plus for the resource form `resource_type` (required with
+ * `search`) and `search` (a JSON filter or the string form; absent means every resource of the type).
+ */
+function aggregatesBody(body: unknown): AggregatesBody {
+  if (body === undefined) throw undecodableBody('Expected object or value');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidInputError('expected a dictionary', []);
+  }
+  const fields = body as Record<string, unknown>;
+  const extra = Object.keys(fields).find((key) => !['operations', 'resource_type', 'search'].includes(key));
+  if (extra) throw invalidInputError('extra keys not allowed', [extra], false);
+  if (!('operations' in fields)) throw invalidInputError('required key not provided', ['operations'], false);
+  if (!('resource_type' in fields)) {
+    if ('search' in fields) throw invalidInputError('required key not provided', ['resource_type'], false);
+    return { operations: fields.operations };
+  }
+  const { resource_type: type, search } = fields;
+  if (typeof type !== 'string') throw invalidInputError('expected str', ['resource_type']);
+  const searchIsFilter =
+    typeof search === 'string' || (typeof search === 'object' && search !== null && !Array.isArray(search));
+  if (search !== undefined && !searchIsFilter) throw invalidInputError('expected str', ['search']);
+  return {
+    operations: fields.operations,
+    resourceSearch: { type, ...(search !== undefined ? { filter: search } : {}) },
+  };
+}
+
+/** The referenced metrics by id; unknown (or not visible) ones are 404s. */
+async function visibleMetrics(
   ctx: RouteContext,
   request: Parameters<RouteContext['principal']>[0],
   references: readonly MetricReference[],
@@ -237,6 +488,14 @@ async function metricsOf(
       detail: unknown.sort(),
     });
   }
+  return metrics;
+}
+
+/** A method the metric's archive policy does not compute is a 404. */
+function checkAggregationMethods(
+  references: readonly MetricReference[],
+  metrics: ReadonlyMap<string, Metric>,
+) {
   const unknownMethods = references.filter(
     (ref) => !metrics.get(ref.metric)!.archivePolicy.aggregationMethods.includes(ref.aggregation),
   );
@@ -247,7 +506,6 @@ async function metricsOf(
       detail: unknownMethods.map((ref) => [ref.metric, ref.aggregation]),
     });
   }
-  return metrics;
 }
 
 /** The asked granularity (which every metric must have), else those common to all metrics. */

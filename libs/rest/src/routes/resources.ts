@@ -285,13 +285,13 @@ const resourceMetrics = (ctx: RouteContext, resourceId: string) =>
   ctx.deps.index.metrics.list({ resourceId }, { sort: ['name:asc'] });
 
 /** With identity headers a non-admin sees only its project's resources; basic auth sees all (Gnocchi). */
-function projectScope(ctx: RouteContext, principal: Principal): { projectScope?: string } {
+export function projectScope(ctx: RouteContext, principal: Principal): { projectScope?: string } {
   if (ctx.config.auth === 'basic' || principal.isAdmin || principal.projectId === null) return {};
   return { projectScope: principal.projectId };
 }
 
 /** The custom attributes to show: those of the type asked for (none for `generic`). */
-async function typeOf(ctx: RouteContext, type: string): Promise<ResourceType | undefined> {
+export async function typeOf(ctx: RouteContext, type: string): Promise<ResourceType | undefined> {
   return type === 'generic' ? undefined : ctx.deps.index.resourceTypes.get(type);
 }
 
