@@ -6,6 +6,7 @@ import {
   createKafkaClient,
   provisionTopics,
 } from '@granary/kafka';
+import type { ObjectStore } from '@granary/storage';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/commands.ts';
@@ -76,4 +77,15 @@ export async function produce(records: OutgoingRecord[]): Promise<void> {
   } finally {
     await producer.close();
   }
+}
+
+/** Every compacted object (Gnocchi layout: raw tails and splits) with its bytes; checkpoints aside. Closes `store`. */
+export async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  for (const key of await store.list('')) {
+    if (key.startsWith('_checkpoints/')) continue;
+    objects.set(key, Buffer.from((await store.get(key))!));
+  }
+  await store.close();
+  return objects;
 }

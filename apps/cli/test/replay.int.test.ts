@@ -9,7 +9,7 @@ import { createIndex } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
-import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import { FileObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -17,6 +17,7 @@ import { infra } from '../../../test/infra/endpoints.ts';
 import { KafkaTools } from '../src/kafka-tools.ts';
 import {
   cliEnv,
+  compactedObjects,
   createTopics,
   deleteTopics,
   granary,
@@ -48,17 +49,6 @@ async function adminQuery(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** Every compacted object (Gnocchi layout: raw tails and splits) with its bytes; checkpoints aside. */
-async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
-  const objects = new Map<string, Buffer>();
-  for (const key of await store.list('')) {
-    if (key.startsWith('_checkpoints/')) continue;
-    objects.set(key, Buffer.from((await store.get(key))!));
-  }
-  await store.close();
-  return objects;
 }
 
 const bucketStore = (bucket: string) => new S3ObjectStore({ ...S3, endpoint: infra().s3Endpoint, bucket });
