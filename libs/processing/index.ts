@@ -13,7 +13,7 @@ export { foldSegments } from './src/fold.ts';
 export type { FoldedMetric } from './src/fold.ts';
 export {
   REFRESH_CHANNEL,
-  RedisFreshness,
+  ProcessorRedis,
   encodeRefreshRequest,
   parseRefreshRequest,
   watermarkChannel,
@@ -35,6 +35,7 @@ export type {
   MetricEntry,
 } from './src/policy-cache.ts';
 export { Processor } from './src/processor.ts';
+export { RebuildDesk } from './src/rebuild-desk.ts';
 export {
   REBUILD_CHANNEL,
   REBUILD_STATUS_CHANNEL,

@@ -49,4 +49,4 @@ export {
   readManifest,
   writeManifest,
 } from './src/manifest.ts';
-export type { LiveSegment, PartitionManifest, VersionedManifest } from './src/manifest.ts';
+export type { LiveSegment, MetricReset, PartitionManifest, VersionedManifest } from './src/manifest.ts';

@@ -81,6 +81,7 @@ export async function replayIntoStore(
     deadLetterTopic: `${topic}.dlq`,
     // The replay reads exactly its ranges; there is no consumer to move and no offset to commit.
     seek: () => {},
+    rangeReader: deps.reader,
     afterCheckpoint: async () => {},
   });
   const partitions = ranges.filter((r) => BigInt(r.start) < BigInt(r.end)).map((r) => r.partition);

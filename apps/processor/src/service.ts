@@ -7,7 +7,8 @@ import {
   PolicyCache,
   ProcessingInstruments,
   Processor,
-  RedisFreshness,
+  ProcessorRedis,
+  RebuildDesk,
   countingStore,
   crashAfter,
   indexMetricDirectory,
@@ -51,8 +52,8 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
     topic,
     measureBatchSchema,
   );
-  const freshness = new RedisFreshness(config.redis.url, topic, logger);
-  await freshness.connect();
+  const redis = new ProcessorRedis(config.redis.url, topic, logger);
+  await redis.connect();
 
   const kafka = createKafkaClient(config.kafka, { logger });
   if (settings.provisionTopics) {
@@ -109,12 +110,13 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
     deadLetters,
     deadLetterTopic: config.topics.measuresDeadLetter.name,
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
+    rangeReader: kafka.createRangeReader(),
     // Steps 4 and 5 of the checkpoint: the manifest is already the truth, so a failure here costs
     // lag figures and freshness, not data; it is counted and logged, never fatal.
     afterCheckpoint: async (partition, offset) => {
       try {
         await consumer.commit([{ topic, partition, offset: String(offset) }]);
-        await freshness.publishWatermark(partition, offset);
+        await redis.publishWatermark(partition, offset);
       } catch (err) {
         instruments.watermarkFailures.inc();
         logger.warn({ err, partition, offset }, 'offset commit or watermark publication failed');
@@ -122,10 +124,16 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
     },
   });
 
-  await freshness.onRefresh(({ partition, offset }) => {
+  await redis.onRefresh(({ partition, offset }) => {
     processor
       .refresh(partition, offset)
       .catch((err: unknown) => logger.error({ err, partition }, 'refresh failed'));
+  });
+  const rebuilds = new RebuildDesk(processor, (status) => redis.publishRebuildStatus(status), logger);
+  await redis.onRebuild((request) => {
+    rebuilds
+      .handle(request)
+      .catch((err: unknown) => logger.error({ err, request }, 'rebuild status could not be published'));
   });
 
   const timers = [
@@ -170,7 +178,7 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
       // Revokes every partition (a last checkpoint each) and leaves the group.
       await consumer.stop();
       await deadLetters.close();
-      await freshness.close();
+      await redis.close();
       await index.close();
       await store.close();
       await admin.close();

@@ -9,7 +9,7 @@ import {
   pointsInRange,
   splitKeyOf,
 } from '@granary/carbonara';
-import { type ObjectStore, listSplitKeys, rawTailKey, splitObjectKey } from '@granary/storage';
+import { type ObjectStore, deleteMetric, listSplitKeys, rawTailKey, splitObjectKey } from '@granary/storage';
 import type { FoldedMetric } from './fold.ts';
 import { truncateRawTail } from './metric-state.ts';
 import type { CompiledPolicy } from './policy-cache.ts';
@@ -29,6 +29,8 @@ export interface CompactionHooks {
  * in keeps only the buckets after it. Every bucket after the final horizon was recomputed into some
  * segment in every run (retention never dropped it from memory), so the stored bytes depend only
  * on the measures applied, never on checkpoint or compaction timing, crashes or retries.
+ * A rebuilt metric (`folded.replaces`) first loses every stored object: its changes are its whole
+ * state. Deleting again after a crash is harmless, as the manifest still names the reset.
  */
 export async function compactMetric(
   store: ObjectStore,
@@ -37,6 +39,7 @@ export async function compactMetric(
   compiled: CompiledPolicy,
   hooks: CompactionHooks,
 ): Promise<void> {
+  if (folded.replaces) await deleteMetric(store, metricId);
   const storedSplits = await listSplitKeys(store, metricId);
   const existing = new Set(storedSplits.map((split) => splitObjectKey(metricId, split)));
   const expired: string[] = [];

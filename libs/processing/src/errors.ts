@@ -27,6 +27,16 @@ export const processingErrors = defineErrors({
     status: 500,
     retriable: false,
   },
+  PROCESSING_NOTHING_APPLIED: {
+    message: 'Nothing was applied on this partition yet, so there is nothing to rebuild from',
+    status: 409,
+    retriable: false,
+  },
+  PROCESSING_REBUILD_UNAVAILABLE: {
+    message: 'This processor cannot read the measures topic again, so it cannot rebuild metrics',
+    status: 503,
+    retriable: false,
+  },
   PROCESSING_INVALID_POLICY: {
     message: 'Archive policy from the index cannot be used',
     status: 500,

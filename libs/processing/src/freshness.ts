@@ -1,5 +1,15 @@
 import type { Logger } from '@granary/observability';
 import { Redis } from 'ioredis';
+import {
+  REBUILD_CHANNEL,
+  REBUILD_STATUS_CHANNEL,
+  REBUILD_STATUS_TTL_SECONDS,
+  type RebuildRequest,
+  type RebuildStatus,
+  encodeRebuildStatus,
+  parseRebuildRequest,
+  rebuildStatusKey,
+} from './rebuild-protocol.ts';
 
 /**
  * The Redis contract between processors and the query service (docs/adr/0011-processor-refresh-
@@ -64,8 +74,11 @@ if tonumber(ARGV[1]) > current then
 end
 return 0`;
 
-/** Watermark publisher and refresh listener of one processor, over two Redis connections. */
-export class RedisFreshness {
+/**
+ * One processor's side of its Redis contracts, over two connections: watermarks and refresh
+ * requests (above), rebuild requests and their status (rebuild-protocol.ts).
+ */
+export class ProcessorRedis {
   private readonly commands: Redis;
   private readonly subscriber: Redis;
 
@@ -99,17 +112,38 @@ export class RedisFreshness {
   }
 
   /** Calls `handle` for every refresh request of this processor's topic. */
-  async onRefresh(handle: (request: RefreshRequest) => void): Promise<void> {
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== REFRESH_CHANNEL) return;
-      const request = parseRefreshRequest(message);
+  onRefresh(handle: (request: RefreshRequest) => void): Promise<void> {
+    return this.listen(REFRESH_CHANNEL, parseRefreshRequest, 'refresh', handle);
+  }
+
+  /** Calls `handle` for every rebuild request of this processor's topic. */
+  onRebuild(handle: (request: RebuildRequest) => void): Promise<void> {
+    return this.listen(REBUILD_CHANNEL, parseRebuildRequest, 'rebuild', handle);
+  }
+
+  /** Stores the status where a late client finds it, then tells the clients listening. */
+  async publishRebuildStatus(status: RebuildStatus): Promise<void> {
+    const message = encodeRebuildStatus(status);
+    await this.commands.set(rebuildStatusKey(status.id), message, 'EX', REBUILD_STATUS_TTL_SECONDS);
+    await this.commands.publish(REBUILD_STATUS_CHANNEL, message);
+  }
+
+  private async listen<Request extends { readonly topic: string }>(
+    channel: string,
+    parse: (message: string) => Request | undefined,
+    kind: string,
+    handle: (request: Request) => void,
+  ): Promise<void> {
+    this.subscriber.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
+      const request = parse(message);
       if (!request) {
-        this.logger.warn({ message }, 'ignoring a malformed refresh request');
+        this.logger.warn({ message }, `ignoring a malformed ${kind} request`);
         return;
       }
       if (request.topic === this.topic) handle(request);
     });
-    await this.subscriber.subscribe(REFRESH_CHANNEL);
+    await this.subscriber.subscribe(channel);
   }
 
   async close(): Promise<void> {

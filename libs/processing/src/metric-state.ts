@@ -28,6 +28,8 @@ export class MetricState {
   /** Per aggregation (policy order): earliest recomputed bucket since the last delta. */
   private readonly aggregateDirtyFrom: Float64Array;
   private appliesSinceRebuild = 0;
+  /** The next delta is the whole state (a rebuilt metric), not what changed. */
+  private wholeStatePending = false;
 
   constructor(
     readonly metricId: string,
@@ -43,7 +45,12 @@ export class MetricState {
   }
 
   get dirty(): boolean {
-    return this.rawDirtyFrom !== Number.POSITIVE_INFINITY;
+    return this.wholeStatePending || this.rawDirtyFrom !== Number.POSITIVE_INFINITY;
+  }
+
+  /** Makes the next delta carry the whole raw tail and every bucket (the state replaces what is stored). */
+  markWholeStateChanged(): void {
+    this.wholeStatePending = true;
   }
 
   /** Applies one batch (throws CARBONARA_INVALID_MEASURE for a malformed one, before any change). */
@@ -72,17 +79,23 @@ export class MetricState {
    */
   takeDelta(): MetricDelta | undefined {
     if (!this.dirty) return undefined;
-    const raw = pointsInRange(this.series.rawTail(), this.rawDirtyFrom);
+    const whole = this.wholeStatePending;
+    const raw = whole ? this.series.rawTail() : pointsInRange(this.series.rawTail(), this.rawDirtyFrom);
     const aggregates: AggregateDelta[] = [];
     this.compiled.policy.aggregations.forEach((aggregation, index) => {
       const from = this.aggregateDirtyFrom[index] as number;
-      if (from === Number.POSITIVE_INFINITY) return;
-      const points = this.series.points(aggregation.method, aggregation.granularity, from);
+      if (!whole && from === Number.POSITIVE_INFINITY) return;
+      const points = this.series.points(
+        aggregation.method,
+        aggregation.granularity,
+        whole ? undefined : from,
+      );
       if (points.timestamps.length === 0) return;
       aggregates.push({ method: aggregation.method, granularityUs: aggregation.granularity, ...points });
     });
     this.rawDirtyFrom = Number.POSITIVE_INFINITY;
     this.aggregateDirtyFrom.fill(Number.POSITIVE_INFINITY);
+    this.wholeStatePending = false;
     return {
       metricId: this.metricId,
       raw,

@@ -3,6 +3,7 @@ import type { Logger } from '@granary/observability';
 import {
   type LiveSegment,
   type MetricDelta,
+  type MetricReset,
   type ObjectStore,
   type PartitionManifest,
   type Segment,
@@ -79,6 +80,10 @@ export class OwnedPartition {
   private readonly metrics = new Map<string, MetricState>();
   /** Raw points from live segments, for metrics not loaded yet (restored on first sight). */
   private readonly rawOverlay = new Map<string, Points>();
+  /** Metrics of `rawOverlay` rebuilt in a live segment: their stored raw tail is void. */
+  private readonly overlayReplacesStored = new Set<string>();
+  /** Rebuilt metrics whose whole state the next checkpoint writes, with a reset in its manifest. */
+  private readonly pendingResets = new Set<string>();
   private readonly dirty = new Set<string>();
   /** Next offset to apply; what the next checkpoint's manifest will say. */
   private nextOffset: number;
@@ -172,7 +177,10 @@ export class OwnedPartition {
 
   private async loadLiveSegments(): Promise<void> {
     const segments = await Promise.all(liveSegmentKeys(this.manifest).map((key) => this.readSegment(key)));
-    for (const [metricId, folded] of foldSegments(segments)) this.rawOverlay.set(metricId, folded.raw);
+    for (const [metricId, folded] of foldSegments(segments, this.manifest.resets)) {
+      this.rawOverlay.set(metricId, folded.raw);
+      if (folded.replaces) this.overlayReplacesStored.add(metricId);
+    }
   }
 
   private async readSegment(key: string): Promise<Segment> {
@@ -242,11 +250,16 @@ export class OwnedPartition {
     await forEachConcurrently(active, settings.loadConcurrency, async (metricId) => {
       const entry = policies.get(metricId);
       if (entry?.status !== 'active') return;
-      const stored = await readRawTail(store, metricId, onCorrupt);
+      const stored = this.overlayReplacesStored.has(metricId)
+        ? undefined
+        : await readRawTail(store, metricId, onCorrupt);
+      // A rebuild may have put the metric in memory while its stored tail was being read.
+      if (this.metrics.has(metricId)) return;
       const overlay = this.rawOverlay.get(metricId);
       const rawTail = stored && overlay ? mergePoints(stored, overlay) : (overlay ?? stored);
       this.metrics.set(metricId, new MetricState(metricId, entry.compiled, rawTail));
       this.rawOverlay.delete(metricId);
+      this.overlayReplacesStored.delete(metricId);
     });
   }
 
@@ -266,6 +279,8 @@ export class OwnedPartition {
       state.rebuildIfOlderThan(this.deps.settings.rebuildAfterApplies);
     }
     this.dirty.clear();
+    const resetMetrics = [...this.pendingResets];
+    this.pendingResets.clear();
     const offset = this.nextOffset;
     const firstOffset = this.firstPendingOffset ?? offset;
     this.firstPendingOffset = undefined;
@@ -296,6 +311,7 @@ export class OwnedPartition {
         ...this.manifest,
         offset,
         segments: segment ? [...this.manifest.segments, segment] : this.manifest.segments,
+        resets: segment ? withResets(this.manifest.resets, resetMetrics, segment.seq) : this.manifest.resets,
       });
       faults.hit('after-manifest');
       await this.deps.afterCheckpoint(this.partition, offset);
@@ -323,7 +339,7 @@ export class OwnedPartition {
     const segments = await Promise.all(
       folding.map((segment) => this.readSegment(segmentKey(topic, this.partition, segment))),
     );
-    const folded = foldSegments(segments);
+    const folded = foldSegments(segments, this.manifest.resets);
     await policies.resolve(folded.keys());
     const hooks = {
       onCorrupt: (key: string, error: Error) =>
@@ -338,12 +354,15 @@ export class OwnedPartition {
       if (entry?.status === 'active') await compactMetric(store, metricId, changes, entry.compiled, hooks);
     });
     const foldedKeys = new Set(folding.map((segment) => segmentKey(topic, this.partition, segment)));
+    const foldedSeqs = new Set(folding.map((segment) => segment.seq));
     await this.inManifestTurn(async () => {
       await this.commitManifest({
         ...this.manifest,
         segments: this.manifest.segments.filter(
           (segment) => !foldedKeys.has(segmentKey(topic, this.partition, segment)),
         ),
+        // A folded reset is done: the metric's objects were replaced by its rebuilt state.
+        resets: this.manifest.resets?.filter((reset) => !foldedSeqs.has(reset.seq)),
       });
       // Under the manifest turn no checkpoint of ours is half-written, so every segment the
       // manifest does not name is garbage: folded just now, or left by a crashed or fenced writer.
@@ -368,7 +387,64 @@ export class OwnedPartition {
   forgetMetric(metricId: string): void {
     this.metrics.delete(metricId);
     this.rawOverlay.delete(metricId);
+    this.overlayReplacesStored.delete(metricId);
+    this.pendingResets.delete(metricId);
     this.dirty.delete(metricId);
+  }
+
+  /**
+   * `granary rebuild`: recomputes a metric from the partition's records at `fromOffset` on, with
+   * its archive policy looked up again, and makes that its whole state. Records are read (by
+   * `readRecords`, in offset order) up to what this partition has applied, again until caught up
+   * while batches keep being applied; then, between two batches, the new state takes the old
+   * one's place and a checkpoint writes it with a reset in the manifest (see `MetricReset`).
+   * Resolves once that checkpoint is committed, with the number of the metric's records read.
+   */
+  async rebuild(
+    metricId: string,
+    fromOffset: number,
+    readRecords: (from: number, to: number, onRecords: (records: MeasureRecord[]) => void) => Promise<void>,
+  ): Promise<{ records: number; offset: number }> {
+    this.throwIfBroken();
+    // A segment names the offsets it covers; with none applied there is nothing to rebuild from.
+    if (this.nextOffset === 0)
+      throw processingErrors('PROCESSING_NOTHING_APPLIED', `${this.deps.topic}/${this.partition}`);
+    const entry = await this.deps.policies.refresh(metricId);
+    if (entry.status !== 'active') throw processingErrors('PROCESSING_UNKNOWN_METRIC', metricId);
+    const state = new MetricState(metricId, entry.compiled);
+    let records = 0;
+    const applyRecords = (batch: MeasureRecord[]) => {
+      for (const record of batch) {
+        if (record.metricId !== metricId) continue;
+        records++;
+        try {
+          state.apply(record.timestamps, record.values);
+        } catch (error) {
+          // Dead-lettered when it was first processed; skipped again here.
+          if (!carbonaraErrors.is(error)) throw error;
+        }
+      }
+    };
+    for (let readUpTo = fromOffset; readUpTo < this.nextOffset; ) {
+      const until = this.nextOffset;
+      await readRecords(readUpTo, until, applyRecords);
+      readUpTo = until;
+    }
+    this.throwIfBroken();
+    if (this.releasing)
+      throw processingErrors('PROCESSING_NOT_OWNED', `${this.deps.topic}/${this.partition}`);
+    state.markWholeStateChanged();
+    this.metrics.set(metricId, state);
+    this.rawOverlay.delete(metricId);
+    this.overlayReplacesStored.delete(metricId);
+    this.dirty.add(metricId);
+    this.pendingResets.add(metricId);
+    // The next segment stands for the records the rebuilt state comes from, even if none is new.
+    const coveredFrom = Math.min(fromOffset, this.nextOffset - 1);
+    this.firstPendingOffset = Math.min(this.firstPendingOffset ?? coveredFrom, coveredFrom);
+    const offset = this.nextOffset;
+    await this.checkpoint();
+    return { records, offset };
   }
 
   private async commitManifest(next: Omit<PartitionManifest, 'updatedAtUs'>): Promise<void> {
@@ -402,4 +478,18 @@ export class OwnedPartition {
   private throwIfBroken(): void {
     if (this.failure) throw this.failure;
   }
+}
+
+/** The manifest's resets with `metricIds` now reset at segment `seq` (a newer reset replaces an older one). */
+function withResets(
+  current: readonly MetricReset[] | undefined,
+  metricIds: readonly string[],
+  seq: number,
+): readonly MetricReset[] | undefined {
+  if (metricIds.length === 0) return current;
+  const renewed = new Set(metricIds);
+  return [
+    ...(current ?? []).filter((reset) => !renewed.has(reset.metricId)),
+    ...metricIds.map((metricId) => ({ metricId, seq })),
+  ];
 }

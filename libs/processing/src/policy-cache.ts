@@ -70,7 +70,8 @@ export function compilePolicy(indexed: IndexedPolicy): CompiledPolicy {
 
 /**
  * Metric → status and compiled policy, looked up in the index once per metric and kept: a metric's
- * policy never changes in Gnocchi. Compiled policies are shared by name and definition.
+ * policy never changes in Gnocchi (a rebuild looks it up again, to pick up an edited definition).
+ * Compiled policies are shared by name and definition.
  */
 export class PolicyCache {
   private readonly entries = new Map<string, MetricEntry>();
@@ -96,6 +97,13 @@ export class PolicyCache {
           : description,
       );
     }
+  }
+
+  /** Look the metric up again (a rebuild picks up a changed archive policy). */
+  async refresh(metricId: string): Promise<MetricEntry> {
+    this.entries.delete(metricId);
+    await this.resolve([metricId]);
+    return this.entries.get(metricId) as MetricEntry;
   }
 
   /** The janitor expunged it: later measures are counted drops, and compaction skips it. */

@@ -1,4 +1,4 @@
-import type { OutgoingRecord, RecordBatch } from '@granary/kafka';
+import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
 import { toDeadLetter } from '@granary/kafka';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { processingErrors } from './errors.ts';
@@ -27,6 +27,8 @@ export interface ProcessorDeps extends Omit<PartitionDeps, 'settings'> {
   readonly deadLetterTopic: string;
   /** Continue consuming `partition` at `offset` (BatchConsumer.seek). */
   readonly seek: (partition: number, offset: number) => void;
+  /** Reads past records of the topic again, outside the group; without it, rebuilds are refused. */
+  readonly rangeReader?: RangeReader;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -187,6 +189,55 @@ export class Processor {
     for (const owned of this.owned.values()) {
       while (owned.liveSegments.length > 0) await owned.compact();
     }
+  }
+
+  /**
+   * `granary rebuild` of one metric of `partition` from `fromOffset` (see OwnedPartition.rebuild).
+   * Undefined when the partition is not owned here. A failure that broke the partition's state
+   * recovers it as a failed checkpoint does, and is rethrown for the requester.
+   */
+  async rebuild(
+    partition: number,
+    metricId: string,
+    fromOffset: number,
+  ): Promise<{ records: number; offset: number } | undefined> {
+    const owned = this.owned.get(partition);
+    if (!owned) return undefined;
+    try {
+      return await owned.rebuild(metricId, fromOffset, (from, to, onRecords) =>
+        this.readMeasures(partition, metricId, from, to, onRecords),
+      );
+    } catch (error) {
+      if (owned.broken) await this.recover(partition, owned, error);
+      throw error;
+    }
+  }
+
+  /** The metric's decodable records of `partition` in [from, to), read again from Kafka. */
+  private async readMeasures(
+    partition: number,
+    metricId: string,
+    from: number,
+    to: number,
+    onRecords: (records: MeasureRecord[]) => void,
+  ): Promise<void> {
+    const { rangeReader } = this.deps;
+    if (!rangeReader)
+      throw processingErrors('PROCESSING_REBUILD_UNAVAILABLE', `${this.deps.topic}/${partition}`);
+    const range = { partition, start: String(from), end: String(to) };
+    await rangeReader.readRanges(this.deps.topic, [range], async (consumed) => {
+      // Records are keyed by metric id: only the metric's own are worth decoding.
+      const ofMetric = consumed.filter((record) => record.key?.toString() === metricId);
+      const outcomes = await this.deps.decode(ofMetric.map((record) => record.value ?? EMPTY));
+      const records: MeasureRecord[] = [];
+      outcomes.forEach((outcome, index) => {
+        if (!outcome.ok || outcome.value.metric_id !== metricId) return;
+        const { timestamps, values } = outcome.value;
+        records.push({ offset: Number(ofMetric[index]!.offset), metricId, timestamps, values });
+      });
+      onRecords(records);
+      return undefined;
+    });
   }
 
   /** Janitor hook: a deleted metric loses its in-memory state in whichever partition has it. */

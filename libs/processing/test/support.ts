@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OutgoingRecord, RecordBatch } from '@granary/kafka';
+import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
 import { createLogger, createRegistry } from '@granary/observability';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { FileObjectStore, type ObjectStore } from '@granary/storage';
@@ -76,10 +76,38 @@ export interface Harness {
   readonly seeks: Map<number, number>;
 }
 
+export interface HarnessOptions {
+  settings?: Partial<ProcessorSettings>;
+  faults?: FaultInjector;
+  nowUs?: () => number;
+  /** Partition 0 as Kafka keeps it (record `i` at offset `i`), for rebuilds to read again. */
+  topicLog?: readonly StreamBatch[];
+  /** Awaited at the start of every read of `topicLog` (to apply batches while a rebuild reads). */
+  beforeRead?: () => Promise<void>;
+}
+
+/** Reads `log` as partition 0 of the topic, CHUNK records per delivery. */
+function logReader(log: readonly StreamBatch[], beforeRead?: () => Promise<void>): RangeReader {
+  return {
+    async readRanges(_topic, ranges, onRecords) {
+      await beforeRead?.();
+      for (const range of ranges) {
+        const end = Math.min(Number(range.end), log.length);
+        for (let offset = Number(range.start); offset < end; offset += READ_CHUNK) {
+          const chunk = log.slice(offset, Math.min(end, offset + READ_CHUNK));
+          if ((await onRecords(recordBatch(range.partition, offset, chunk).records)) === 'stop') return;
+        }
+      }
+    },
+  };
+}
+
+const READ_CHUNK = 25;
+
 export function createHarness(
   store: ObjectStore,
   directory: { describe(ids: readonly string[]): Promise<Map<string, MetricDescription>> },
-  options: { settings?: Partial<ProcessorSettings>; faults?: FaultInjector; nowUs?: () => number } = {},
+  options: HarnessOptions = {},
 ): Harness {
   const instruments = new ProcessingInstruments(createRegistry('processing-test'));
   const deadLetters: OutgoingRecord[] = [];
@@ -107,6 +135,7 @@ export function createHarness(
     },
     deadLetterTopic: `${TOPIC}.dlq`,
     seek: (partition, offset) => seeks.set(partition, offset),
+    rangeReader: logReader(options.topicLog ?? [], options.beforeRead),
   });
   return { processor, policies, instruments, deadLetters, afterCheckpoint, seeks };
 }

@@ -88,7 +88,9 @@ export class StoredMeasureReader {
         const item = metric.archivePolicy.definition.find((d) => d.granularity === granularitySeconds);
         const granularityUs = granularitySeconds * US_PER_SECOND;
         const overlay = live?.aggregates.get(`${query.aggregation}@${granularityUs}`)?.points;
-        const points = await this.series(query, granularityUs, item?.timespan ?? null, overlay);
+        // A rebuilt metric whose new state is not compacted yet: its stored splits are void.
+        const stored = live?.replaces ? 'void' : 'read';
+        const points = await this.series(query, granularityUs, item?.timespan ?? null, overlay, stored);
         return { granularitySeconds, points };
       }),
     );
@@ -100,13 +102,14 @@ export class StoredMeasureReader {
     granularityUs: number,
     timespanSeconds: number | null,
     overlay: Points | undefined,
+    stored: 'read' | 'void',
   ): Promise<Points> {
     const { metric, aggregation, start, stop } = query;
     const firstKey = start === undefined ? Number.NEGATIVE_INFINITY : splitKeyOf(start, granularityUs);
     const lastKey = stop === undefined ? Number.POSITIVE_INFINITY : splitKeyOf(stop, granularityUs);
-    const refs = (await listSplitKeys(this.deps.store, metric.id, aggregation, granularityUs)).filter(
-      (ref) => ref.splitKeyUs >= firstKey && ref.splitKeyUs <= lastKey,
-    );
+    const listed =
+      stored === 'read' ? await listSplitKeys(this.deps.store, metric.id, aggregation, granularityUs) : [];
+    const refs = listed.filter((ref) => ref.splitKeyUs >= firstKey && ref.splitKeyUs <= lastKey);
     const splits = await Promise.all(
       refs.map(async (ref) => {
         const key = splitObjectKey(metric.id, ref);
@@ -143,7 +146,7 @@ export class StoredMeasureReader {
         ...segment,
         metrics: segment.metrics.filter((delta) => delta.metricId === metricId),
       }));
-      return foldSegments(ofMetric).get(metricId);
+      return foldSegments(ofMetric, current.manifest.resets).get(metricId);
     }
     throw readerErrors('READER_SEGMENTS_MOVING', `${this.deps.topic}/${partition}`, {
       details: { attempts: MANIFEST_ATTEMPTS },

@@ -119,6 +119,24 @@ describe('StoredMeasureReader', () => {
     ]);
   });
 
+  it('reads a rebuilt metric from its reset segment on, ignoring its void splits and older segments', async () => {
+    await putSplit(store, METRIC, 'mean', 60, points([[at(0), 1]]));
+    await putCheckpoint(
+      store,
+      [
+        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(60), 2]]) }],
+        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(120), 3]]) }],
+        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(180), 4]]) }],
+      ],
+      [{ metricId: METRIC, seq: 1 }],
+    );
+    const [series] = await readerOver(store).read(query());
+    expect(pairs(series!.points)).toEqual([
+      [at(120), 3],
+      [at(180), 4],
+    ]);
+  });
+
   it('keeps [start rounded down to the granularity, stop)', async () => {
     await putSplit(
       store,

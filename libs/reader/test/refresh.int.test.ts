@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@granary/observability';
 import {
+  ProcessorRedis,
   REFRESH_CHANNEL,
-  RedisFreshness,
   type RefreshRequest,
   parseRefreshRequest,
 } from '@granary/processing';
@@ -15,13 +15,13 @@ import { RedisRefresher, readerErrors } from '../index.ts';
 
 const topic = `granary.test.refresh.${randomBytes(4).toString('hex')}`;
 const logger = createLogger('refresh-int', 'silent');
-let processorSide: RedisFreshness;
+let processorSide: ProcessorRedis;
 let listener: Redis;
 const requests: RefreshRequest[] = [];
 let refresher: RedisRefresher | undefined;
 
 beforeAll(async () => {
-  processorSide = new RedisFreshness(infra().redisUrl, topic, logger);
+  processorSide = new ProcessorRedis(infra().redisUrl, topic, logger);
   await processorSide.connect();
   listener = new Redis(infra().redisUrl);
   listener.on('message', (_channel: string, message: string) => {

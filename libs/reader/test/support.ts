@@ -6,6 +6,7 @@ import { partitionFor } from '@granary/kafka';
 import {
   FileObjectStore,
   type LiveSegment,
+  type MetricReset,
   type ObjectStore,
   encodeSegment,
   manifestKey,
@@ -61,7 +62,11 @@ export interface DeltaSpec {
 }
 
 /** Writes one segment per entry (oldest first) and a manifest naming them; returns their keys. */
-export async function putCheckpoint(store: ObjectStore, segments: readonly DeltaSpec[][]): Promise<string[]> {
+export async function putCheckpoint(
+  store: ObjectStore,
+  segments: readonly DeltaSpec[][],
+  resets: readonly MetricReset[] = [],
+): Promise<string[]> {
   const live: LiveSegment[] = [];
   for (const [seq, deltas] of segments.entries()) {
     const segment = { seq, generation: 1, firstOffset: seq, lastOffset: seq };
@@ -94,6 +99,7 @@ export async function putCheckpoint(store: ObjectStore, segments: readonly Delta
     generation: 1,
     offset: segments.length,
     segments: live,
+    resets,
     updatedAtUs: 0,
   };
   const current = await store.getWithVersion(manifestKey(TOPIC, PARTITION));

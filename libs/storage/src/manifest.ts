@@ -15,6 +15,16 @@ export interface LiveSegment extends SegmentId {
   readonly lastOffset: number;
 }
 
+/**
+ * A metric whose state was rebuilt (`granary rebuild`): segment `seq` holds its whole state, so its
+ * compacted objects and its deltas in earlier segments are void. Compaction deletes its objects
+ * when it folds that segment and then drops the entry; readers skip what is void meanwhile.
+ */
+export interface MetricReset {
+  readonly metricId: string;
+  readonly seq: number;
+}
+
 export interface PartitionManifest {
   readonly topic: string;
   readonly partition: number;
@@ -24,6 +34,8 @@ export interface PartitionManifest {
   readonly offset: number;
   /** Segments not yet folded into compacted splits, oldest first. */
   readonly segments: readonly LiveSegment[];
+  /** Rebuilt metrics whose segment is still live; absent when none. */
+  readonly resets?: readonly MetricReset[] | undefined;
   /** Supplied by the caller: the codec has no clock. */
   readonly updatedAtUs: number;
 }
@@ -44,7 +56,11 @@ function canonicalJson(manifest: PartitionManifest): string {
     firstOffset,
     lastOffset,
   }));
-  return JSON.stringify({ topic, partition, generation, offset, updatedAtUs, segments });
+  // Without resets the document is exactly what it was before they existed.
+  const resets = manifest.resets?.length
+    ? { resets: manifest.resets.map(({ metricId, seq }) => ({ metricId, seq })) }
+    : {};
+  return JSON.stringify({ topic, partition, generation, offset, updatedAtUs, segments, ...resets });
 }
 
 function checksumOf(canonical: string): string {
@@ -91,7 +107,16 @@ export function decodeManifest(bytes: Uint8Array): PartitionManifest {
         typeof segment === 'object' &&
         segment !== null &&
         [segment.seq, segment.generation, segment.firstOffset, segment.lastOffset].every(isCount),
-    );
+    ) &&
+    (manifest.resets === undefined ||
+      (Array.isArray(manifest.resets) &&
+        manifest.resets.every(
+          (reset) =>
+            typeof reset === 'object' &&
+            reset !== null &&
+            typeof reset.metricId === 'string' &&
+            isCount(reset.seq),
+        )));
   if (!wellFormed) throw storageErrors('STORAGE_CORRUPT_MANIFEST', 'missing or mistyped fields');
   const canonical = canonicalJson(manifest);
   if (checksumOf(canonical) !== document.checksum) {

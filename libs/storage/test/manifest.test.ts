@@ -58,6 +58,21 @@ describe('manifest codec', () => {
     expect(() => decodeManifest(new Uint8Array([0xff, 0xfe]))).toThrow(corruptCode);
   });
 
+  it('carries the resets of rebuilt metrics, and only when there are some', () => {
+    const withResets = {
+      ...manifest,
+      resets: [{ metricId: '5a4b3c2d-0000-4000-8000-000000000001', seq: 42 }],
+    };
+    expect(decodeManifest(encodeManifest(withResets))).toEqual(withResets);
+    expect(new TextDecoder().decode(encodeManifest({ ...manifest, resets: [] }))).toBe(
+      new TextDecoder().decode(encodeManifest(manifest)),
+    );
+    const text = new TextDecoder().decode(encodeManifest(withResets));
+    const bytesOf = (value: string) => new TextEncoder().encode(value);
+    expect(() => decodeManifest(bytesOf(text.replace('"seq": 42\n', '"seq": 43\n')))).toThrow(corruptCode);
+    expect(() => decodeManifest(bytesOf(text.replace('"seq": 42\n', '"seq": "42"\n')))).toThrow(corruptCode);
+  });
+
   it('names live segments by sequence and writer generation', () => {
     expect(liveSegmentKeys(manifest)).toEqual([
       '_checkpoints/granary.measures/3/0000000000000041-0000000011',

@@ -1,0 +1,113 @@
+import { createLogger } from '@granary/observability';
+import { describe, expect, it } from 'vitest';
+import {
+  RebuildDesk,
+  type RebuildRequest,
+  type RebuildStatus,
+  encodeRebuildRequest,
+  encodeRebuildStatus,
+  parseRebuildRequest,
+  parseRebuildStatus,
+  processingErrors,
+} from '../index.ts';
+
+const METRIC = '5a4b3c2d-0000-4000-8000-000000000001';
+const request = (id: string, partition = 2): RebuildRequest => ({
+  id,
+  topic: 'granary.measures',
+  partition,
+  metricId: METRIC,
+  fromOffset: 10,
+});
+
+/** A processor owning partition 2 whose rebuilds answer `outcome`. */
+function deskWith(outcome: () => Promise<{ records: number; offset: number } | undefined>) {
+  const runs: number[] = [];
+  const published: RebuildStatus[] = [];
+  const processor = {
+    partition: (partition: number) => (partition === 2 ? ({} as never) : undefined),
+    rebuild: async (partition: number) => {
+      runs.push(partition);
+      return outcome();
+    },
+  };
+  const desk = new RebuildDesk(
+    processor,
+    async (status) => void published.push(status),
+    createLogger('desk-test', 'silent'),
+  );
+  return { desk, runs, published };
+}
+
+describe('RebuildDesk', () => {
+  it('runs a request of an owned partition once, reporting accepted then done, and repeats the status to duplicates', async () => {
+    const { desk, runs, published } = deskWith(async () => ({ records: 7, offset: 120 }));
+    await desk.handle(request('a'));
+    await desk.handle(request('a'));
+    expect(runs).toEqual([2]);
+    expect(published.map((status) => status.state)).toEqual(['accepted', 'done', 'done']);
+    expect(published[1]).toEqual({
+      id: 'a',
+      metricId: METRIC,
+      partition: 2,
+      state: 'done',
+      records: 7,
+      offset: 120,
+    });
+  });
+
+  it('stays silent on partitions it does not own, and forgets a request whose partition it lost meanwhile', async () => {
+    const { desk, runs, published } = deskWith(async () => undefined);
+    await desk.handle(request('b', 5));
+    expect(runs).toEqual([]);
+    expect(published).toEqual([]);
+    await desk.handle(request('c'));
+    await desk.handle(request('c'));
+    expect(runs).toEqual([2, 2]);
+  });
+
+  it('reports a failure with its code, and keeps reporting it', async () => {
+    const { desk, published } = deskWith(async () => {
+      throw processingErrors('PROCESSING_NOTHING_APPLIED', 'granary.measures/2');
+    });
+    await desk.handle(request('d'));
+    await desk.handle(request('d'));
+    expect(published.map((status) => [status.state, status.error?.code])).toEqual([
+      ['accepted', undefined],
+      ['failed', 'PROCESSING_NOTHING_APPLIED'],
+      ['failed', 'PROCESSING_NOTHING_APPLIED'],
+    ]);
+  });
+});
+
+describe('rebuild messages', () => {
+  it('round-trip, with offsets as decimal text', () => {
+    const sent = request('e');
+    expect(JSON.parse(encodeRebuildRequest(sent)).fromOffset).toBe('10');
+    expect(parseRebuildRequest(encodeRebuildRequest(sent))).toEqual(sent);
+    const status: RebuildStatus = {
+      id: 'e',
+      metricId: METRIC,
+      partition: 2,
+      state: 'done',
+      records: 3,
+      offset: 99,
+    };
+    expect(parseRebuildStatus(encodeRebuildStatus(status))).toEqual(status);
+  });
+
+  it('refuse what is not one', () => {
+    for (const message of [
+      '',
+      'null',
+      '{}',
+      '{"id":"x","topic":"t","partition":-1,"metricId":"m","fromOffset":"1"}',
+    ]) {
+      expect(parseRebuildRequest(message), message).toBeUndefined();
+    }
+    expect(
+      parseRebuildRequest('{"id":"x","topic":"t","partition":1,"metricId":"m","fromOffset":1}'),
+    ).toBeUndefined();
+    expect(parseRebuildStatus('{"id":"x","metricId":"m","partition":1,"state":"maybe"}')).toBeUndefined();
+  });
+});
