@@ -67,19 +67,31 @@ export class RedisRebuildLink implements RebuildLink {
       maxRetriesPerRequest: null,
       enableReadyCheck: false,
     });
-    for (const connection of [commands, subscriber]) {
-      // Failed commands reject with their own error; these events only tell about reconnections.
-      connection.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
-    }
+    const connections = [commands, subscriber];
+    // The socket's own error (ECONNREFUSED, auth) says more than the rejected connect ("Connection
+    // is closed"), so it is the one reported when opening fails.
+    let connectionError: Error | undefined;
+    const keepFirst = (err: Error) => {
+      connectionError ??= err;
+    };
+    for (const connection of connections) connection.on('error', keepFirst);
     const link = new RedisRebuildLink(commands, subscriber, logger);
+    // Only the endpoint: the URL may carry a password.
+    const endpoint = new URL(url).host;
     try {
-      await redisCommand(`connect to ${url}`, () => Promise.all([commands.connect(), subscriber.connect()]));
-      await redisCommand(`subscribe to ${REBUILD_STATUS_CHANNEL}`, () =>
-        subscriber.subscribe(REBUILD_STATUS_CHANNEL),
-      );
-    } catch (error) {
+      await Promise.all(connections.map((connection) => connection.connect()));
+      await subscriber.subscribe(REBUILD_STATUS_CHANNEL);
+    } catch (cause) {
       link.close();
-      throw error;
+      const reason = connectionError ?? (cause as Error);
+      throw cliErrors('CLI_REDIS_UNAVAILABLE', `cannot listen on ${endpoint}: ${reason.message}`, {
+        cause: reason,
+      });
+    }
+    for (const connection of connections) {
+      connection.off('error', keepFirst);
+      // Failed commands reject with their own error; these events tell about reconnections.
+      connection.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
     }
     return link;
   }
