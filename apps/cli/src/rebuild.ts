@@ -23,8 +23,8 @@ export interface RebuildTarget {
 /**
  * The first offset of `partition` to recompute from. `offsetsAtTime` is the broker's answer for a
  * `time` start (the end offset where no record is that recent). An offset past the partition's
- * end is refused: the owner would drop everything the metric holds and then skip the records that
- * arrive before that offset exists.
+ * end names records that do not exist yet, so it is taken for a mistake (an offset of another
+ * partition, say) rather than sent: the owner would empty the metric.
  */
 export function startOffset(
   start: RebuildStart,
