@@ -324,4 +324,25 @@ describe('POST /v1/aggregates over a resource search', () => {
       ],
     });
   });
+
+  it('with use_history, finds resources by past attributes, keeping the points of those revisions', async () => {
+    const inProjectB = (query: string) =>
+      aggregates(
+        {
+          resource_type: 'generic',
+          search: { '=': { project_id: PROJECT_B } },
+          operations: '(metric cpu.util mean)',
+        },
+        query,
+      );
+    expect((await inProjectB('')).status).toBe(400);
+    expect(await inProjectB('?use_history=true')).toEqual({
+      status: 200,
+      body: {
+        measures: {
+          [resources['db-1']!.id]: { 'cpu.util': { mean: [minute('12:00', 50), minute('12:01', 60)] } },
+        },
+      },
+    });
+  });
 });
