@@ -161,6 +161,72 @@ describe('granary rebuild', () => {
     expect(live).toEqual(reference);
   });
 
+  it('drops what came before a later start: the metric is what a replay from that offset gives', async () => {
+    const metricId = metricIds[2]!;
+    const partition = partitionFor(metricId, PARTITIONS);
+    const dumped = await granary(['dump', topic, '--partition', String(partition), '--key', metricId], env);
+    const offsets = dumped.out
+      .trim()
+      .split('\n')
+      .map((line) => Number(JSON.parse(line).offset));
+    expect(offsets).toHaveLength(BATCHES_PER_METRIC);
+    const fromOffset = offsets[BATCHES_PER_METRIC / 2]!;
+
+    const rebuilt = await granary(
+      ['rebuild', '--metric', metricId, '--from-offset', String(fromOffset), '--json'],
+      env,
+    );
+
+    expect(rebuilt.code).toBe(0);
+    expect(JSON.parse(rebuilt.out)).toMatchObject({
+      metricId,
+      partition,
+      fromOffset,
+      records: BATCHES_PER_METRIC / 2,
+      state: 'done',
+    });
+    const store = s3Store(bucket);
+    await settled(store);
+    await store.close();
+    const replayed = join(directory, 'replayed-from-offset');
+    const replay = await granary(
+      [
+        'replay',
+        '--topic',
+        topic,
+        '--partition',
+        String(partition),
+        '--start-offset',
+        String(fromOffset),
+        '--into-path',
+        replayed,
+      ],
+      env,
+    );
+    expect(replay.code).toBe(0);
+    const reference = objectsOf(
+      await compactedObjects(new FileObjectStore({ basePath: replayed })),
+      metricId,
+    );
+    expect(reference.size).toBeGreaterThan(0);
+    expect(objectsOf(await compactedObjects(s3Store(bucket)), metricId)).toEqual(reference);
+  });
+
+  it('rebuilds every metric of --metrics-file in turn, with a line for each', async () => {
+    const file = join(directory, 'metrics.txt');
+    writeFileSync(file, `${metricIds[3]}\n\n${neighbour}\n`);
+
+    const { code, out } = await granary(['rebuild', '--metrics-file', file, '--from', 'earliest'], env);
+
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    const source = (id: string) => `${id} from ${topic}[${partitionFor(id, PARTITIONS)}]@0`;
+    expect(lines[0]).toMatch(`rebuilt ${source(metricIds[3]!)}: 12 records, checkpointed at offset `);
+    expect(lines[1]).toMatch(`rebuilt ${source(neighbour)}: 16 records, checkpointed at offset `);
+    expect(lines[2]).toBe('2 of 2 metrics rebuilt');
+  });
+
   it('refuses an unknown metric (exit 1) and a deleted one (exit 3) before rebuilding anything', async () => {
     const unknown = randomUUID();
     const notFound = await granary(
