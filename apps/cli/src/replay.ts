@@ -23,7 +23,6 @@ const REPLAY_SETTINGS = {
   loadConcurrency: 32,
   compactionConcurrency: 8,
   compactionMaxSegments: 64,
-  rebuildAfterApplies: 500,
   /** Checkpoint every so many offsets, so a long range does not hold everything in memory. */
   maxPendingOffsets: 50_000,
   compactionMinSegments: 1,

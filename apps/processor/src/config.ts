@@ -49,8 +49,6 @@ export const ProcessorSection = Type.Object(
     ),
     /** Raw tails fetched at once for metrics seen for the first time. */
     loadConcurrency: Type.Integer({ minimum: 1, default: 32 }),
-    /** Drop a metric's in-memory aggregate history after this many applies (memory bound). */
-    rebuildAfterApplies: Type.Integer({ minimum: 1, default: 500 }),
     janitor: Type.Object(
       {
         intervalMs: Type.Integer({ minimum: 10, default: 300_000 }),

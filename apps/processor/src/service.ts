@@ -101,7 +101,6 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
       loadConcurrency: settings.loadConcurrency,
       compactionConcurrency: settings.compaction.concurrency,
       compactionMaxSegments: settings.compaction.maxSegments,
-      rebuildAfterApplies: settings.rebuildAfterApplies,
       maxPendingOffsets: settings.checkpoint.maxPendingOffsets,
       compactionMinSegments: settings.compaction.minSegments,
       compactionGraceMs: settings.compaction.graceMs,

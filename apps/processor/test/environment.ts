@@ -226,7 +226,6 @@ export async function compactEverything(store: ObjectStore, topic: string, parti
       loadConcurrency: 8,
       compactionConcurrency: 8,
       compactionMaxSegments: 64,
-      rebuildAfterApplies: 500,
       maxPendingOffsets: 1_000_000,
       compactionMinSegments: 1,
       compactionGraceMs: 0,

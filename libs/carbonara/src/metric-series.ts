@@ -230,6 +230,23 @@ export class MetricSeries {
   }
 
   /**
+   * Drops the buckets no later `apply` can change: those before the bucket of the first raw block
+   * still accepted (older measures are dropped as too old, and that block start only moves
+   * forward). What `points` gave for them was final, so a caller that kept it (a checkpoint) loses
+   * nothing, and memory stays at the raw tail's span instead of each aggregation's timespan.
+   * Views returned earlier stay valid until the next `apply`, as always.
+   */
+  forgetFinalBuckets(): void {
+    if (this.rawTailColumn.length === 0) return;
+    const firstAccepted = this.firstBlockStart(this.policy.maxBlockSize);
+    for (const byMethod of this.aggregates.values()) {
+      for (const { column, aggregation } of byMethod.values()) {
+        column.dropBefore(column.lowerBound(floorTimestamp(firstAccepted, aggregation.granularity)));
+      }
+    }
+  }
+
+  /**
    * The raw tail, for `encodeRawTail`. Like `points`, it returns views of live state: use or copy
    * them before the next `apply`.
    */

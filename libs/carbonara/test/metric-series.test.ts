@@ -100,6 +100,32 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     );
   });
 
+  it('after forgetting final buckets, keeps the newest buckets of a series that forgets nothing, no more than the raw tail spans', () => {
+    fc.assert(
+      fc.property(policyArbitrary, batchesArbitrary, (policy, batches) => {
+        const forgetting = new MetricSeries(policy);
+        const keeping = new MetricSeries(policy);
+        for (const batch of batches) {
+          applyAll(forgetting, [batch]);
+          applyAll(keeping, [batch]);
+          for (const { method, granularity } of policy.aggregations) {
+            const kept = pairs(forgetting.points(method, granularity));
+            const all = pairs(keeping.points(method, granularity));
+            expect(kept).toEqual(all.slice(all.length - kept.length));
+          }
+          forgetting.forgetFinalBuckets();
+          // What stays is bounded by the raw tail's span (plus a rate seed block), not the timespan.
+          const span = policy.maxBlockSize * (policy.backWindow + 2);
+          for (const { method, granularity } of policy.aggregations) {
+            const kept = forgetting.points(method, granularity).timestamps.length;
+            expect(kept).toBeLessThanOrEqual(Math.ceil(span / granularity) + 1);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('equals one-shot aggregation when batches arrive in time order (plain methods, nested granularities)', () => {
     const nestedPolicy = policyArbitrary.filter(
       (policy) =>

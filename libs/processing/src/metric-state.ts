@@ -18,8 +18,8 @@ export function truncateRawTail(points: Points, compiled: CompiledPolicy): Point
 /**
  * One metric of an owned partition: its carbonara series and what changed since the last
  * checkpoint. Only the raw tail is restored from storage; aggregate buckets recomputed after that
- * are merged over the stored splits at compaction (new wins), which is Gnocchi's own rule, so the
- * aggregates kept in memory can be dropped at any checkpoint (`rebuildAfterDelta`) to bound memory.
+ * are merged over the stored splits at compaction (new wins), which is Gnocchi's own rule, so once
+ * a delta has taken them, the buckets no apply can change again leave memory (`takeDelta`).
  */
 export class MetricState {
   private series: MetricSeries;
@@ -27,7 +27,6 @@ export class MetricState {
   private rawDirtyFrom = Number.POSITIVE_INFINITY;
   /** Per aggregation (policy order): earliest recomputed bucket since the last delta. */
   private readonly aggregateDirtyFrom: Float64Array;
-  private appliesSinceRebuild = 0;
   /** The next delta is the whole state (a rebuilt metric), not what changed. */
   private wholeStatePending = false;
 
@@ -68,7 +67,6 @@ export class MetricState {
       if (change.from < (this.aggregateDirtyFrom[index] as number))
         this.aggregateDirtyFrom[index] = change.from;
     }
-    this.appliesSinceRebuild++;
     return result;
   }
 
@@ -96,21 +94,8 @@ export class MetricState {
     this.rawDirtyFrom = Number.POSITIVE_INFINITY;
     this.aggregateDirtyFrom.fill(Number.POSITIVE_INFINITY);
     this.wholeStatePending = false;
-    return {
-      metricId: this.metricId,
-      raw,
-      aggregates,
-    };
-  }
-
-  /**
-   * After `maxApplies` applies, restart the series from its raw tail alone, dropping aggregate
-   * history that compaction already has (or will get from the segments). Only valid right after
-   * `takeDelta`, when nothing is pending.
-   */
-  rebuildIfOlderThan(maxApplies: number): void {
-    if (this.dirty || this.appliesSinceRebuild < maxApplies) return;
-    this.series = new MetricSeries(this.compiled.policy, { rawTail: this.series.rawTail() });
-    this.appliesSinceRebuild = 0;
+    // Moves the columns' heads only, so the views in the delta stay valid until the next apply.
+    this.series.forgetFinalBuckets();
+    return { metricId: this.metricId, raw, aggregates };
   }
 }

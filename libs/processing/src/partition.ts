@@ -48,8 +48,6 @@ export interface PartitionSettings {
   readonly compactionConcurrency: number;
   /** Segments folded by one compaction at most (the oldest ones). */
   readonly compactionMaxSegments: number;
-  /** A metric's aggregate history in memory is dropped after this many applies (memory bound). */
-  readonly rebuildAfterApplies: number;
 }
 
 export interface PartitionDeps {
@@ -276,7 +274,6 @@ export class OwnedPartition {
       const state = this.metrics.get(metricId) as MetricState;
       const delta = state.takeDelta();
       if (delta) deltas.push(delta);
-      state.rebuildIfOlderThan(this.deps.settings.rebuildAfterApplies);
     }
     this.dirty.clear();
     const resetMetrics = [...this.pendingResets];

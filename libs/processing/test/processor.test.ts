@@ -139,7 +139,7 @@ describe('Processor over the file store', () => {
       { until: 520, every: 1, compact: true },
     ];
     for (const life of lives) {
-      const harness = createHarness(crashed, directory, { settings: { rebuildAfterApplies: 3 } });
+      const harness = createHarness(crashed, directory);
       await harness.processor.assign([0]);
       const from = harness.seeks.get(0) as number;
       await feed(harness.processor, batches, from, life.until, life.every);

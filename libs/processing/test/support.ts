@@ -23,7 +23,6 @@ export const SETTINGS: ProcessorSettings = {
   loadConcurrency: 8,
   compactionConcurrency: 4,
   compactionMaxSegments: 1000,
-  rebuildAfterApplies: 1_000_000,
   maxPendingOffsets: 1_000_000,
   compactionMinSegments: 1,
   compactionGraceMs: 0,
