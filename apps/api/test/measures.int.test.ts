@@ -69,8 +69,12 @@ describe('measures read through the API', () => {
     });
     const status = (await (await fetch(`${api.url}/v1/status`, { headers })).json()) as {
       storage: { summary: { measures: number } };
+      metricd: { processors: string[]; statistics: { partitions: number; partitions_owned: number } };
     };
     expect(status.storage.summary.measures).toBe(0);
+    // The one processor of the group owns every partition, and is named.
+    expect(status.metricd.processors).toHaveLength(1);
+    expect(status.metricd.statistics.partitions_owned).toBe(status.metricd.statistics.partitions);
   });
 
   it('without refresh, reads a measure once the next timer checkpoint stored it', async () => {

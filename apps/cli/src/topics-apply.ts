@@ -42,6 +42,7 @@ function readOnly(admin: TopicAdmin): TopicAdmin {
     deleteTopics: async () => {},
     endOffsets: (topic) => admin.endOffsets(topic),
     committedOffsets: (groupId, topic) => admin.committedOffsets(groupId, topic),
+    partitionOwners: (groupId, topic) => admin.partitionOwners(groupId, topic),
   };
 }
 

@@ -31,6 +31,7 @@ function fakeCluster(existing: TopicSpec[]) {
     deleteTopics: async () => {},
     endOffsets: async () => [],
     committedOffsets: async () => [],
+    partitionOwners: async () => new Map(),
   };
   const configs = {
     alterTopicConfigs: async (topic: string, entries: Record<string, string>) => {

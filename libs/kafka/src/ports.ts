@@ -58,6 +58,11 @@ export interface TopicAdmin {
   deleteTopics(names: readonly string[]): Promise<void>;
   /** Offsets after the last record of every partition of `topic`. */
   endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+  /**
+   * Which member of `groupId` owns each partition of `topic` it was assigned ("<host> <member id>");
+   * empty while the group is not stable (rebalancing, or no member).
+   */
+  partitionOwners(groupId: string, topic: string): Promise<Map<number, string>>;
   /** Committed offsets of `groupId` on `topic` ('-1' when none). */
   committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
 }

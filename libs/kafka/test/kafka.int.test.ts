@@ -246,10 +246,14 @@ describe('consumer offsets and group membership against the real broker', () => 
     const admin = kafka.createAdmin();
     await admin.connect();
     expect((await admin.committedOffsets(groupId, topic))[0]?.offset).toBe('-1');
+    const owners = await admin.partitionOwners(groupId, topic);
+    expect([...owners.keys()]).toEqual([0]);
+    expect(owners.get(0)).toMatch(/ granary-kafka-tests-/);
     await consumer.commit([{ topic, partition: 0, offset: '8' }]);
     expect((await admin.committedOffsets(groupId, topic))[0]?.offset).toBe('8');
     await consumer.stop();
     await running;
+    expect((await admin.partitionOwners(groupId, topic)).size).toBe(0);
     await admin.disconnect();
   });
 

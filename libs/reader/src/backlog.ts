@@ -20,14 +20,15 @@ export interface BacklogDeps {
 /**
  * The processors' backlog per partition: records produced but not committed by the group, and
  * the offset each partition's manifest is checkpointed to. Kafka's committed offset trails the
- * manifest (ADR 0010 commits after it), so the lag counts from whichever is further.
- * The owning member is not known to the admin client: `owner` stays null.
+ * manifest (ADR 0010 commits after it), so the lag counts from whichever is further. `owner` is
+ * the group member assigned the partition, null while the group rebalances.
  */
 export async function measuresBacklog(deps: BacklogDeps): Promise<PartitionBacklog[]> {
   const { admin, store, topic, groupId } = deps;
-  const [ends, committed] = await Promise.all([
+  const [ends, committed, owners] = await Promise.all([
     admin.endOffsets(topic),
     admin.committedOffsets(groupId, topic),
+    admin.partitionOwners(groupId, topic),
   ]);
   const committedBy = new Map(committed.map((c) => [c.partition, Number(c.offset)]));
   return Promise.all(
@@ -37,7 +38,8 @@ export async function measuresBacklog(deps: BacklogDeps): Promise<PartitionBackl
         const manifest = await readManifest(store, topic, partition);
         const checkpointOffset = manifest ? manifest.manifest.offset : null;
         const consumed = Math.max(committedBy.get(partition) ?? -1, checkpointOffset ?? -1, 0);
-        return { partition, lag: Math.max(0, Number(offset) - consumed), checkpointOffset, owner: null };
+        const owner = owners.get(partition) ?? null;
+        return { partition, lag: Math.max(0, Number(offset) - consumed), checkpointOffset, owner };
       }),
   );
 }

@@ -11,8 +11,13 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-/** An admin client knowing only offsets: end offsets per partition, and the group's commits. */
-const adminWith = (ends: number[], committed: Record<number, number>, group = 'processors') =>
+/** An admin client knowing end offsets per partition, the group's commits and its assignment. */
+const adminWith = (
+  ends: number[],
+  committed: Record<number, number>,
+  owners: Record<number, string> = {},
+  group = 'processors',
+) =>
   ({
     endOffsets: async (topic: string) => {
       expect(topic).toBe(TOPIC);
@@ -21,6 +26,10 @@ const adminWith = (ends: number[], committed: Record<number, number>, group = 'p
     committedOffsets: async (groupId: string, topic: string) => {
       expect(groupId).toBe(group);
       return ends.map((_, partition) => ({ topic, partition, offset: String(committed[partition] ?? -1) }));
+    },
+    partitionOwners: async (groupId: string, topic: string) => {
+      expect([groupId, topic]).toEqual([group, TOPIC]);
+      return new Map(Object.entries(owners).map(([partition, owner]) => [Number(partition), owner]));
     },
   }) as unknown as TopicAdmin;
 
@@ -36,15 +45,15 @@ describe('measuresBacklog', () => {
     await checkpointAt(0, 40); // checkpointed, commit not yet made
     await checkpointAt(1, 5); // committed further than this older manifest says
     const backlog = await measuresBacklog({
-      admin: adminWith([50, 20, 7], { 0: 30, 1: 15 }),
+      admin: adminWith([50, 20, 7], { 0: 30, 1: 15 }, { 0: '10.0.0.1 p-1', 2: '10.0.0.2 p-2' }),
       store,
       topic: TOPIC,
       groupId: 'processors',
     });
     expect(backlog).toEqual([
-      { partition: 0, lag: 10, checkpointOffset: 40, owner: null },
+      { partition: 0, lag: 10, checkpointOffset: 40, owner: '10.0.0.1 p-1' },
       { partition: 1, lag: 5, checkpointOffset: 5, owner: null },
-      { partition: 2, lag: 7, checkpointOffset: null, owner: null },
+      { partition: 2, lag: 7, checkpointOffset: null, owner: '10.0.0.2 p-2' },
     ]);
   });
 });

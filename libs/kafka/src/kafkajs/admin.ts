@@ -5,7 +5,7 @@ import { type TopicSpec, topicConfigEntries } from '../topics.ts';
 import { translated } from './errors.ts';
 
 // Not a named ESM export of kafkajs (CommonJS): Node's import cannot see it, only the default object.
-const { ConfigResourceTypes } = kafkajs;
+const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
 const PROVISIONED_CONFIGS = ['retention.ms', 'cleanup.policy'];
 
 export class KafkajsTopicAdmin implements TopicAdmin {
@@ -76,6 +76,19 @@ export class KafkajsTopicAdmin implements TopicAdmin {
   async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
     const offsets = await translated('fetch end offsets', () => this.admin.fetchTopicOffsets(topic));
     return offsets.map(({ partition, high }) => ({ topic, partition, offset: high }));
+  }
+
+  async partitionOwners(groupId: string, topic: string): Promise<Map<number, string>> {
+    const { groups } = await translated('describe group', () => this.admin.describeGroups([groupId]));
+    const owners = new Map<number, string>();
+    // Between generations (a rebalance) members carry no assignment: nobody owns anything yet.
+    if (groups[0]?.state !== 'Stable') return owners;
+    for (const member of groups[0].members) {
+      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      const owner = `${member.clientHost.replace(/^\//, '')} ${member.memberId}`;
+      for (const partition of assignment?.assignment[topic] ?? []) owners.set(partition, owner);
+    }
+    return owners;
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
