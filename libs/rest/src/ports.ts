@@ -1,8 +1,34 @@
 /**
- * What the REST layer needs from the rest of Granary, as interfaces: the routes depend on these
- * shapes only, `index-adapter.ts` is the one module that knows `@granary/index`, and unit tests
+ * What the REST layer needs from the rest of Granary. Data shapes the index defines and the routes
+ * use unchanged are the index's own types; the stores are interfaces here, narrowed to what the
+ * routes call, so that `index-adapter.ts` alone wires the real index to them and unit tests
  * substitute small in-memory versions. Time values are seconds (granularities) or epoch µs.
  */
+import type {
+  ArchivePolicyRule,
+  AttributeValue,
+  MetricCreate,
+  MetricListFilter,
+  MetricSpec,
+  MetricStatus,
+  PageRequest,
+  Resource,
+  ResourceCreate,
+  ResourceUpdate,
+} from '@granary/index';
+
+export type {
+  ArchivePolicyRule,
+  AttributeValue,
+  MetricCreate,
+  MetricListFilter,
+  MetricSpec,
+  MetricStatus,
+  PageRequest,
+  Resource,
+  ResourceCreate,
+  ResourceUpdate,
+};
 
 export interface ArchivePolicyItem {
   granularity: number;
@@ -41,12 +67,6 @@ export interface ArchivePolicyStore {
     change: { definition: ArchivePolicyItemInput[]; backWindow?: number },
   ): Promise<ArchivePolicy>;
   delete(name: string): Promise<void>;
-}
-
-export interface ArchivePolicyRule {
-  name: string;
-  metricPattern: string;
-  archivePolicyName: string;
 }
 
 export interface ArchivePolicyRuleStore {
@@ -91,8 +111,6 @@ export interface IndexPort {
   ping(): Promise<void>;
 }
 
-export type MetricStatus = 'active' | 'delete';
-
 export interface Metric {
   id: string;
   name: string | null;
@@ -101,34 +119,6 @@ export interface Metric {
   creator: string | null;
   status: MetricStatus;
   archivePolicy: ArchivePolicy;
-}
-
-export interface MetricCreate {
-  name?: string | null;
-  unit?: string | null;
-  resourceId?: string | null;
-  creator: string | null;
-  archivePolicyName?: string;
-}
-
-/** Equality filters of `GET /v1/metric`. */
-export interface MetricListFilter {
-  id?: string;
-  name?: string;
-  unit?: string;
-  archivePolicyName?: string;
-  creator?: string;
-  createdByUserId?: string;
-  createdByProjectId?: string;
-  resourceId?: string;
-  status?: MetricStatus;
-}
-
-/** Keyset pagination; `sort` in Gnocchi's `key[:asc|desc][-nullsfirst|-nullslast]` syntax. */
-export interface PageRequest {
-  sort?: readonly string[];
-  limit?: number;
-  marker?: string;
 }
 
 export interface MetricStore {
@@ -140,51 +130,6 @@ export interface MetricStore {
 
 /** Gnocchi's `ResourceUUID`: the UUID a client's resource id stands for, or why it cannot be one. */
 export type ResourceIdMapping = { id: string } | { problem: string };
-
-export type AttributeValue = string | number | boolean | null;
-
-/** One revision of a resource; times are epoch µs. */
-export interface Resource {
-  id: string;
-  type: string;
-  creator: string | null;
-  originalResourceId: string;
-  startedAt: number;
-  endedAt: number | null;
-  userId: string | null;
-  projectId: string | null;
-  revisionStart: number;
-  revisionEnd: number | null;
-  /** -1 for the current revision (markers are `id@revision` with history). */
-  revision: number;
-  attributes: Record<string, AttributeValue>;
-  metrics: Record<string, string>;
-}
-
-/** A metric to attach: an existing metric's id, or a new one. */
-export type MetricSpec = string | { archivePolicyName?: string; unit?: string | null };
-
-export interface ResourceCreate {
-  type: string;
-  /** As the client sent it; the index maps non-UUIDs. */
-  id: string;
-  creator: string | null;
-  startedAt?: number;
-  endedAt?: number | null;
-  userId?: string | null;
-  projectId?: string | null;
-  attributes?: Record<string, unknown>;
-  metrics?: Record<string, MetricSpec>;
-}
-
-export interface ResourceUpdate {
-  startedAt?: number;
-  endedAt?: number | null;
-  userId?: string | null;
-  projectId?: string | null;
-  attributes?: Record<string, unknown>;
-  metrics?: Record<string, MetricSpec>;
-}
 
 /**
  * A search; `filter` is either of Gnocchi's forms (JSON object or query string), parsed by the
