@@ -9,7 +9,14 @@ export {
   type MetricSnapshot,
 } from './src/metric-series.ts';
 export { AGGREGATION_METHODS, DEFAULT_AGGREGATION_METHODS, isAggregationMethod } from './src/methods.ts';
-export { type Points, emptyPoints, mergePoints, pointsInRange, truncateByTimespan } from './src/points.ts';
+export {
+  type Points,
+  concatPoints,
+  emptyPoints,
+  mergePoints,
+  pointsInRange,
+  truncateByTimespan,
+} from './src/points.ts';
 export {
   type Aggregation,
   type ArchivePolicy,

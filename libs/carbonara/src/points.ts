@@ -70,6 +70,24 @@ export class PointsBuffer implements Points {
 const mergeBuffer = new PointsBuffer();
 
 /**
+ * Joins point sets that are each sorted and lie in increasing, disjoint ranges (the splits of one
+ * series in key order) with one allocation: merging them pairwise would copy the prefix each time.
+ */
+export function concatPoints(parts: readonly Points[]): Points {
+  let length = 0;
+  for (const part of parts) length += part.timestamps.length;
+  const timestamps = new Float64Array(length);
+  const values = new Float64Array(length);
+  let at = 0;
+  for (const part of parts) {
+    timestamps.set(part.timestamps, at);
+    values.set(part.values, at);
+    at += part.timestamps.length;
+  }
+  return { timestamps, values };
+}
+
+/**
  * Sorted union of two series where `newer` wins on equal timestamps (Gnocchi's `merge`): how
  * stored split points and freshly computed buckets combine.
  */

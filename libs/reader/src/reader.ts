@@ -1,6 +1,7 @@
 import {
   type Points,
   US_PER_SECOND,
+  concatPoints,
   decodeSplit,
   emptyPoints,
   floorTimestamp,
@@ -109,7 +110,9 @@ export class StoredMeasureReader {
     const lastKey = stop === undefined ? Number.POSITIVE_INFINITY : splitKeyOf(stop, granularityUs);
     const listed =
       stored === 'read' ? await listSplitKeys(this.deps.store, metric.id, aggregation, granularityUs) : [];
-    const refs = listed.filter((ref) => ref.splitKeyUs >= firstKey && ref.splitKeyUs <= lastKey);
+    const refs = listed
+      .filter((ref) => ref.splitKeyUs >= firstKey && ref.splitKeyUs <= lastKey)
+      .sort((a, b) => a.splitKeyUs - b.splitKeyUs);
     const splits = await Promise.all(
       refs.map(async (ref) => {
         const key = splitObjectKey(metric.id, ref);
@@ -120,7 +123,8 @@ export class StoredMeasureReader {
         return decoded;
       }),
     );
-    let points = splits.reduce((all, split) => mergePoints(all, split), emptyPoints());
+    // Splits of one series cover disjoint key ranges: in key order they only need joining.
+    let points = concatPoints(splits);
     if (overlay) {
       // The same split range as the stored side, so that truncation sees what Gnocchi would.
       const end = lastKey === Number.POSITIVE_INFINITY ? undefined : nextSplitKey(lastKey, granularityUs);

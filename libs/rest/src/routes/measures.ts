@@ -1,8 +1,8 @@
-import { type CalendarUnit, type Points, resample } from '@granary/carbonara';
+import { type CalendarUnit, resample } from '@granary/carbonara';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, restError } from '../errors.ts';
-import { isoSecondsFromMicros } from '../format.ts';
+import { JSON_CONTENT_TYPE, measureRowsJson } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
@@ -32,7 +32,11 @@ export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): 
       await measureWriter(ctx).write([{ metricId: metric.id, ...measures }]);
       return reply.code(202).send();
     });
-    app.get(url, async (request) => readMeasures(ctx, await find(request), request.query as Query));
+    app.get(url, async (request, reply) =>
+      reply
+        .type(JSON_CONTENT_TYPE)
+        .send(await readMeasures(ctx, await find(request), request.query as Query)),
+    );
   }
 }
 
@@ -123,17 +127,15 @@ async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
     ...(stop !== undefined ? { stop } : {}),
     refresh: ['true', '1', 'yes'].includes((queryValue(query, 'refresh') ?? '').toLowerCase()),
   });
-  return [...series]
+  const rows = [...series]
     .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
-    .flatMap(({ granularitySeconds, points }) => {
-      if (resampleTo === undefined) return rows(points, granularitySeconds);
+    .map(({ granularitySeconds, points }) => {
+      if (resampleTo === undefined) return { points, granularity: granularitySeconds };
       const unit = typeof resampleTo === 'number' ? resampleTo * 1e6 : resampleTo;
-      return rows(resample(points, unit, aggregation), resampleTo);
+      return { points: resample(points, unit, aggregation), granularity: resampleTo };
     });
+  return measureRowsJson(rows);
 }
-
-const rows = (points: Points, granularity: OutputGranularity) =>
-  [...points.timestamps].map((t, i) => [isoSecondsFromMicros(t), granularity, points.values[i]!]);
 
 function optionalTimespan(query: Query, name: string): number | undefined {
   const raw = queryValue(query, name);
