@@ -2,17 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
-  GetObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { isTransientNetworkError } from '@granary/errors';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
 import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
+import { S3Requests, S3ResponseError, isRetriableS3Failure } from './s3-requests.ts';
 
 /**
  * How `putIfMatch` reaches the server. `native` sends `If-Match` / `If-None-Match: *` (AWS S3,
@@ -41,6 +38,7 @@ export interface S3StoreOptions {
 const DELETE_BATCH = 1000;
 
 function statusOf(err: unknown): number | undefined {
+  if (err instanceof S3ResponseError) return err.status;
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
@@ -54,10 +52,7 @@ function mapS3Error(err: unknown, action: string): Error {
   const status = statusOf(err);
   const retriable =
     (err as { $retryable?: unknown }).$retryable !== undefined ||
-    status === 429 ||
-    (status !== undefined && status >= 500 && status !== 501) ||
-    isTransientNetworkError(err) ||
-    ['TimeoutError', 'RequestTimeout', 'SlowDown', 'ThrottlingException'].includes(nameOf(err));
+    isRetriableS3Failure(status, nameOf(err), err);
   const detail = `${action}: ${nameOf(err)} ${(err as Error).message}`;
   return storageErrors(retriable ? 'STORAGE_UNAVAILABLE' : 'STORAGE_FAILED', detail, {
     cause: err,
@@ -85,10 +80,14 @@ function useContentMd5InsteadOfChecksum(request: { headers?: Record<string, stri
   };
 }
 
-/** Any S3-compatible server through `@aws-sdk/client-s3`; one bucket holds every key. */
+/**
+ * Any S3-compatible server; one bucket holds every key. Object reads and writes, the hot path, go
+ * through S3Requests; bucket operations, listing and batch deletes through `@aws-sdk/client-s3`.
+ */
 export class S3ObjectStore implements ObjectStore {
   readonly driver = 's3';
   private readonly client: S3Client;
+  private readonly requests: S3Requests;
   private readonly bucket: string;
   private readonly listPageSize: number | undefined;
   private mode: ConditionalWriteMode;
@@ -98,6 +97,7 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = options.bucket;
     this.listPageSize = options.listPageSize;
     this.mode = options.conditionalWrites ?? 'auto';
+    this.requests = new S3Requests({ ...options, maxAttempts: options.maxAttempts ?? 3 });
     this.client = new S3Client({
       endpoint: options.endpoint,
       region: options.region,
@@ -147,7 +147,7 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, bytes: Uint8Array): Promise<void> {
     assertValidKey(key);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes }));
+      await this.requests.send('PUT', key, { body: bytes });
     } catch (err) {
       throw mapS3Error(err, `put ${key}`);
     }
@@ -160,11 +160,9 @@ export class S3ObjectStore implements ObjectStore {
   async getWithVersion(key: string): Promise<VersionedObject | undefined> {
     assertValidKey(key);
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const bytes = (await response.Body?.transformToByteArray()) ?? new Uint8Array();
-      return { bytes, version: response.ETag ?? '' };
+      const answer = await this.requests.send('GET', key, { accept: [404] });
+      return answer.status === 404 ? undefined : { bytes: answer.body, version: answer.etag ?? '' };
     } catch (err) {
-      if (isMissing(err)) return undefined;
       throw mapS3Error(err, `get ${key}`);
     }
   }
@@ -237,6 +235,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.requests.close();
   }
 
   private async putIfMatchNative(
@@ -244,25 +243,15 @@ export class S3ObjectStore implements ObjectStore {
     bytes: Uint8Array,
     expectedVersion: ObjectVersion | null,
   ): Promise<ConditionalPutResult> {
-    try {
-      const response = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: bytes,
-          ...(expectedVersion === null ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
-        }),
-      );
-      return { written: true, version: response.ETag ?? '' };
-    } catch (err) {
-      // 412: the precondition failed; 409: a concurrent conditional write won; 404: If-Match on a
-      // missing object. All three mean another writer got there first.
-      const status = statusOf(err);
-      if (status === 412 || status === 409 || (status === 404 && expectedVersion !== null)) {
-        return { written: false, currentVersion: await this.headVersion(key) };
-      }
-      throw err;
-    }
+    // 412: the precondition failed; 409: a concurrent conditional write won; 404: If-Match on a
+    // missing object. All three mean another writer got there first.
+    const answer = await this.requests.send('PUT', key, {
+      body: bytes,
+      headers: expectedVersion === null ? { 'if-none-match': '*' } : { 'if-match': expectedVersion },
+      accept: expectedVersion === null ? [412, 409] : [412, 409, 404],
+    });
+    if (answer.status >= 200 && answer.status < 300) return { written: true, version: answer.etag ?? '' };
+    return { written: false, currentVersion: await this.headVersion(key) };
   }
 
   private async settledMode(): Promise<'native' | 'emulated'> {
@@ -281,22 +270,17 @@ export class S3ObjectStore implements ObjectStore {
   /** Does the server honour conditional PUT? Both conditions must refuse, or we must emulate. */
   private async probeConditionalWrites(): Promise<'native' | 'emulated'> {
     const key = `_storage/conditional-write-probe/${randomUUID()}`;
-    const attempt = async (condition: { IfNoneMatch: string } | { IfMatch: string }) => {
-      try {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: key, ...condition }),
-        );
-        return 'written';
-      } catch (err) {
-        if (statusOf(err) === 412) return 'refused';
-        if (statusOf(err) === 501) return 'unsupported';
-        throw err;
-      }
+    const body = new TextEncoder().encode(key);
+    const attempt = async (condition: Record<string, string>) => {
+      const answer = await this.requests.send('PUT', key, { body, headers: condition, accept: [412, 501] });
+      if (answer.status === 412) return 'refused';
+      if (answer.status === 501) return 'unsupported';
+      return 'written';
     };
     try {
-      if ((await attempt({ IfNoneMatch: '*' })) !== 'written') return 'emulated';
-      const createOverExisting = await attempt({ IfNoneMatch: '*' });
-      const replaceAtStaleVersion = await attempt({ IfMatch: '"granary-probe-stale-etag"' });
+      if ((await attempt({ 'if-none-match': '*' })) !== 'written') return 'emulated';
+      const createOverExisting = await attempt({ 'if-none-match': '*' });
+      const replaceAtStaleVersion = await attempt({ 'if-match': '"granary-probe-stale-etag"' });
       return createOverExisting === 'refused' && replaceAtStaleVersion === 'refused' ? 'native' : 'emulated';
     } finally {
       await this.delete([key]).catch(() => undefined);
@@ -310,22 +294,14 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<ConditionalPutResult> {
     const before = await this.headVersion(key);
     if (before !== expectedVersion) return { written: false, currentVersion: before };
-    const response = await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes }),
-    );
-    const version = response.ETag ?? '';
+    const version = (await this.requests.send('PUT', key, { body: bytes })).etag ?? '';
     // Re-read: a writer that overwrote us in the window is detected here, by us or by it.
     const after = await this.headVersion(key);
     return after === version ? { written: true, version } : { written: false, currentVersion: after };
   }
 
   private async headVersion(key: string): Promise<ObjectVersion | null> {
-    try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return response.ETag ?? '';
-    } catch (err) {
-      if (isMissing(err)) return null;
-      throw err;
-    }
+    const answer = await this.requests.send('HEAD', key, { accept: [404] });
+    return answer.status === 404 ? null : (answer.etag ?? '');
   }
 }
