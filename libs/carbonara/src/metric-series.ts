@@ -45,20 +45,29 @@ class Column {
     this.head = index;
   }
 
-  /** Merges `incoming[0, count)` (sorted, new wins) over the live points. */
-  merge(incoming: Points, count: number): void {
-    if (count === 0) return;
-    const from = this.lowerBound(incoming.timestamps[0] as number);
-    if (from === this.end) {
-      this.reserve(count);
-      this.times.set(incoming.timestamps.subarray(0, count), this.end);
-      this.values.set(incoming.values.subarray(0, count), this.end);
-      this.end += count;
+  /** Merges `incoming[from, to)` (sorted, new wins) over the live points. */
+  merge(incoming: Points, from: number, to: number): void {
+    if (from >= to) return;
+    const first = incoming.timestamps[from] as number;
+    const last = this.times[this.end - 1] as number;
+    if (this.end === this.head || first >= last) {
+      // The common case: new measures, and recomputed buckets, start at or after the last live
+      // point. Replace that point if it is the first incoming one, then append, element by
+      // element: no views allocated, which per batch cost more than the copying.
+      if (first === last && this.end > this.head) this.end--;
+      this.reserve(to - from);
+      const { times, values } = this;
+      let at = this.end;
+      for (let index = from; index < to; index++) {
+        times[at] = incoming.timestamps[index] as number;
+        values[at++] = incoming.values[index] as number;
+      }
+      this.end = at;
       return;
     }
-    const merged = mergeInto(this.view(), from - this.head, this.length, incoming, 0, count, mergeBuffer);
-    const start = from - this.head;
-    this.end = from;
+    const start = this.lowerBound(first) - this.head;
+    const merged = mergeInto(this.view(), start, this.length, incoming, from, to, mergeBuffer);
+    this.end = this.head + start;
     this.reserve(merged);
     this.times.set(mergeBuffer.timestamps.subarray(0, merged), this.head + start);
     this.values.set(mergeBuffer.values.subarray(0, merged), this.head + start);
@@ -88,6 +97,7 @@ class Column {
 
 const mergeBuffer = new PointsBuffer();
 const bucketBuffer = new PointsBuffer();
+const batchBuffer = new PointsBuffer();
 
 interface AggregateState {
   readonly aggregation: Aggregation;
@@ -174,7 +184,7 @@ export class MetricSeries {
     this.rawBackWindow = policy.backWindow + (states.some((state) => state.method.rate) ? 1 : 0);
     if (snapshot.rawTail) {
       assertIncreasing(snapshot.rawTail, 'raw tail');
-      this.rawTailColumn.merge(snapshot.rawTail, snapshot.rawTail.timestamps.length);
+      this.rawTailColumn.merge(snapshot.rawTail, 0, snapshot.rawTail.timestamps.length);
       // A policy whose back window shrank keeps fewer blocks (Gnocchi's janitor re-truncation).
       if (this.rawTailColumn.length > 0) {
         this.rawTailColumn.dropBefore(
@@ -185,27 +195,23 @@ export class MetricSeries {
     for (const { method, granularity, points } of snapshot.aggregates ?? []) {
       const state = this.stateOf(method, granularity);
       assertIncreasing(points, `${method} at ${granularity}`);
-      state.column.merge(points, points.timestamps.length);
+      state.column.merge(points, 0, points.timestamps.length);
       this.applyRetention(state);
     }
   }
 
   /** Applies one batch of measures (any order; duplicates keep their first occurrence). */
   apply(timestamps: ArrayLike<number>, values: ArrayLike<number>): ApplyResult {
-    const batch = normalizeBatch(timestamps, values);
+    const length = normalizeBatch(timestamps, values, batchBuffer);
     const raw = this.rawTailColumn;
     const blockSize = this.policy.maxBlockSize;
     const droppedTooOld =
-      raw.length === 0 ? 0 : lowerBound(batch.timestamps, this.firstBlockStart(blockSize));
-    const accepted = batch.timestamps.length - droppedTooOld;
+      raw.length === 0 ? 0 : lowerBound(batchBuffer.timestamps, this.firstBlockStart(blockSize), 0, length);
+    const accepted = length - droppedTooOld;
     if (accepted === 0) return { accepted, droppedTooOld, changes: [] };
-    const fresh: Points = {
-      timestamps: batch.timestamps.subarray(droppedTooOld),
-      values: batch.values.subarray(droppedTooOld),
-    };
-    raw.merge(fresh, accepted);
+    raw.merge(batchBuffer, droppedTooOld, length);
 
-    const firstNew = fresh.timestamps[0] as number;
+    const firstNew = batchBuffer.timestamps[droppedTooOld] as number;
     const changes: AggregationChange[] = [];
     for (const { granularity, plain, rate } of this.granularities) {
       const bucketStart = floorTimestamp(firstNew, granularity);
@@ -297,7 +303,7 @@ export class MetricSeries {
     const count = reduceGroups(values, grouping, state.method, out.timestamps, out.values);
     if (count === 0) return;
     const { column, aggregation } = state;
-    column.merge(out, count);
+    column.merge(out, 0, count);
     this.applyRetention(state);
     const oldestKept = column.times[column.head] as number;
     const lastComputed = out.timestamps[count - 1] as number;

@@ -144,10 +144,16 @@ export function mergeInto(
 }
 
 /**
- * Validates a batch of measures and returns it sorted by time; on duplicate timestamps the first
- * occurrence in the batch is kept, as Gnocchi's `combine_timeseries` does.
+ * Validates a batch of measures and writes it sorted by time into `out[0, n)`; returns n. On
+ * duplicate timestamps the first occurrence in the batch is kept, as Gnocchi's
+ * `combine_timeseries` does. Copying into a reused buffer is cheaper than allocating typed arrays
+ * per batch, even when the batch is already sorted (the common case).
  */
-export function normalizeBatch(timestamps: ArrayLike<number>, values: ArrayLike<number>): Points {
+export function normalizeBatch(
+  timestamps: ArrayLike<number>,
+  values: ArrayLike<number>,
+  out: PointsBuffer,
+): number {
   const length = timestamps.length;
   if (values.length !== length) {
     throw carbonaraErrors('CARBONARA_INVALID_MEASURE', `${length} timestamps but ${values.length} values`);
@@ -163,17 +169,16 @@ export function normalizeBatch(timestamps: ArrayLike<number>, values: ArrayLike<
     }
     if (index > 0 && ts <= (timestamps[index - 1] as number)) sorted = false;
   }
+  const { timestamps: outTimes, values: outValues } = out.reserve(length);
   if (sorted) {
-    // Already in order (the common case): share typed arrays rather than copy them.
-    return {
-      timestamps: timestamps instanceof Float64Array ? timestamps : Float64Array.from(timestamps),
-      values: values instanceof Float64Array ? values : Float64Array.from(values),
-    };
+    for (let index = 0; index < length; index++) {
+      outTimes[index] = timestamps[index] as number;
+      outValues[index] = values[index] as number;
+    }
+    return length;
   }
   const order = Array.from({ length }, (_, index) => index);
   order.sort((a, b) => (timestamps[a] as number) - (timestamps[b] as number) || a - b);
-  const outTimes = new Float64Array(length);
-  const outValues = new Float64Array(length);
   let count = 0;
   for (const index of order) {
     const ts = timestamps[index] as number;
@@ -181,5 +186,5 @@ export function normalizeBatch(timestamps: ArrayLike<number>, values: ArrayLike<
     outTimes[count] = ts;
     outValues[count++] = values[index] as number;
   }
-  return { timestamps: outTimes.subarray(0, count), values: outValues.subarray(0, count) };
+  return count;
 }
