@@ -1,4 +1,5 @@
 import type { InfraEndpoints } from './endpoints.ts';
+import { S3_CREDENTIALS } from './settings.ts';
 
 type Endpoint = keyof InfraEndpoints;
 
@@ -47,7 +48,12 @@ export async function startContainers(wanted: Endpoint[]): Promise<Partial<Infra
   }
   if (wanted.includes('s3Endpoint')) {
     const s3 = await new GenericContainer('andrewgaul/s3proxy:s3proxy-3.0.0')
-      .withEnvironment({ S3PROXY_AUTHORIZATION: 'none', JCLOUDS_PROVIDER: 'transient' })
+      .withEnvironment({
+        S3PROXY_AUTHORIZATION: 'aws-v2-or-v4',
+        S3PROXY_IDENTITY: S3_CREDENTIALS.accessKeyId,
+        S3PROXY_CREDENTIAL: S3_CREDENTIALS.secretAccessKey,
+        JCLOUDS_PROVIDER: 'transient',
+      })
       .withExposedPorts(80)
       .withWaitStrategy(Wait.forListeningPorts())
       .start();

@@ -37,6 +37,9 @@ export function loadInfraSettings(): InfraSettings {
   return loadConfig(InfraSettingsSchema, { file: '' });
 }
 
+/** The S3 credentials S3Proxy checks signatures with: Granary's `storage.s3` defaults. */
+export const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' } as const;
+
 /** Fixed local ports, away from the services' defaults so a developer's own instances don't clash. */
 export const PORTS = {
   kafka: 19092,

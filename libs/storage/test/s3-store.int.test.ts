@@ -72,6 +72,24 @@ describe('S3 driver', () => {
     await store.close();
   });
 
+  it('signs every object request as the server checks it: keys that need encoding, conditions, a wrong secret refused', async () => {
+    const store = await openEmptyStore();
+    const key = '5b7ebe90-4ad2-4c83-ad2c-f6a8c4e4e2a1/rate:mean_1.0_1425600000.0_v3+a=b@c,d';
+    await store.put(key, new Uint8Array([1, 2, 3]));
+    expect(await store.get(key)).toEqual(new Uint8Array([1, 2, 3]));
+    const { version } = (await store.getWithVersion(key))!;
+    expect((await store.putIfMatch(key, new Uint8Array([4]), version)).written).toBe(true);
+    expect(await store.get('absent')).toBeUndefined();
+    await store.close();
+
+    const forged = new S3ObjectStore({ ...connection, secretAccessKey: 'not-the-secret' });
+    await expect(forged.get(key)).rejects.toMatchObject({ code: expect.stringMatching(/^STORAGE_/) });
+    await expect(forged.put('other', new Uint8Array([1]))).rejects.toMatchObject({
+      code: expect.stringMatching(/^STORAGE_/),
+    });
+    await forged.close();
+  });
+
   it('deletes more objects than one DeleteObjects request takes', async () => {
     const store = await openEmptyStore();
     const metricId = randomUUID();

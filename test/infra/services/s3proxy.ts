@@ -1,21 +1,26 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgetPid, recordedPid, startDetached, stopProcess, waitUntil } from '../process.ts';
-import { PORTS, PROJECT_ROOT } from '../settings.ts';
+import { PORTS, PROJECT_ROOT, S3_CREDENTIALS } from '../settings.ts';
 import { resolveMavenClasspath } from './maven.ts';
 import type { LocalService } from './service.ts';
 
 const ENDPOINT = `http://127.0.0.1:${PORTS.s3}`;
 
-/** S3Proxy 3.0.0 with its filesystem backend (it honours If-Match / If-None-Match; 2.6.0 ignored them): a real S3 HTTP server over a local folder. */
+/**
+ * S3Proxy 3.0.0 with its filesystem backend (it honours If-Match / If-None-Match; 2.6.0 ignored
+ * them): a real S3 HTTP server over a local folder. It checks SigV4 signatures with the credentials
+ * Granary's configuration defaults to (`granary` / `granary`), so our own request signing is
+ * verified by every test that touches storage.
+ */
 export const s3proxyService: LocalService = {
   name: 's3proxy',
   endpoint: ENDPOINT,
 
   async answers() {
-    // With authorization=none, an anonymous ListBuckets is a well-formed S3 XML answer.
+    // An anonymous ListBuckets is refused with a well-formed S3 error document.
     const response = await fetch(`${ENDPOINT}/`, { signal: AbortSignal.timeout(2000) });
-    return response.ok && (await response.text()).includes('ListAllMyBucketsResult');
+    return response.status === 403 && (await response.text()).includes('<Code>AccessDenied</Code>');
   },
 
   async start(stateDir) {
@@ -31,7 +36,9 @@ export const s3proxyService: LocalService = {
     writeFileSync(
       properties,
       [
-        's3proxy.authorization=none',
+        's3proxy.authorization=aws-v2-or-v4',
+        `s3proxy.identity=${S3_CREDENTIALS.accessKeyId}`,
+        `s3proxy.credential=${S3_CREDENTIALS.secretAccessKey}`,
         `s3proxy.endpoint=${ENDPOINT}`,
         'jclouds.provider=filesystem',
         `jclouds.filesystem.basedir=${basedir}`,
