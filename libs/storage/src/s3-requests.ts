@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isTransientNetworkError } from '@granary/errors';
+import type { S3StoreOptions } from './s3-store.ts';
 
 /**
  * Object-level S3 requests (GET, HEAD, PUT with optional conditions) signed with SigV4 and sent
@@ -12,16 +13,13 @@ import { isTransientNetworkError } from '@granary/errors';
  * path, fixed headers, the status code and the ETag.
  */
 
-export interface S3RequestsOptions {
-  endpoint: string;
-  region: string;
-  bucket: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  forcePathStyle: boolean;
+export type S3RequestsOptions = Pick<
+  S3StoreOptions,
+  'endpoint' | 'region' | 'bucket' | 'accessKeyId' | 'secretAccessKey' | 'forcePathStyle'
+> & {
   /** Attempts per request before an error surfaces (the SDK's `maxAttempts`). */
   maxAttempts: number;
-}
+};
 
 export interface S3Answer {
   readonly status: number;
