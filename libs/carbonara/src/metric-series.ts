@@ -45,6 +45,22 @@ class Column {
     this.head = index;
   }
 
+  /**
+   * Gives memory back once most of the capacity holds dropped points (a series that held a long
+   * history, then forgot it). Views handed out before keep the old arrays, unchanged.
+   */
+  shrinkToFit(): void {
+    const live = this.length;
+    if (this.times.length < SHRINK_FROM_CAPACITY || live * 4 > this.times.length) return;
+    const [times, values] = Column.allocate(Math.max(16, live * 2));
+    times.set(this.times.subarray(this.head, this.end));
+    values.set(this.values.subarray(this.head, this.end));
+    this.times = times;
+    this.values = values;
+    this.head = 0;
+    this.end = live;
+  }
+
   /** Merges `incoming[from, to)` (sorted, new wins) over the live points. */
   merge(incoming: Points, from: number, to: number): void {
     if (from >= to) return;
@@ -95,6 +111,8 @@ class Column {
   }
 }
 
+/** Columns smaller than this are not worth reallocating. */
+const SHRINK_FROM_CAPACITY = 256;
 const mergeBuffer = new PointsBuffer();
 const bucketBuffer = new PointsBuffer();
 const batchBuffer = new PointsBuffer();
@@ -248,6 +266,7 @@ export class MetricSeries {
     for (const byMethod of this.aggregates.values()) {
       for (const { column, aggregation } of byMethod.values()) {
         column.dropBefore(column.lowerBound(floorTimestamp(firstAccepted, aggregation.granularity)));
+        column.shrinkToFit();
       }
     }
   }

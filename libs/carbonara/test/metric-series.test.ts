@@ -126,6 +126,39 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     );
   });
 
+  it('goes on exactly after forgetting a long history (the columns give their memory back)', () => {
+    const policy = createArchivePolicy({
+      name: 'long',
+      backWindow: 1,
+      definition: [
+        { granularity: 60 * SECOND, points: 10_000 },
+        { granularity: 300 * SECOND, points: 10_000 },
+      ],
+      aggregationMethods: ['mean', 'max', 'rate:last'],
+    });
+    const minutes = (from: number, count: number): Pair[] =>
+      Array.from({ length: count }, (_, i) => [BASE + (from + i) * 60 * SECOND, (from + i) % 17]);
+    const forgetting = new MetricSeries(policy);
+    const keeping = new MetricSeries(policy);
+    const history = minutes(0, 5000);
+    applyAll(forgetting, [history]);
+    applyAll(keeping, [history]);
+    forgetting.forgetFinalBuckets();
+    // New points, then late ones still inside the back window.
+    for (const batch of [minutes(5000, 30), minutes(4990, 5), minutes(5030, 400)]) {
+      applyAll(forgetting, [batch]);
+      applyAll(keeping, [batch]);
+      forgetting.forgetFinalBuckets();
+    }
+    for (const { method, granularity } of policy.aggregations) {
+      const kept = pairs(forgetting.points(method, granularity));
+      const all = pairs(keeping.points(method, granularity));
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(all.length / 10);
+      expect(kept).toEqual(all.slice(all.length - kept.length));
+    }
+  });
+
   it('equals one-shot aggregation when batches arrive in time order (plain methods, nested granularities)', () => {
     const nestedPolicy = policyArbitrary.filter(
       (policy) =>
