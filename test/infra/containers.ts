@@ -34,6 +34,7 @@ export async function startContainers(wanted: Endpoint[]): Promise<Partial<Infra
         KAFKA_CONTROLLER_QUORUM_VOTERS: '1@kafka:19093',
         KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
         KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+        KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
       })
       .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
       .start();

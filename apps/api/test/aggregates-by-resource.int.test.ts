@@ -69,9 +69,10 @@ beforeAll(async () => {
   );
   await createResource('web-2', { project_id: PROJECT_A, user_id: USER_2 }, { 'cpu.util': [30, 40] });
   await createResource('db-1', { project_id: PROJECT_B, user_id: USER_1 }, { 'cpu.util': [50, 60] });
-  // The first read asks the processor to checkpoint what was written; the others read stored data.
+  // The first read asks the processor to checkpoint what was written, in the partition of every
+  // metric (hence `*`); the others read stored data.
   const fresh = await aggregates(
-    { resource_type: 'generic', operations: '(metric cpu.util mean)' },
+    { resource_type: 'generic', operations: '(metric * mean)' },
     '?refresh=true',
   );
   expect(fresh.status).toBe(200);

@@ -50,6 +50,8 @@ export const kafkaService: LocalService = {
         'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
         `log.dirs=${logDir}`,
         'num.partitions=1',
+        // As in production: every topic is provisioned by an app, `granary topics apply` or a test.
+        'auto.create.topics.enable=false',
         'offsets.topic.replication.factor=1',
         // Fewer internal partitions: faster first start on a 2-core machine, same semantics.
         'offsets.topic.num.partitions=8',
