@@ -22,6 +22,7 @@ help:
 	@echo "make up | make down  the same stack as make run, in the background (for scripts and tests)"
 	@echo "make test            install dependencies, type-check, lint, unit, integration and conformance tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
+	@echo "make build | dist    type-check, and bundle each app into dist/<app>.mjs (what make run and the image run)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
 	@echo "make docker-lint     lint the Dockerfile (hadolint + pinned-base/non-root rules)"
@@ -49,9 +50,9 @@ install: $(NPM_STAMP)
 typecheck: install
 	npm run -s build
 
-# Production code: one bundle per app in dist/ (tools/dist/build.ts); tests keep running the sources.
+# Production code: one bundle per app in dist/ (tools/build/bundle.ts); tests keep running the sources.
 dist: install
-	$(TSX) tools/dist/build.ts
+	$(TSX) tools/build/bundle.ts
 
 build: typecheck dist
 
@@ -81,8 +82,9 @@ conformance: install
 
 test: install typecheck lint k8s-check docker-lint test-unit test-integration conformance
 
-bench: install infra-up
-	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present
+bench: dist infra-up
+	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present && \
+	$(TSX) tools/bench/startup-cpu.ts
 
 run: dist
 	$(TSX) tools/run.ts

@@ -11,6 +11,7 @@ import {
   waitUntil,
 } from '../test/infra/process.ts';
 import { PROJECT_ROOT, loadInfraSettings } from '../test/infra/settings.ts';
+import { RUNNERS } from './build/launch.ts';
 
 /** The long-running apps, in start order (the CLI is a command, not a service). */
 const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
@@ -34,17 +35,17 @@ async function runInForeground(): Promise<void> {
   );
   const env = { ...process.env, ...endpoints };
   // Ingest creates resources as soon as it starts, so the index must be migrated and seeded first.
-  const upgrade = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join('apps', 'cli', 'main.ts'), 'index', 'upgrade', '--seed'],
-    { cwd: PROJECT_ROOT, env, stdio: 'inherit' },
-  );
+  const upgrade = spawnSync(process.execPath, [...RUNNERS.dist('cli'), 'index', 'upgrade', '--seed'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: 'inherit',
+  });
   if (upgrade.status !== 0) throw new Error('granary index upgrade failed');
 
   const apps = SERVICE_APPS.filter((app) => existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')));
   const children: ChildProcess[] = apps.map((app) => {
     console.log(`starting ${app} (config/local/${app}.yaml)`);
-    return spawn(process.execPath, ['--import', 'tsx', join('apps', app, 'main.ts')], {
+    return spawn(process.execPath, RUNNERS.dist(app), {
       cwd: PROJECT_ROOT,
       env: { ...env, GRANARY_CONFIG: join('config', 'local', `${app}.yaml`) },
       stdio: 'inherit',

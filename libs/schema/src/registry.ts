@@ -1,8 +1,15 @@
-import { type Client, Compatibility, RestError, SchemaRegistryClient } from '@confluentinc/schemaregistry';
+// The client's own modules, not the package index: the index also loads the AWS, Azure, GCP and
+// Vault key-management SDKs of its encryption rules, half a CPU-second at every start (issue 15).
+import { RestError } from '@confluentinc/schemaregistry/dist/rest-error.js';
+import {
+  type Client,
+  Compatibility,
+  SchemaRegistryClient,
+} from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
 import type { AvroSchema } from './avro-schema.ts';
 import { type SchemaErrorCode, schemaErrors } from './errors.ts';
 
-export type { Client as SchemaRegistryClient } from '@confluentinc/schemaregistry';
+export type { Client as SchemaRegistryClient } from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
 
 /**
  * A registry client for `url`: a Confluent-compatible REST endpoint (Confluent, Apicurio's

@@ -1,4 +1,4 @@
-import type { Client } from '@confluentinc/schemaregistry';
+import type { Client } from '@confluentinc/schemaregistry/dist/schemaregistry-client.js';
 import type { GranaryError } from '@granary/errors';
 import avro from 'avsc';
 import type { AvroSchema } from './avro-schema.ts';
