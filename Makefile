@@ -6,8 +6,9 @@ TSX := node_modules/.bin/tsx
 
 # Node.js 24 LTS for every target, whatever node the machine has: the official binary as the npm
 # registry ships it (node-linux-<arch>), with the npm release bundled with it. The system's node and
-# npm only bootstrap this install (docs/adr/0017-running-production-code.md).
-NODE_VERSION := 24.22.3
+# npm only bootstrap this install (docs/adr/0017-running-production-code.md). .nvmrc holds the
+# version (.node-version and the Dockerfile's base image must match it; make docker-lint checks).
+NODE_VERSION := $(shell cat .nvmrc)
 NPM_VERSION := 11.19.1
 NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(patsubst aarch64,arm64,$(patsubst x86_64,x64,$(shell uname -m)))
 NODE_HOME := .granary/node-$(NODE_VERSION)

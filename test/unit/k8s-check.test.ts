@@ -187,7 +187,7 @@ describe('app configuration files', () => {
       const container = deployment.spec.template.spec.containers[0];
       const adminPort = container.ports.find((port: { name: string }) => port.name === 'admin');
       expect(adminPort.containerPort).toBe(config.admin.port);
-      expect(container.args).toEqual([`apps/${app}/main.ts`]);
+      expect(container.args).toEqual([`dist/${app}.mjs`]);
     });
 
     it(`config/local/${app}.yaml (make run) is valid and keeps its admin server on loopback`, () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lints Dockerfiles with hadolint, plus the rules of ours hadolint does not know: the base image
-# is pinned to an exact Node 20 release (never `latest`, a floating tag or a bare major), and the
+# is pinned to the exact Node release of .nvmrc (never `latest`, a floating tag or a bare major), and the
 # image ends as a non-root user. CI machines have no Docker engine, so this is the image's test.
 #
 #   tools/k8s-check/docker-lint.sh [Dockerfile...]     (default: the repository's Dockerfile)
@@ -52,16 +52,18 @@ ensure_hadolint() {
 }
 
 hadolint="$(ensure_hadolint)"
+node_version="$(cat "$repo/.nvmrc")"
 
 failed=0
 for dockerfile in "$@"; do
   problems=()
   file_failed=0
   # Every FROM that names an image (not an earlier stage) goes through the NODE_IMAGE argument,
-  # whose default must be an exact Node 20 release on a named Debian variant.
+  # whose default must be the project's Node release (.nvmrc, what make installs) on a named
+  # Debian variant.
   node_image="$(sed -nE 's/^ARG NODE_IMAGE=(.*)$/\1/p' "$dockerfile")"
-  if [[ ! "$node_image" =~ ^node:20\.[0-9]+\.[0-9]+-[a-z]+(-slim)?(@sha256:[0-9a-f]{64})?$ ]]; then
-    problems+=("ARG NODE_IMAGE='$node_image' is not pinned to an exact node:20.x.y-<debian> tag")
+  if [[ ! "$node_image" =~ ^node:${node_version//./\\.}-[a-z]+(-slim)?(@sha256:[0-9a-f]{64})?$ ]]; then
+    problems+=("ARG NODE_IMAGE='$node_image' is not pinned to node:$node_version-<debian> (.nvmrc)")
   fi
   stages="$(sed -nE 's/^FROM .* AS ([a-zA-Z0-9_-]+)$/\1/Ip' "$dockerfile")"
   while read -r base; do
