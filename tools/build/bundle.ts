@@ -5,11 +5,12 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { type Plugin, build } from 'esbuild';
 
 const PROJECT_ROOT = join(import.meta.dirname, '..', '..');
-const OUT_DIR = join(PROJECT_ROOT, 'dist');
+/** `dist/` unless given (tests bundle elsewhere; it must be inside the project to find node_modules). */
+const OUT_DIR = resolve(process.argv[2] ?? join(PROJECT_ROOT, 'dist'));
 const APPS = readdirSync(join(PROJECT_ROOT, 'apps')).filter((app) =>
   readdirSync(join(PROJECT_ROOT, 'apps', app)).includes('main.ts'),
 );
@@ -65,5 +66,5 @@ await build({
   plugins: [dependenciesStayExternal, importMetaUrlIsTheSourceFile],
 });
 console.log(
-  `dist: ${APPS.map((app) => `dist/${app}.mjs`).join(', ')} in ${Math.round(performance.now() - started)} ms`,
+  `${relative(PROJECT_ROOT, OUT_DIR)}: ${APPS.map((app) => `${app}.mjs`).join(', ')} in ${Math.round(performance.now() - started)} ms`,
 );

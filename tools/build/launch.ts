@@ -7,10 +7,10 @@ export const RUNNERS = {
    * 2.2.4 schedules negative timeouts, which node has always run as 1 ms and Node 24 also warns
    * about on every request burst.
    */
-  dist: (app: string) => [
+  dist: (app: string, distDirectory = 'dist') => [
     '--enable-source-maps',
     '--disable-warning=TimeoutNegativeWarning',
-    join('dist', `${app}.mjs`),
+    join(distDirectory, `${app}.mjs`),
   ],
   /** The TypeScript sources, transpiled at start-up (tests, and the start-up bench's baseline). */
   tsx: (app: string) => ['--import', 'tsx', join('apps', app, 'main.ts')],

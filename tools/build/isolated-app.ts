@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * One Granary app started beside whatever else uses the same infrastructure (a `make run` stack,
+ * other tests): free ports, topics, consumer groups and cache keys of its own (`scope`), and a
+ * scratch storage directory, so it neither steals partitions nor reads or writes anyone's data.
+ */
+export interface IsolatedApp {
+  readonly child: ChildProcess;
+  readonly adminPort: number;
+  /** Resolves once /readyz answers 200; rejects if the app exits first or `timeoutMs` passes. */
+  waitUntilReady(timeoutMs: number): Promise<void>;
+  /** SIGTERM, then the exit code once it has exited (null when killed by a signal). */
+  stop(): Promise<number | null>;
+}
+
+export interface IsolatedAppOptions {
+  /** Project root: the working directory, so config/local/<app>.yaml and the bundles resolve. */
+  cwd: string;
+  /** node's arguments that start the app (tools/build/launch.ts). */
+  nodeArguments: string[];
+  /** Unique name for this app's topics, consumer group and cache keys. */
+  scope: string;
+  /** The infrastructure endpoints (KAFKA_BROKERS, DATABASE_URL, …) and any other variables. */
+  env: NodeJS.ProcessEnv;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function isReady(adminPort: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${adminPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startIsolatedApp(app: string, options: IsolatedAppOptions): Promise<IsolatedApp> {
+  const { scope } = options;
+  const adminPort = await freePort();
+  const storage = mkdtempSync(join(tmpdir(), `granary-${app}-storage-`));
+  // Each app's configuration accepts only its own sections, so each gets only its own settings.
+  const ownSettings = new Map<string, Record<string, string>>([
+    ['api', { GRANARY_API__PORT: String(await freePort()), GRANARY_STORAGE__FILE__BASE_PATH: storage }],
+    [
+      'processor',
+      { GRANARY_PROCESSOR__GROUP_ID: `${scope}.processors`, GRANARY_STORAGE__FILE__BASE_PATH: storage },
+    ],
+    [
+      'ingest',
+      { GRANARY_INGEST__GROUP_ID: `${scope}.ingest`, GRANARY_INGEST__CACHE__REDIS_KEY_PREFIX: `${scope}:` },
+    ],
+  ]);
+  const env: NodeJS.ProcessEnv = {
+    ...options.env,
+    GRANARY_CONFIG: join('config', 'local', `${app}.yaml`),
+    GRANARY_ADMIN__PORT: String(adminPort),
+    ...ownSettings.get(app),
+  };
+  for (const [topic, variable] of [
+    ['samples', 'SAMPLES'],
+    ['measures', 'MEASURES'],
+    ['samples.dlq', 'SAMPLES_DEAD_LETTER'],
+    ['measures.dlq', 'MEASURES_DEAD_LETTER'],
+  ]) {
+    env[`GRANARY_TOPICS__${variable}__NAME`] = `${scope}.${topic}`;
+    env[`GRANARY_TOPICS__${variable}__PARTITIONS`] = '1';
+  }
+
+  const child = spawn(process.execPath, options.nodeArguments, { cwd: options.cwd, env, stdio: 'inherit' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+    rmSync(storage, { recursive: true, force: true });
+  });
+  return {
+    child,
+    adminPort,
+    async waitUntilReady(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await isReady(adminPort))) {
+        if (exitCode !== undefined) throw new Error(`${app} exited (code ${exitCode}) before it was ready`);
+        if (Date.now() > deadline) throw new Error(`${app} was not ready in ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
