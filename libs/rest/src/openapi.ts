@@ -1,13 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import { GnocchiError, OPERATIONS, type OperationDoc } from './schemas/operations.ts';
 
 export interface OpenApiCollector {
-  /** The OpenAPI 3.0 document of every route registered so far. */
+  /** The OpenAPI 3.1 document of every route registered so far. */
   document(): Record<string, unknown>;
 }
 
+type JsonSchema = Record<string, unknown>;
+
 /**
- * Builds `/openapi.json` from the routes' own JSON schemas, so the document cannot drift from what
- * the validators enforce. Hidden routes (405 fillers) and wildcards (CORS) are left out.
+ * Builds `/openapi.json` from the routes' own JSON schemas (params, bodies, media types, access)
+ * plus `OPERATIONS` (responses, query parameters, bodies the handlers parse), so the document
+ * cannot drift from what the validators enforce. Hidden routes (405 fillers) and wildcards (CORS)
+ * are left out.
  */
 export function collectOpenApi(app: FastifyInstance): OpenApiCollector {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -15,38 +20,84 @@ export function collectOpenApi(app: FastifyInstance): OpenApiCollector {
     if (route.config?.hidden || route.url.includes('*')) return;
     const path = route.url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
+    const schema = (route.schema ?? {}) as JsonSchema;
     for (const method of methods) {
-      const schema = (route.schema ?? {}) as Record<string, unknown>;
-      const parameters = [
-        ...[...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({
-          name: m[1],
-          in: 'path',
-          required: true,
-          schema: { type: 'string' },
-        })),
-        ...Object.entries(
-          ((schema.querystring as { properties?: Record<string, unknown> } | undefined)?.properties ??
-            {}) as Record<string, unknown>,
-        ).map(([name, s]) => ({ name, in: 'query', schema: s })),
-      ];
+      const doc = OPERATIONS.get(`${method} ${route.url}`);
+      const body = schema.body ?? doc?.body;
+      const access = route.config?.access ?? 'user';
       paths[path] = {
         ...paths[path],
         [method.toLowerCase()]: {
-          summary: schema.summary,
-          parameters,
-          ...(schema.body
-            ? { requestBody: { content: { 'application/json': { schema: schema.body } } } }
+          ...(schema.summary ? { summary: schema.summary } : {}),
+          ...(access === 'public' ? { security: [] } : {}),
+          ...(access === 'admin' ? { description: 'Admin only.' } : {}),
+          parameters: [
+            ...pathParameters(path, schema.params as JsonSchema | undefined),
+            ...Object.entries(doc?.query ?? {}).map(([name, s]) => ({ name, in: 'query', schema: s })),
+          ],
+          ...(body
+            ? {
+                requestBody: {
+                  required: !route.config?.bodyOptional,
+                  content: Object.fromEntries(
+                    (route.config?.bodyTypes ?? ['application/json']).map((type) => [type, { schema: body }]),
+                  ),
+                },
+              }
             : {}),
-          responses: { default: { description: 'Gnocchi-compatible response or error body' } },
+          responses: responses(doc),
         },
       };
     }
   });
   return {
     document: () => ({
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'Granary (Gnocchi REST API v1)', version: '1.0' },
+      components: {
+        securitySchemes: {
+          basic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'Gnocchi basic auth (user name; admin is admin)',
+          },
+          keystone: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'Keystone token' },
+        },
+        schemas: { GnocchiError },
+      },
+      security: [{ basic: [] }, { keystone: [] }],
       paths,
     }),
+  };
+}
+
+function pathParameters(path: string, params: JsonSchema | undefined) {
+  const properties = (params?.properties ?? {}) as Record<string, JsonSchema>;
+  return [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: properties[m[1] as string] ?? { type: 'string' },
+  }));
+}
+
+/** The documented statuses, and Gnocchi's error body for every other one. */
+function responses(doc: OperationDoc | undefined) {
+  return {
+    ...Object.fromEntries(
+      Object.entries(doc?.responses ?? {}).map(([status, response]) => [
+        status,
+        {
+          description: response.description,
+          ...(response.schema
+            ? { content: { [response.mediaType ?? 'application/json']: { schema: response.schema } } }
+            : {}),
+        },
+      ]),
+    ),
+    default: {
+      description: 'Gnocchi error',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/GnocchiError' } } },
+    },
   };
 }

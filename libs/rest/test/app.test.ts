@@ -65,7 +65,7 @@ describe('discovery and health', () => {
   it('publishes an OpenAPI document generated from the route schemas', async () => {
     app = await testApi();
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.openapi).toBe('3.1.0');
     expect(
       doc.paths['/v1/archive_policy'].post.requestBody.content['application/json'].schema.required,
     ).toContain('definition');
