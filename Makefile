@@ -83,6 +83,13 @@ conformance: install
 
 test: install typecheck lint k8s-check docker-lint test-unit test-integration conformance
 
+# schemathesis (tools/fuzz/requirements.txt, in a venv under .granary/) against the live API on the
+# local infrastructure: no 5xx, responses as /openapi.json documents them; fixed seed.
+.PHONY: fuzz
+fuzz: install
+	npx vitest run --config tools/fuzz/vitest.config.ts
+test: fuzz
+
 bench: dist infra-up
 	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present && \
 	$(TSX) tools/bench/startup-cpu.ts

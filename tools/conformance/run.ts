@@ -1,14 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +8,7 @@ import { type TopicAdmin, type TopicSpec, createKafkaClient } from '@granary/kaf
 import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { ensureVenv } from '../python-venv.ts';
 
 /**
  * `make conformance`: runs every gabbi file of a directory against a freshly reset local
@@ -50,7 +42,7 @@ async function main(): Promise<number> {
   const { database, kafka } = loadConfig(ToolConfig);
   const admin = createKafkaClient(kafka).createAdmin();
   await admin.connect();
-  const python = ensureVenv();
+  const python = join(ensureVenv(VENV, join(HERE, 'requirements.txt')), 'python');
   const files = readdirSync(directory)
     .filter((name) => name.endsWith('.yaml'))
     .sort();
@@ -69,23 +61,6 @@ async function main(): Promise<number> {
   await admin.disconnect();
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
-}
-
-/** The venv with the pinned gabbi; rebuilt when requirements.txt changes. */
-function ensureVenv(): string {
-  const requirements = join(HERE, 'requirements.txt');
-  const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
-  const stamp = join(VENV, '.requirements.sha256');
-  const python = join(VENV, 'bin/python');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return python;
-  const run = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { stdio: 'inherit' });
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`);
-  };
-  run('python3', ['-m', 'venv', VENV]);
-  run(join(VENV, 'bin/pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
-  writeFileSync(stamp, digest);
-  return python;
 }
 
 async function runFile(

@@ -37,7 +37,8 @@ export const GnocchiError = Type.Object(
     title: Type.String(),
     description: Type.Union([
       Type.String(),
-      Type.Object({ cause: Type.String(), reason: Type.String(), detail: Type.Unknown() }),
+      // Gnocchi leaves `reason` out of some (e.g. "Archive policy does not exist").
+      Type.Object({ cause: Type.String(), reason: Type.Optional(Type.String()), detail: Type.Unknown() }),
     ]),
   },
   { additionalProperties: false },

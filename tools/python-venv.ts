@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A venv at `directory` with the pinned packages of `requirements` (a PyPI requirements file),
+ * rebuilt only when that file changes; returns the directory's `bin/`. The Python tools the test
+ * targets run (gabbi, schemathesis) are installed this way, by the project itself.
+ */
+export function ensureVenv(directory: string, requirements: string): string {
+  const digest = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+  const stamp = join(directory, '.requirements.sha256');
+  const bin = join(directory, 'bin');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return bin;
+  const run = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`);
+  };
+  run('python3', ['-m', 'venv', directory]);
+  run(join(bin, 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
+  writeFileSync(stamp, digest);
+  return bin;
+}
