@@ -1,4 +1,5 @@
 /** Public surface of @granary/telemetry: Ceilometer's sample model, signing and expression language. */
+export { MAX_METADATA_DEPTH, assertBoundedDepth } from './src/depth.ts';
 export { telemetryErrors } from './src/errors.ts';
 export type { TelemetryErrorCode } from './src/errors.ts';
 export { DEFAULT_EXPRESSION_LIMITS, compileExpression } from './src/expression/index.ts';

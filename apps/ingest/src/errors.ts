@@ -8,6 +8,16 @@ export const ingestErrors = defineErrors({
     retriable: false,
   },
   INGEST_EMPTY_RECORD: { message: 'Record without a value', status: 400, retriable: false },
+  INGEST_RECORD_FAILED: {
+    message: 'Handling the record failed with an error that has no code',
+    status: 400,
+    retriable: false,
+  },
+  INGEST_DEPENDENCY_FAILED: {
+    message: 'A dependency failed with an error that has no code; the batch is retried',
+    status: 503,
+    retriable: true,
+  },
 });
 
 export type IngestErrorCode = (typeof ingestErrors.codes)[number];

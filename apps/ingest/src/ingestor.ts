@@ -53,7 +53,7 @@ export class Ingestor {
     else this.admitOslo(batch.records, admitted);
 
     const outputs = this.options.pipeline.process(admitted.samples);
-    const result = await this.options.publisher.publish(outputs.flatMap(publishItems));
+    const result = await dependency(() => this.options.publisher.publish(outputs.flatMap(publishItems)));
 
     for (const { sample, error } of result.refused) this.refuse(sample, error, admitted);
     for (const sample of result.unmapped) {
@@ -75,7 +75,7 @@ export class Ingestor {
       metrics.rejected.inc({ reason: error.code });
       records.push(toDeadLetter(record, error, this.options.deadLetterTopic));
     }
-    await this.options.send(records);
+    await dependency(() => this.options.send(records));
 
     metrics.samplesOut.inc(result.batches.reduce((n, b) => n + b.values.length, 0));
     metrics.measureBatches.inc(result.batches.length);
@@ -94,7 +94,7 @@ export class Ingestor {
       return false;
     });
     // A registry outage rejects the whole call (retriable): the batch is retried, not dead-lettered.
-    const decoded = await this.options.samples.decodeAll(present.map((r) => r.value!));
+    const decoded = await dependency(() => this.options.samples.decodeAll(present.map((r) => r.value!)));
     this.options.metrics.samplesIn.inc({ format: 'avro' }, present.length);
     decoded.forEach((outcome, i) => {
       const record = present[i]!;
@@ -162,10 +162,34 @@ export class Ingestor {
   }
 }
 
-/** A refusal is a coded error; anything else is a bug, which must stop the consumer rather than be dead-lettered. */
+/**
+ * The reason a record's own handling failed. An uncoded error there (a TypeError, a RangeError
+ * "Maximum call stack size exceeded", ...) comes from this record's content: it is the record's
+ * problem, dead-lettered with INGEST_RECORD_FAILED and the original message, and ingest goes on.
+ */
 function coded(error: unknown): GranaryError {
   if (error instanceof GranaryError) return error;
-  throw error;
+  return ingestErrors('INGEST_RECORD_FAILED', error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}
+
+/**
+ * A call that serves the whole batch (registry, index through the publisher, producer). Per-record
+ * failures come back from it as values (decode outcomes, refused samples); what it throws is the
+ * dependency's own failure, which no record of the batch caused. Coded errors keep their retriable
+ * flag; an uncoded one is made retriable, so the batch is retried and holds its partition rather
+ * than dead-lettering every record of it.
+ */
+async function dependency<Result>(call: () => Promise<Result>): Promise<Result> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof GranaryError) throw error;
+    throw ingestErrors('INGEST_DEPENDENCY_FAILED', error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
+  }
 }
 
 /** A sink's output for the Gnocchi publisher, once per `gnocchi://` URL (pass-through: once, no override). */

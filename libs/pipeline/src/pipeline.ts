@@ -49,8 +49,12 @@ class Sink {
         try {
           current = transformer.handle(current);
         } catch (error) {
-          if (!pipelineErrors.is(error)) throw error;
-          this.onFailure(error, { sink: this.definition.name, transformer: transformer.name });
+          // Even an uncoded error (a transformer bug met by this sample's values) is this
+          // sample's problem: it goes no further, and the other samples go on.
+          this.onFailure(asTransformFailure(error), {
+            sink: this.definition.name,
+            transformer: transformer.name,
+          });
           current = undefined;
         }
         if (current === undefined) break;
@@ -69,6 +73,13 @@ class Sink {
       return this.transform(i + 1, released);
     });
   }
+}
+
+function asTransformFailure(error: unknown): GranaryError {
+  if (pipelineErrors.is(error)) return error;
+  return pipelineErrors('PIPELINE_TRANSFORM_FAILED', error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
 }
 
 /**

@@ -12,6 +12,11 @@ export const processingErrors = defineErrors({
     status: 400,
     retriable: false,
   },
+  PROCESSING_RECORD_FAILED: {
+    message: 'Applying the record failed with an error that has no code',
+    status: 400,
+    retriable: false,
+  },
   PROCESSING_PARTITION_LOST: {
     message: 'Partition is owned by another processor (fenced)',
     status: 409,

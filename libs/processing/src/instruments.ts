@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from '@granary/observability
 export class ProcessingInstruments {
   readonly consumerLag: Gauge<'partition'>;
   readonly measuresApplied: Counter;
-  readonly pointsDroppedTooOld: Counter<'metric_id'>;
+  readonly pointsDroppedTooOld: Counter;
   readonly measuresDropped: Counter<'reason'>;
   readonly deadLetters: Counter<'code'>;
   readonly checkpointDuration: Histogram;
@@ -31,8 +31,8 @@ export class ProcessingInstruments {
     });
     this.pointsDroppedTooOld = new Counter({
       name: 'granary_processor_points_dropped_too_old_total',
-      help: "Points older than the metric's raw tail first block (back window), per metric",
-      labelNames: ['metric_id'],
+      // Unlabelled: a metric-id label would make one series per metric. The partition logs the ids.
+      help: "Points older than the metric's raw tail first block (back window); the processor logs which metrics",
       registers,
     });
     this.measuresDropped = new Counter({

@@ -65,6 +65,11 @@ export interface PartitionDeps {
 }
 
 const CLAIM_ATTEMPTS = 3;
+const TOO_OLD_LOG_INTERVAL_MS = 10_000;
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /**
  * An owned partition: its metrics' in-memory state, and the checkpoint protocol over its manifest.
@@ -94,6 +99,8 @@ export class OwnedPartition {
   private failure: Error | undefined;
   private compaction: Promise<void> | undefined;
   private releasing = false;
+  private tooOldLoggedAt = Number.NEGATIVE_INFINITY;
+  private tooOldSinceLog = 0;
   /** When the claim started, until the first batch is applied (then undefined). */
   private recoveringSince: bigint | undefined;
 
@@ -212,15 +219,16 @@ export class OwnedPartition {
       try {
         const result = state.apply(record.timestamps, record.values);
         applied += result.accepted;
-        if (result.droppedTooOld > 0) {
-          instruments.pointsDroppedTooOld.inc({ metric_id: record.metricId }, result.droppedTooOld);
-        }
+        if (result.droppedTooOld > 0) this.droppedTooOld(record.metricId, result.droppedTooOld);
         if (result.accepted > 0) this.dirty.add(record.metricId);
       } catch (error) {
-        if (!carbonaraErrors.is(error)) throw error;
+        // Even an uncoded error here comes from this record's values meeting the metric's state:
+        // the record is dead-lettered (with the message) and the partition goes on.
         rejections.push({
           index,
-          error: processingErrors('PROCESSING_INVALID_MEASURES', error.message, { cause: error }),
+          error: carbonaraErrors.is(error)
+            ? processingErrors('PROCESSING_INVALID_MEASURES', error.message, { cause: error })
+            : processingErrors('PROCESSING_RECORD_FAILED', errorText(error), { cause: error }),
         });
       }
       faults.hit('apply');
@@ -233,6 +241,24 @@ export class OwnedPartition {
     if (records.length > 0) this.firstPendingOffset ??= (records[0] as MeasureRecord).offset;
     this.nextOffset = nextOffset;
     return rejections;
+  }
+
+  /**
+   * Too-old points are counted without a label (one series per metric would be unbounded) and
+   * logged with their metric id at most once per TOO_OLD_LOG_INTERVAL_MS per partition, with what
+   * was dropped since the previous line.
+   */
+  private droppedTooOld(metricId: string, points: number): void {
+    this.deps.instruments.pointsDroppedTooOld.inc(points);
+    this.tooOldSinceLog += points;
+    const now = Date.now();
+    if (now - this.tooOldLoggedAt < TOO_OLD_LOG_INTERVAL_MS) return;
+    this.deps.logger.warn(
+      { partition: this.partition, metricId, points, pointsSinceLastLine: this.tooOldSinceLog },
+      "points older than the metric's back window dropped",
+    );
+    this.tooOldLoggedAt = now;
+    this.tooOldSinceLog = 0;
   }
 
   /** Policies and stored raw tails of the batch's metrics not in memory yet. */

@@ -1,6 +1,13 @@
 import type { MeterSample } from '@granary/pipeline';
 import type { CounterType, Sample } from '@granary/schema';
-import { type PyDict, PyFloat, type PyValue, verifySample, verifySignature } from '@granary/telemetry';
+import {
+  type PyDict,
+  PyFloat,
+  type PyValue,
+  assertBoundedDepth,
+  verifySample,
+  verifySignature,
+} from '@granary/telemetry';
 import { publisherErrors } from './errors.ts';
 import { parsePythonJson, toPlain } from './python-json.ts';
 
@@ -28,6 +35,7 @@ function parseMetadata(text: string, id: string): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw publisherErrors('PUBLISHER_INVALID_SAMPLE', `sample ${id}: resource_metadata is not a JSON object`);
+  assertBoundedDepth(parsed, `sample ${id}: resource_metadata`);
   return parsed as Record<string, unknown>;
 }
 
@@ -93,6 +101,8 @@ export function admitMeterDict(meter: PyDict, secret: string): MeterSample {
   };
   const volume = pythonFloat(meter.counter_volume);
   if (volume === undefined) throw publisherErrors('PUBLISHER_INVALID_VOLUME', `sample ${id}`);
+  // Before the signature check and toPlain, which recurse.
+  assertBoundedDepth(meter.resource_metadata, `sample ${id}: resource_metadata`);
   checkSignature(meter.message_signature, () => verifySignature(meter, secret), secret, id);
   const type = text('counter_type', true)!;
   if (!COUNTER_TYPES.includes(type)) throw invalid(`counter_type ${type} is not gauge, delta or cumulative`);

@@ -1,7 +1,8 @@
-import type { GranaryError } from '@granary/errors';
+import { GranaryError } from '@granary/errors';
 import type { MeterSample } from '@granary/pipeline';
 import type { MeasureBatch } from '@granary/schema';
 import type { MappedSample, MeterMapper } from './definitions.ts';
+import { publisherErrors } from './errors.ts';
 import type { MetricResolver, ResourceRequest } from './resolver.ts';
 
 /** A sample to publish, with the publisher URL's `archive_policy` when its sink set one. */
@@ -32,12 +33,21 @@ export class GnocchiPublisher {
 
   async publish(items: readonly PublishItem[]): Promise<PublishResult> {
     const unmapped: MeterSample[] = [];
+    const refused: PublishResult['refused'] = [];
     const byResource = new Map<
       string,
       { request: ResourceRequest; samples: Array<[MeterSample, MappedSample]> }
     >();
     for (const { sample, archivePolicyOverride } of items) {
-      const mapped = this.mapper.map(sample, archivePolicyOverride);
+      let mapped: MappedSample | undefined;
+      try {
+        mapped = this.mapper.map(sample, archivePolicyOverride);
+      } catch (error) {
+        // Mapping reads only this sample (its metadata through the definitions): whatever fails
+        // here is the sample's problem, refused like a resource the index refuses.
+        refused.push({ sample, error: asMappingFailure(sample, error) });
+        continue;
+      }
       if (!mapped) {
         unmapped.push(sample);
         continue;
@@ -60,7 +70,6 @@ export class GnocchiPublisher {
     const groups = [...byResource.values()];
     const resolved = await this.resolver.resolve(groups.map((g) => g.request));
     const batches = new Map<string, MeasureBatch>();
-    const refused: PublishResult['refused'] = [];
     groups.forEach((group, i) => {
       const outcome = resolved[i]!;
       for (const [sample, mapped] of group.samples) {
@@ -80,4 +89,12 @@ export class GnocchiPublisher {
     });
     return { batches: [...batches.values()], refused, unmapped };
   }
+}
+
+function asMappingFailure(sample: MeterSample, error: unknown): GranaryError {
+  if (error instanceof GranaryError) return error;
+  const problem = error instanceof Error ? error.message : String(error);
+  return publisherErrors('PUBLISHER_INVALID_SAMPLE', `sample ${sample.message_id}: ${problem}`, {
+    cause: error,
+  });
 }

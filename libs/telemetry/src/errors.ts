@@ -10,6 +10,7 @@ export const telemetryErrors = defineErrors({
     retriable: false,
   },
   TELEMETRY_INVALID_SAMPLE: { message: 'Invalid sample', status: 400, retriable: false },
+  TELEMETRY_TOO_DEEP: { message: 'Value nested too deep', status: 400, retriable: false },
 });
 
 export type TelemetryErrorCode = (typeof telemetryErrors.codes)[number];

@@ -1,4 +1,5 @@
 import type { Sample } from '@granary/schema';
+import { assertBoundedDepth } from './depth.ts';
 import { telemetryErrors } from './errors.ts';
 import { type PyDict, PyFloat, type PyValue } from './python-repr.ts';
 import { computeSignature, verifySignature } from './signing.ts';
@@ -64,5 +65,6 @@ function parseMetadata(text: string): PyDict {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw telemetryErrors('TELEMETRY_INVALID_SAMPLE', 'resource_metadata is not a JSON object');
   }
+  assertBoundedDepth(parsed, 'resource_metadata');
   return parsed as { [key: string]: PyValue };
 }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { MAX_METADATA_DEPTH, assertBoundedDepth } from './depth.ts';
 import {
   type PyDict,
   PyFloat,
@@ -34,6 +35,8 @@ export function recursiveKeypairs(message: PyDict, separator = ':'): Array<[stri
  */
 export function computeSignature(message: PyDict, secret: string): string {
   if (!secret) return '';
+  // recursiveKeypairs recurses: a hostile metadata must be refused before it overflows the stack.
+  assertBoundedDepth(message, 'the signed message', MAX_METADATA_DEPTH + 1);
   const digest = createHmac('sha256', Buffer.from(secret, 'utf8'));
   for (const [name, text] of recursiveKeypairs(message)) {
     if (name === 'message_signature') continue;
