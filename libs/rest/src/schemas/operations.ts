@@ -51,7 +51,8 @@ const ArchivePolicy = Type.Object(
     definition: Type.Array(
       Type.Object({
         granularity: Type.String(),
-        points: Type.Integer(),
+        // Both null when only a granularity was given: an unbounded series, as in Gnocchi.
+        points: Type.Union([Type.Integer(), Type.Null()]),
         timespan: NullableString,
       }),
     ),
