@@ -53,6 +53,11 @@ export interface MetricListFilter {
   resourceId?: string;
   /** Defaults to active metrics only. */
   status?: MetricStatus;
+  /**
+   * Gnocchi's list policy filter for a non-admin: metrics created by this project OR attached to a
+   * resource of this project (whichever is given; null stands for "no project").
+   */
+  visibleTo?: { createdByProject?: string | null; resourceProject?: string | null };
 }
 
 const METRIC_COLUMNS = `m.id, m.name, m.unit, m.resource_id, m.creator, m.status, m.needs_raw_data_truncation,
@@ -267,6 +272,7 @@ export class Metrics {
     equal('m.creator', filter.creator);
     equal(`split_part(m.creator, ':', 1)`, filter.createdByUserId);
     equal(`split_part(m.creator, ':', 2)`, filter.createdByProjectId);
+    if (filter.visibleTo) where.push(visibilityCondition(filter.visibleTo, add));
     let withMarker = '';
     if (page.marker !== undefined) {
       const markerId = parseUuid(page.marker);
@@ -332,4 +338,23 @@ export class Metrics {
       ids,
     ]);
   }
+}
+
+/** `creator LIKE '%:<project>'` (without LIKE's wildcards) OR the metric's resource in the project. */
+function visibilityCondition(
+  visibleTo: NonNullable<MetricListFilter['visibleTo']>,
+  add: (value: unknown) => string,
+): string {
+  const alternatives: string[] = [];
+  const { createdByProject, resourceProject } = visibleTo;
+  if (createdByProject === null) alternatives.push('m.creator IS NULL');
+  else if (createdByProject !== undefined) {
+    const suffix = add(`:${createdByProject}`);
+    alternatives.push(`right(m.creator, length(${suffix})) = ${suffix}`);
+  }
+  if (resourceProject !== undefined) {
+    const project = resourceProject === null ? 'IS NULL' : `= ${add(resourceProject)}`;
+    alternatives.push(`m.resource_id IN (SELECT r.id FROM resource r WHERE r.project_id ${project})`);
+  }
+  return alternatives.length === 0 ? 'false' : `(${alternatives.join(' OR ')})`;
 }

@@ -444,6 +444,7 @@ export class Resources {
     await tx.query('DELETE FROM resource WHERE id = ANY($1::uuid[])', [ids]);
   }
 
+  /** `creator` is the resource's: new metrics get it, and only metrics that have it attach (Gnocchi). */
   private async attachMetrics(
     tx: Queryable,
     resourceId: string,
@@ -459,8 +460,10 @@ export class Resources {
         const constraints = metricConstraintErrors({ id: metricId, name, resourceId });
         const updated = await translatingConstraints(constraints, () =>
           tx.query(
-            `UPDATE metric SET resource_id = $2, name = $3 WHERE id = $1 AND status = 'active' RETURNING id`,
-            [metricId, resourceId, name],
+            // Gnocchi attaches only a metric of the resource's creator: anyone else's is "unknown".
+            `UPDATE metric SET resource_id = $2, name = $3
+             WHERE id = $1 AND status = 'active' AND creator IS NOT DISTINCT FROM $4 RETURNING id`,
+            [metricId, resourceId, name, creator],
           ),
         );
         if (updated.rowCount === 0) throw unknown();

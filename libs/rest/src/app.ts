@@ -17,6 +17,7 @@ import {
 } from './errors.ts';
 import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
+import { type PolicyRule, authorize } from './policy.ts';
 import type { BacklogPort, IndexPort, MeasuresPort } from './ports.ts';
 import { registerAggregatesRoutes } from './routes/aggregates.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
@@ -29,8 +30,8 @@ import { registerRootRoutes } from './routes/root.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { type SchemaViolation, voluptuousDescription } from './validation.ts';
 
-/** Who may call a route: anyone, any authenticated caller, or only an admin. */
-export type Access = 'public' | 'user' | 'admin';
+/** Who may call a route: anyone, or an authenticated caller (then `policy` may narrow it). */
+export type Access = 'public' | 'user';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +40,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     access?: Access;
+    /** A Gnocchi rule enforced without a target (`{}`) before anything else is read. */
+    policy?: PolicyRule;
     /** Media types the body may have (default `application/json`). */
     bodyTypes?: readonly string[];
     /** Serve whatever the client accepts (non-JSON endpoints such as `/healthcheck`). */
@@ -205,7 +208,7 @@ function installAccessControl(app: FastifyInstance, mode: AuthMode): void {
     const access = config.access ?? 'user';
     if (access === 'public') return;
     request.principal = authenticate(request, mode);
-    if (access === 'admin' && !request.principal.isAdmin) throw restError('REST_FORBIDDEN');
+    if (config.policy) authorize(request.principal, config.policy);
   });
   app.addHook('preValidation', async (request) => {
     const config = request.routeOptions.config;

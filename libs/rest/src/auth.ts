@@ -8,6 +8,13 @@ export interface Principal {
   /** Gnocchi's `creator` of the objects this caller makes. */
   creator: string;
   isAdmin: boolean;
+  /** The roles policy checks look at (`admin`, `service`, …). */
+  roles: readonly string[];
+  /**
+   * Whether the credentials carry a project (noauth/keystone, even when it is null): Gnocchi's
+   * `project_id:` policy checks can only match then; basic auth has none.
+   */
+  hasProjectCredential: boolean;
 }
 
 /**
@@ -34,7 +41,15 @@ function basicPrincipal(request: FastifyRequest): Principal {
   const colon = decoded.indexOf(':');
   const user = colon === -1 ? decoded : decoded.slice(0, colon);
   if (user === '') throw restError('REST_UNAUTHENTICATED', 'empty user name');
-  return { userId: user, projectId: null, creator: user, isAdmin: user === 'admin' };
+  const roles = user === 'admin' ? ['admin'] : [];
+  return {
+    userId: user,
+    projectId: null,
+    creator: user,
+    isAdmin: user === 'admin',
+    roles,
+    hasProjectCredential: false,
+  };
 }
 
 function noauthPrincipal(request: FastifyRequest): Principal {
@@ -49,17 +64,7 @@ function noauthPrincipal(request: FastifyRequest): Principal {
     projectId,
     creator: `${userId ?? ''}:${projectId ?? ''}`,
     isAdmin: roles.includes('admin'),
+    roles,
+    hasProjectCredential: true,
   };
-}
-
-/** Gnocchi's `admin_or_creator` rule for one object. */
-export function mayAccess(
-  principal: Principal,
-  owner: { creator: string | null; projectId?: string | null },
-): boolean {
-  return (
-    principal.isAdmin ||
-    owner.creator === principal.creator ||
-    (principal.projectId !== null && owner.projectId === principal.projectId)
-  );
 }

@@ -10,7 +10,7 @@ import type { IndexPort } from './ports.ts';
 /**
  * The one module that knows `@granary/index`: its repositories already have the shapes of the
  * ports, so the adapter only adds what the index does not offer itself: filter parsing combined
- * with the caller's project scope, the resource id mapping, a health probe.
+ * with the caller's policy filter, the resource id mapping, a health probe.
  */
 export function indexPort(index: Index): IndexPort {
   const { resources, archivePolicies } = index;
@@ -41,10 +41,10 @@ export function indexPort(index: Index): IndexPort {
       deleteMatching: (type, filter, options) => {
         // An empty filter stays empty (the index refuses it) rather than becoming "all of the project".
         const parsed = parseResourceFilter(filter);
-        return resources.deleteMatching(type, parsed && scoped(parsed, options.projectScope), options);
+        return resources.deleteMatching(type, parsed && scoped(parsed, options.policyFilter), options);
       },
-      search: ({ filter, projectScope, ...request }) =>
-        resources.search({ ...request, filter: scoped(parseFilterIfAny(filter), projectScope) }),
+      search: ({ filter, policyFilter, ...request }) =>
+        resources.search({ ...request, filter: scoped(parseFilterIfAny(filter), policyFilter) }),
       history: (type, id, page) => resources.history(type, id, page),
     },
     resourceId: (rawId, creator) => {
@@ -61,14 +61,12 @@ export function indexPort(index: Index): IndexPort {
 const parseFilterIfAny = (filter: unknown): ResourceFilter | null =>
   filter === undefined ? null : parseResourceFilter(filter);
 
-/** Restricts a filter to one project's resources; an empty filter (null) becomes just the scope. */
-function scoped(filter: ResourceFilter | null, projectScope: string | undefined): ResourceFilter | null {
-  if (projectScope === undefined) return filter;
-  const scope: ResourceFilter = {
-    kind: 'compare',
-    operator: 'eq',
-    attribute: 'project_id',
-    value: projectScope,
-  };
+/** Restricts a filter to what the policy lets the caller see; an empty filter (null) becomes just that. */
+function scoped(
+  filter: ResourceFilter | null,
+  policyFilter: Record<string, unknown> | undefined,
+): ResourceFilter | null {
+  const scope = policyFilter && parseResourceFilter(policyFilter);
+  if (!scope) return filter;
   return filter ? { kind: 'and', operands: [filter, scope] } : scope;
 }

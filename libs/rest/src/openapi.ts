@@ -30,7 +30,7 @@ export function collectOpenApi(app: FastifyInstance): OpenApiCollector {
         [method.toLowerCase()]: {
           ...(schema.summary ? { summary: schema.summary } : {}),
           ...(access === 'public' ? { security: [] } : {}),
-          ...(access === 'admin' ? { description: 'Admin only.' } : {}),
+          ...(route.config?.policy ? { description: `Gnocchi policy rule "${route.config.policy}".` } : {}),
           parameters: [
             ...pathParameters(path, schema.params as JsonSchema | undefined),
             ...Object.entries(doc?.query ?? {}).map(([name, s]) => ({ name, in: 'query', schema: s })),

@@ -133,14 +133,15 @@ export type ResourceIdMapping = { id: string } | { problem: string };
 
 /**
  * A search; `filter` is either of Gnocchi's forms (JSON object or query string), parsed by the
- * index. `projectScope` restricts to resources owned by a project (non-admin identity callers).
+ * index. `policyFilter` (Gnocchi's JSON form, from `policy.ts`) restricts it to what the caller
+ * may see.
  */
 export interface ResourceSearch extends PageRequest {
   type: string;
   filter?: unknown;
   history?: boolean;
   creator: string | null;
-  projectScope?: string;
+  policyFilter?: Record<string, unknown>;
 }
 
 export interface ResourceStore {
@@ -162,7 +163,7 @@ export interface ResourceStore {
   deleteMatching(
     type: string,
     filter: unknown,
-    options: { creator: string | null; projectScope?: string },
+    options: { creator: string | null; policyFilter?: Record<string, unknown> },
   ): Promise<number>;
   search(request: ResourceSearch): Promise<Resource[]>;
   history(type: string, id: string, page: PageRequest): Promise<Resource[]>;

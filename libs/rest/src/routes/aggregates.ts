@@ -15,7 +15,6 @@ import {
 import { fnmatch } from '@granary/index';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { mayAccess } from '../auth.ts';
 import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
@@ -24,7 +23,8 @@ import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
 import { measureReader } from './measures.ts';
 import { formatMetric } from './metrics.ts';
-import { formatResource, projectScope, typeOf } from './resources.ts';
+import { authorizeMetric } from './metrics.ts';
+import { formatResource, policyScope, typeOf } from './resources.ts';
 
 interface AggregatesArguments {
   start?: number;
@@ -88,10 +88,11 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
     const principal = ctx.principal(request);
     for (const id of ids) {
       const metric = await ctx.deps.index.metrics.get(id);
-      if (!metric || metric.status !== 'active' || !mayAccess(principal, { creator: metric.creator })) {
+      if (!metric || metric.status !== 'active') {
         const description = `Metric ${id} does not exist`;
         throw describedRestError('REST_NOT_FOUND', description);
       }
+      await authorizeMetric(ctx, principal, 'get metric', metric);
       if (!metric.archivePolicy.aggregationMethods.includes(aggregation)) {
         throw describedRestError('REST_NOT_FOUND', {
           cause: 'Aggregation method does not exist for this metric',
@@ -202,7 +203,7 @@ async function aggregateFoundResources(
     creator: principal.creator,
     history: args.useHistory,
     ...(search.filter !== undefined && search.filter !== '' ? { filter: search.filter } : {}),
-    ...projectScope(ctx, principal),
+    ...policyScope(principal, 'search resource'),
     // Gnocchi sorts by the groupby attributes and groups consecutive resources.
     ...(args.groupby.length > 0 ? { sort: args.groupby } : {}),
   });
@@ -464,7 +465,7 @@ function aggregatesBody(body: unknown): AggregatesBody {
   };
 }
 
-/** The referenced metrics by id; unknown (or not visible) ones are 404s. */
+/** The referenced metrics by id; unknown ones are 404s, ones the caller may not read 403s. */
 async function visibleMetrics(
   ctx: RouteContext,
   request: Parameters<RouteContext['principal']>[0],
@@ -477,8 +478,7 @@ async function visibleMetrics(
   const unknown: string[] = [];
   ids.forEach((id, i) => {
     const metric = found[i];
-    if (metric && metric.status === 'active' && mayAccess(principal, { creator: metric.creator }))
-      metrics.set(id, metric);
+    if (metric && metric.status === 'active') metrics.set(id, metric);
     else unknown.push(id);
   });
   if (unknown.length > 0) {
@@ -488,6 +488,8 @@ async function visibleMetrics(
       detail: unknown.sort(),
     });
   }
+  // Gnocchi: unknown metrics are a 404 first, then each known one must pass `get metric` (403).
+  for (const metric of metrics.values()) await authorizeMetric(ctx, principal, 'get metric', metric);
   return metrics;
 }
 

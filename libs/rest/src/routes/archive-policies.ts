@@ -5,6 +5,7 @@ import type { RouteContext } from '../app.ts';
 import { restError } from '../errors.ts';
 import { pythonTimedelta } from '../format.ts';
 import { pythonQuote } from '../http.ts';
+import type { PolicyRule } from '../policy.ts';
 import type { ArchivePolicy, ArchivePolicyItemInput, ArchivePolicyRule } from '../ports.ts';
 import { parseTimespan } from '../time-input.ts';
 import { invalidInputError } from '../validation.ts';
@@ -48,12 +49,12 @@ const RuleRenameBody = Type.Object({ name: Type.String({ minLength: 1 }) }, { ad
 const NameParams = Type.Object({ name: Type.String() });
 
 /** Route options: a body schema for writes, the `:name` parameter for single objects. */
-const route = (options: { body?: TSchema; named?: boolean; access?: 'user' | 'admin' }) => ({
+const route = (options: { body?: TSchema; named?: boolean; policy?: PolicyRule }) => ({
   schema: {
     ...(options.named ? { params: NameParams } : {}),
     ...(options.body ? { body: options.body } : {}),
   },
-  config: { access: options.access ?? 'admin' },
+  config: options.policy ? { policy: options.policy } : ({} as { policy?: PolicyRule }),
 });
 
 /** `/v1/archive_policy` and `/v1/archive_policy_rule` (gnocchi.md §4). */
@@ -65,54 +66,70 @@ export function registerArchivePolicyRoutes(app: FastifyInstance, ctx: RouteCont
 
   app.get('/v1/archive_policy', async () => (await policies.list()).map(formatPolicy));
 
-  app.post('/v1/archive_policy', route({ body: PolicyBody }), async (request, reply) => {
-    const body = request.body as Static<typeof PolicyBody>;
-    const policy = await policies.create({
-      name: body.name,
-      definition: definitionInput(body.definition),
-      ...(body.back_window !== undefined ? { backWindow: body.back_window } : {}),
-      ...(body.aggregation_methods ? { aggregationMethods: body.aggregation_methods } : {}),
-    });
-    reply.code(201).header('location', location(request, 'archive_policy', policy.name));
-    return formatPolicy(policy);
-  });
+  app.post(
+    '/v1/archive_policy',
+    route({ body: PolicyBody, policy: 'create archive policy' }),
+    async (request, reply) => {
+      const body = request.body as Static<typeof PolicyBody>;
+      const policy = await policies.create({
+        name: body.name,
+        definition: definitionInput(body.definition),
+        ...(body.back_window !== undefined ? { backWindow: body.back_window } : {}),
+        ...(body.aggregation_methods ? { aggregationMethods: body.aggregation_methods } : {}),
+      });
+      reply.code(201).header('location', location(request, 'archive_policy', policy.name));
+      return formatPolicy(policy);
+    },
+  );
 
-  app.get('/v1/archive_policy/:name', route({ named: true, access: 'user' }), async (request) => {
+  app.get('/v1/archive_policy/:name', route({ named: true }), async (request) => {
     const { name } = request.params as Static<typeof NameParams>;
     const policy = await policies.get(name);
     if (!policy) throw notFound(`Archive policy ${name} does not exist`);
     return formatPolicy(policy);
   });
 
-  app.patch('/v1/archive_policy/:name', route({ body: PolicyPatchBody, named: true }), async (request) => {
-    const { name } = request.params as Static<typeof NameParams>;
-    const body = request.body as Static<typeof PolicyPatchBody>;
-    const policy = await policies.update(name, {
-      definition: definitionInput(body.definition),
-      ...(body.back_window !== undefined ? { backWindow: body.back_window } : {}),
-    });
-    return formatPolicy(policy);
-  });
+  app.patch(
+    '/v1/archive_policy/:name',
+    route({ body: PolicyPatchBody, named: true, policy: 'update archive policy' }),
+    async (request) => {
+      const { name } = request.params as Static<typeof NameParams>;
+      const body = request.body as Static<typeof PolicyPatchBody>;
+      const policy = await policies.update(name, {
+        definition: definitionInput(body.definition),
+        ...(body.back_window !== undefined ? { backWindow: body.back_window } : {}),
+      });
+      return formatPolicy(policy);
+    },
+  );
 
-  app.delete('/v1/archive_policy/:name', route({ named: true }), async (request, reply) => {
-    await policies.delete((request.params as Static<typeof NameParams>).name);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/archive_policy/:name',
+    route({ named: true, policy: 'delete archive policy' }),
+    async (request, reply) => {
+      await policies.delete((request.params as Static<typeof NameParams>).name);
+      return reply.code(204).send();
+    },
+  );
 
   app.get('/v1/archive_policy_rule', async () => (await rules.list()).map(formatRule));
 
-  app.post('/v1/archive_policy_rule', route({ body: RuleBody }), async (request, reply) => {
-    const body = request.body as Static<typeof RuleBody>;
-    const rule = await rules.create({
-      name: body.name,
-      metricPattern: body.metric_pattern,
-      archivePolicyName: body.archive_policy_name,
-    });
-    reply.code(201).header('location', location(request, 'archive_policy_rule', rule.name));
-    return formatRule(rule);
-  });
+  app.post(
+    '/v1/archive_policy_rule',
+    route({ body: RuleBody, policy: 'create archive policy rule' }),
+    async (request, reply) => {
+      const body = request.body as Static<typeof RuleBody>;
+      const rule = await rules.create({
+        name: body.name,
+        metricPattern: body.metric_pattern,
+        archivePolicyName: body.archive_policy_name,
+      });
+      reply.code(201).header('location', location(request, 'archive_policy_rule', rule.name));
+      return formatRule(rule);
+    },
+  );
 
-  app.get('/v1/archive_policy_rule/:name', route({ named: true, access: 'user' }), async (request) => {
+  app.get('/v1/archive_policy_rule/:name', route({ named: true }), async (request) => {
     const { name } = request.params as Static<typeof NameParams>;
     const rule = await rules.get(name);
     if (!rule) throw notFound(`Archive policy rule ${name} does not exist`);
@@ -121,7 +138,7 @@ export function registerArchivePolicyRoutes(app: FastifyInstance, ctx: RouteCont
 
   app.patch(
     '/v1/archive_policy_rule/:name',
-    route({ body: RuleRenameBody, named: true }),
+    route({ body: RuleRenameBody, named: true, policy: 'update archive policy rule' }),
     async (request) => {
       const { name } = request.params as Static<typeof NameParams>;
       const { name: newName } = request.body as Static<typeof RuleRenameBody>;
@@ -140,10 +157,14 @@ export function registerArchivePolicyRoutes(app: FastifyInstance, ctx: RouteCont
     },
   );
 
-  app.delete('/v1/archive_policy_rule/:name', route({ named: true }), async (request, reply) => {
-    await rules.delete((request.params as Static<typeof NameParams>).name);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/archive_policy_rule/:name',
+    route({ named: true, policy: 'delete archive policy rule' }),
+    async (request, reply) => {
+      await rules.delete((request.params as Static<typeof NameParams>).name);
+      return reply.code(204).send();
+    },
+  );
 }
 
 const notFound = (description: string) =>

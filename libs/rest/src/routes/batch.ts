@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { mayAccess } from '../auth.ts';
-import { describedRestError, restError, undecodableBody } from '../errors.ts';
+import { describedRestError, undecodableBody } from '../errors.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { MeasureBatch, MetricSpec } from '../ports.ts';
 import { invalidInputError } from '../validation.ts';
 import { measureWriter, parseMeasures } from './measures.ts';
+import { authorizeMetric } from './metrics.ts';
 
 type ParsedMeasures = Omit<MeasureBatch, 'metricId'>;
 
@@ -28,9 +28,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
       .map(([id]) => canonicalId(id))
       .sort();
     if (unknown.length > 0) throw unknownMetrics(unknown);
-    if (metrics.some((metric) => !mayAccess(principal, { creator: metric!.creator }))) {
-      throw restError('REST_FORBIDDEN');
-    }
+    for (const metric of metrics) await authorizeMetric(ctx, principal, 'post measures', metric!);
     await measureWriter(ctx).write(
       parsed.map(([, measures], i) => ({ metricId: metrics[i]!.id, ...measures })),
     );
@@ -74,10 +72,16 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
           unknownNames.map(({ resource, metric }) => `${resource.id}/${metric.name}`).sort(),
         );
       }
+      // Gnocchi enforces `post measures` on every existing metric; the ones created here are the
+      // caller's own. Checked before creating any, so a refused batch changes nothing.
       for (const [i, resource] of found.entries()) {
-        if (resource && !mayAccess(principal, { creator: resource.creator, projectId: resource.projectId })) {
-          throw restError('REST_FORBIDDEN');
+        for (const { name } of resources[i]!.metrics) {
+          const metricId = resource?.metrics[name];
+          const metric = metricId === undefined ? undefined : await index.metrics.get(metricId);
+          if (metric) await authorizeMetric(ctx, principal, 'post measures', metric);
         }
+      }
+      for (const [i, resource] of found.entries()) {
         const toCreate = unknownNames.filter((u) => u.index === i);
         if (!resource || toCreate.length === 0) continue;
         const specs: Record<string, MetricSpec> = Object.fromEntries(

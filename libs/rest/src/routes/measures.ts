@@ -4,6 +4,7 @@ import type { RouteContext } from '../app.ts';
 import { describedRestError, restError } from '../errors.ts';
 import { JSON_CONTENT_TYPE, measureRowsJson } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
+import type { PolicyRule } from '../policy.ts';
 import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
 import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError } from '../validation.ts';
@@ -20,14 +21,14 @@ type OutputGranularity = number | CalendarUnit;
  * written; without a wired writer or reader the routes answer 503 after those checks.
  */
 export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const byId = (request: FastifyRequest) => accessibleMetric(ctx, request);
-  const byName = (request: FastifyRequest) => namedMetric(ctx, request);
+  const byId = (request: FastifyRequest, rule: PolicyRule) => accessibleMetric(ctx, request, rule);
+  const byName = (request: FastifyRequest, rule: PolicyRule) => namedMetric(ctx, request, rule);
   for (const [url, find] of [
     ['/v1/metric/:id/measures', byId],
     ['/v1/resource/:type/:id/metric/:name/measures', byName],
   ] as const) {
     app.post(url, { config: { bodyOptional: true } }, async (request, reply) => {
-      const metric = await find(request);
+      const metric = await find(request, 'post measures');
       const measures = parseMeasures(request.body, Date.now() * 1000);
       await measureWriter(ctx).write([{ metricId: metric.id, ...measures }]);
       return reply.code(202).send();
@@ -35,7 +36,7 @@ export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): 
     app.get(url, async (request, reply) =>
       reply
         .type(JSON_CONTENT_TYPE)
-        .send(await readMeasures(ctx, await find(request), request.query as Query)),
+        .send(await readMeasures(ctx, await find(request, 'get measures'), request.query as Query)),
     );
   }
 }

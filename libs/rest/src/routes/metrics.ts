@@ -2,10 +2,17 @@ import { GranaryError } from '@granary/errors';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { type Principal, mayAccess } from '../auth.ts';
+import type { Principal } from '../auth.ts';
 import { describedRestError, restError } from '../errors.ts';
 import { pythonQuote } from '../http.ts';
 import { DEFAULT_SORT, type Query, pageRequest, queryValue, setNextLink } from '../pagination.ts';
+import {
+  type PolicyRule,
+  authorize,
+  metricNeedsResource,
+  metricPolicyFilter,
+  metricTarget,
+} from '../policy.ts';
 import type { IndexPort, Metric, MetricListFilter, MetricStatus } from '../ports.ts';
 import { formatPolicy } from './archive-policies.ts';
 
@@ -49,6 +56,15 @@ export function registerMetricRoutes(app: FastifyInstance, ctx: RouteContext): v
         detail: 'name',
       });
     }
+    if (resourceId !== undefined) {
+      // Gnocchi: creating a metric on a resource is an update of that resource.
+      const resource = await index.resources.get('generic', resourceId);
+      if (!resource) {
+        const description = `Resource ${resourceId} does not exist`;
+        throw restError('REST_NOT_FOUND', description, { details: { description } });
+      }
+      authorize(principal, 'update resource', resourceTarget(resource));
+    }
     let metric: Metric;
     try {
       metric = await index.metrics.create({
@@ -83,47 +99,69 @@ export function registerMetricRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (key === 'status') filter.status = value as MetricStatus;
       else filter[key] = value;
     }
-    const metrics = await index.metrics.list(scopeToCaller(filter, ctx.principal(request), ctx), page);
+    const metrics = await index.metrics.list(scopeToCaller(filter, ctx.principal(request)), page);
     setNextLink(request, reply, ctx.baseUrl(request), page, DEFAULT_SORT.metrics, metrics, (last) => last.id);
     return metrics.map(formatMetric);
   });
 
   app.get('/v1/metric/:id', { schema: { params: IdParams } }, async (request) =>
-    formatMetric(await accessibleMetric(ctx, request)),
+    formatMetric(await accessibleMetric(ctx, request, 'get metric')),
   );
 
   app.delete('/v1/metric/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const metric = await accessibleMetric(ctx, request);
+    const metric = await accessibleMetric(ctx, request, 'delete metric');
     await index.metrics.delete(metric.id);
     return reply.code(204).send();
   });
 }
 
-/**
- * The active metric of the `:id` parameter if the caller may see it: 404 when absent or deleted,
- * 403 when it belongs to someone else (Gnocchi's `admin_or_creator`).
- */
-export async function accessibleMetric(ctx: RouteContext, request: FastifyRequest): Promise<Metric> {
+/** The active metric of the `:id` parameter if `rule` grants it: 404 when absent or deleted, else 403. */
+export async function accessibleMetric(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  rule: PolicyRule,
+): Promise<Metric> {
   const { id } = request.params as Static<typeof IdParams>;
   const metric = await ctx.deps.index.metrics.get(id);
   if (!metric || metric.status !== 'active') {
     const description = `Metric ${id} does not exist`;
     throw restError('REST_NOT_FOUND', description, { details: { description } });
   }
-  if (!mayAccess(ctx.principal(request), { creator: metric.creator })) throw restError('REST_FORBIDDEN');
+  await authorizeMetric(ctx, ctx.principal(request), rule, metric);
   return metric;
 }
 
 /**
- * Gnocchi's basic auth lists every metric; with identity headers (noauth) a non-admin caller sees
- * only what its project created.
+ * Gnocchi's `enforce(rule, metric)`; the metric's resource is read only when its project is what
+ * could still grant the rule (`metric_owner`).
  */
-function scopeToCaller(filter: MetricListFilter, principal: Principal, ctx: RouteContext): MetricListFilter {
-  if (ctx.config.auth === 'basic' || principal.isAdmin || principal.projectId === null) return filter;
-  if (filter.createdByProjectId !== undefined && filter.createdByProjectId !== principal.projectId) {
-    throw describedRestError('REST_FORBIDDEN', 'Insufficient privileges to filter by user/project');
-  }
-  return { ...filter, createdByProjectId: principal.projectId };
+export async function authorizeMetric(
+  ctx: RouteContext,
+  principal: Principal,
+  rule: PolicyRule,
+  metric: Metric,
+): Promise<void> {
+  const resource =
+    metric.resourceId !== null && metricNeedsResource(principal, rule, metric)
+      ? await ctx.deps.index.resources.get('generic', metric.resourceId)
+      : undefined;
+  authorize(principal, rule, metricTarget(metric, resource));
+}
+
+/**
+ * Gnocchi's `list metric` policy filter: a non-admin identity caller sees the metrics its project
+ * created or whose resource is in its project (basic auth: every metric).
+ */
+function scopeToCaller(filter: MetricListFilter, principal: Principal): MetricListFilter {
+  const scope = metricPolicyFilter(principal, 'list metric');
+  if (!scope) return filter;
+  return {
+    ...filter,
+    visibleTo: {
+      ...(scope.createdByProject !== undefined ? { createdByProject: scope.createdByProject } : {}),
+      ...(scope.resourceProject !== undefined ? { resourceProject: scope.resourceProject } : {}),
+    },
+  };
 }
 
 function mapResourceId(index: IndexPort, rawId: string, principal: Principal): string {

@@ -26,7 +26,7 @@ export function registerResourceTypeRoutes(app: FastifyInstance, ctx: RouteConte
 
   app.post(
     '/v1/resource_type',
-    { schema: { body: ResourceTypeBody }, config: { access: 'admin' } },
+    { schema: { body: ResourceTypeBody }, config: { policy: 'create resource type' } },
     async (request, reply) => {
       const body = request.body as Static<typeof ResourceTypeBody>;
       const type = await types.create(body);
@@ -51,7 +51,7 @@ export function registerResourceTypeRoutes(app: FastifyInstance, ctx: RouteConte
     '/v1/resource_type/:name',
     {
       schema: { params: NameParams, body: JsonPatch },
-      config: { access: 'admin', bodyTypes: ['application/json-patch+json'] },
+      config: { policy: 'update resource type', bodyTypes: ['application/json-patch+json'] },
     },
     async (request) => {
       const { name } = request.params as Static<typeof NameParams>;
@@ -61,7 +61,7 @@ export function registerResourceTypeRoutes(app: FastifyInstance, ctx: RouteConte
 
   app.delete(
     '/v1/resource_type/:name',
-    { schema: { params: NameParams }, config: { access: 'admin' } },
+    { schema: { params: NameParams }, config: { policy: 'delete resource type' } },
     async (request, reply) => {
       await types.delete((request.params as Static<typeof NameParams>).name);
       return reply.code(204).send();

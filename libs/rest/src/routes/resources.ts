@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { type Principal, mayAccess } from '../auth.ts';
+import type { Principal } from '../auth.ts';
 import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoFromMicros } from '../format.ts';
 import { pythonQuote } from '../http.ts';
@@ -14,10 +14,11 @@ import {
   queryValues,
   setNextLink,
 } from '../pagination.ts';
+import { type PolicyRule, authorize, resourcePolicyFilter, resourceTarget } from '../policy.ts';
 import type { MetricSpec, Resource, ResourceType, ResourceUpdate } from '../ports.ts';
 import { parseTimestamp } from '../time-input.ts';
 import { invalidInputError } from '../validation.ts';
-import { formatMetric } from './metrics.ts';
+import { authorizeMetric, formatMetric } from './metrics.ts';
 
 const NullableString = Type.Unsafe<string | null>({ type: ['string', 'null'] });
 const Timestamp = Type.Unsafe<string | number>({ type: ['string', 'number'] });
@@ -73,7 +74,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
   app.get('/v1/resource/:type', schema(TypeParams), async (request, reply) => {
     const { type } = request.params as Static<typeof TypeParams>;
     const query = request.query as Query;
-    return listResources(ctx, request, reply, type, query, queryValue(query, 'filter'));
+    return listResources(ctx, request, reply, 'list resource', type, query, queryValue(query, 'filter'));
   });
 
   app.post(
@@ -114,14 +115,14 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     }
     const deleted = await index.resources.deleteMatching(type, filter, {
       creator: principal.creator,
-      ...projectScope(ctx, principal),
+      ...policyScope(principal, 'delete resources'),
     });
     return { deleted };
   });
 
   app.get('/v1/resource/:type/:id', schema(ResourceParams), async (request, reply) => {
     const { type } = request.params as Static<typeof ResourceParams>;
-    const resource = await accessibleResource(ctx, request);
+    const resource = await accessibleResource(ctx, request, 'get resource');
     if (preconditionFails(request, reply, resource)) return reply.code(304).send();
     setEtag(reply, resource);
     return formatResource(resource, await typeOf(ctx, type));
@@ -133,7 +134,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
     ...schema(ResourceParams, ResourceUpdateBody),
     config: { bodyOptional: true },
     preValidation: async (request: FastifyRequest) => {
-      patchTargets.set(request, await accessibleResource(ctx, request));
+      patchTargets.set(request, await accessibleResource(ctx, request, 'update resource'));
       if (request.body === undefined) throw undecodableBody('Expected object or value');
       checkMetricNames(request.body);
     },
@@ -153,16 +154,15 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
       ...(metrics !== undefined ? { metrics: metricSpecs(metrics) } : {}),
       ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
     };
-    const resource = await index.resources.update(type, current.id, change, {
-      creator: ctx.principal(request).creator,
-    });
+    // Metrics are the resource's creator's: new ones get it, attached ones must have it (Gnocchi).
+    const resource = await index.resources.update(type, current.id, change, { creator: current.creator });
     setEtag(reply, resource);
     return formatResource(resource, await typeOf(ctx, type));
   });
 
   app.delete('/v1/resource/:type/:id', schema(ResourceParams), async (request, reply) => {
     const { type } = request.params as Static<typeof ResourceParams>;
-    const resource = await accessibleResource(ctx, request);
+    const resource = await accessibleResource(ctx, request, 'delete resource');
     if (preconditionFails(request, reply, resource)) throw restError('REST_PRECONDITION_FAILED');
     await index.resources.delete(type, resource.id);
     return reply.code(204).send();
@@ -170,7 +170,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
 
   app.get('/v1/resource/:type/:id/history', schema(ResourceParams), async (request, reply) => {
     const { type } = request.params as Static<typeof ResourceParams>;
-    const resource = await accessibleResource(ctx, request);
+    const resource = await accessibleResource(ctx, request, 'get resource');
     const query = request.query as Query;
     const page = pageRequest(query, ctx.config.maxLimit);
     const revisions = await index.resources.history(type, resource.id, page);
@@ -188,30 +188,30 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
   });
 
   app.get('/v1/resource/:type/:id/metric', schema(ResourceParams), async (request) => {
-    const resource = await accessibleResource(ctx, request);
+    const resource = await accessibleResource(ctx, request, 'get resource');
     return (await resourceMetrics(ctx, resource.id)).map(formatMetric);
   });
 
   app.post('/v1/resource/:type/:id/metric', schema(ResourceParams, MetricsBody), async (request) => {
     const { type } = request.params as Static<typeof ResourceParams>;
-    const resource = await accessibleResource(ctx, request);
+    const resource = await accessibleResource(ctx, request, 'update resource');
     await index.resources.addMetrics(
       type,
       resource.id,
       metricSpecs(request.body as Static<typeof MetricsBody>),
       {
-        creator: ctx.principal(request).creator,
+        creator: resource.creator,
       },
     );
     return (await resourceMetrics(ctx, resource.id)).map(formatMetric);
   });
 
   app.get('/v1/resource/:type/:id/metric/:name', schema(NamedMetricParams), async (request) =>
-    formatMetric(await namedMetric(ctx, request)),
+    formatMetric(await namedMetric(ctx, request, 'get metric')),
   );
 
   app.delete('/v1/resource/:type/:id/metric/:name', schema(NamedMetricParams), async (request, reply) => {
-    await index.metrics.delete((await namedMetric(ctx, request)).id);
+    await index.metrics.delete((await namedMetric(ctx, request, 'delete metric')).id);
     return reply.code(204).send();
   });
 }
@@ -233,6 +233,7 @@ export async function listResources(
   ctx: RouteContext,
   request: FastifyRequest,
   reply: FastifyReply,
+  rule: PolicyRule,
   type: string,
   query: Query,
   filter: unknown,
@@ -246,7 +247,7 @@ export async function listResources(
     history,
     creator: principal.creator,
     ...(filter !== undefined && filter !== '' ? { filter } : {}),
-    ...projectScope(ctx, principal),
+    ...policyScope(principal, rule),
   });
   setNextLink(request, reply, ctx.baseUrl(request), page, DEFAULT_SORT.resources, resources, (last) =>
     history ? revisionMarker(last) : last.id,
@@ -255,28 +256,37 @@ export async function listResources(
   return resources.map((resource) => selectAttributes(formatResource(resource, definition), query));
 }
 
-/** The resource of the `:type/:id` parameters if the caller may see it (404 / 403 otherwise). */
-async function accessibleResource(ctx: RouteContext, request: FastifyRequest): Promise<Resource> {
+/** The resource of the `:type/:id` parameters if `rule` grants it to the caller (404 / 403 otherwise). */
+async function accessibleResource(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  rule: PolicyRule,
+): Promise<Resource> {
   const { type, id } = request.params as Static<typeof ResourceParams>;
   const principal = ctx.principal(request);
   const mapped = ctx.deps.index.resourceId(id, principal.creator);
   const resource = 'id' in mapped ? await ctx.deps.index.resources.get(type, mapped.id) : undefined;
   if (!resource) throw restError('REST_NOT_FOUND');
-  if (!mayAccess(principal, { creator: resource.creator, projectId: resource.projectId })) {
-    throw restError('REST_FORBIDDEN');
-  }
+  authorize(principal, rule, resourceTarget(resource));
   return resource;
 }
 
-/** The active metric `:name` of the `:type/:id` resource, if the caller may see the resource. */
-export async function namedMetric(ctx: RouteContext, request: FastifyRequest) {
-  const { name } = request.params as Static<typeof NamedMetricParams>;
-  const resource = await accessibleResource(ctx, request);
+/**
+ * The active metric `:name` of the `:type/:id` resource if `rule` grants the metric to the caller:
+ * Gnocchi checks the metric only (its creator, its resource's project), not the resource.
+ */
+export async function namedMetric(ctx: RouteContext, request: FastifyRequest, rule: PolicyRule) {
+  const { type, id, name } = request.params as Static<typeof NamedMetricParams>;
+  const principal = ctx.principal(request);
+  const mapped = ctx.deps.index.resourceId(id, principal.creator);
+  const resource = 'id' in mapped ? await ctx.deps.index.resources.get(type, mapped.id) : undefined;
+  if (!resource) throw restError('REST_NOT_FOUND');
   const metric = (await resourceMetrics(ctx, resource.id)).find((m) => m.name === name);
   if (!metric) {
     const description = `Metric ${name} does not exist`;
     throw restError('REST_NOT_FOUND', description, { details: { description } });
   }
+  await authorizeMetric(ctx, principal, rule, metric);
   return metric;
 }
 
@@ -284,10 +294,13 @@ export async function namedMetric(ctx: RouteContext, request: FastifyRequest) {
 const resourceMetrics = (ctx: RouteContext, resourceId: string) =>
   ctx.deps.index.metrics.list({ resourceId }, { sort: ['name:asc'] });
 
-/** With identity headers a non-admin sees only its project's resources; basic auth sees all (Gnocchi). */
-export function projectScope(ctx: RouteContext, principal: Principal): { projectScope?: string } {
-  if (ctx.config.auth === 'basic' || principal.isAdmin || principal.projectId === null) return {};
-  return { projectScope: principal.projectId };
+/** The search restriction `rule` puts on the caller (none for admins and basic auth, as Gnocchi). */
+export function policyScope(
+  principal: Principal,
+  rule: PolicyRule,
+): { policyFilter?: Record<string, unknown> } {
+  const policyFilter = resourcePolicyFilter(principal, rule);
+  return policyFilter ? { policyFilter } : {};
 }
 
 /** The custom attributes to show: those of the type asked for (none for `generic`). */

@@ -59,7 +59,7 @@ export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, open
   app.get('/v1/capabilities', async () => ({ aggregation_methods: [...AGGREGATION_METHODS] }));
 
   // Gnocchi's status, with the partitions of `granary.measures` in place of sacks.
-  app.get('/v1/status', { config: { access: 'admin' } }, async (request) => {
+  app.get('/v1/status', { config: { policy: 'get status' } }, async (request) => {
     if (!ctx.deps.backlog) throw describedRestError('REST_UNAVAILABLE', 'No backlog source is configured');
     const partitions = await ctx.deps.backlog.backlog();
     const details = !['false', '0', 'no'].includes(

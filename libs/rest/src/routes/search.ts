@@ -17,7 +17,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: RouteContext): v
       const { type } = request.params as Static<typeof TypeParams>;
       const query = request.query as Query;
       const filter = queryValue(query, 'filter') ?? request.body;
-      return listResources(ctx, request, reply, type, query, filter);
+      return listResources(ctx, request, reply, 'search resource', type, query, filter);
     },
   );
 
