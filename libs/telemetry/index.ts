@@ -8,4 +8,5 @@ export { PyFloat, pyFloatRepr, pyRepr, pyStr } from './src/python-repr.ts';
 export type { PyDict, PyValue } from './src/python-repr.ts';
 export { meterMessage, signSample, toCeilometerTimestamp, verifySample } from './src/sample.ts';
 export type { UnsignedSample } from './src/sample.ts';
+export { PLACEHOLDER_TELEMETRY_SECRET, checkTelemetrySecret } from './src/secret.ts';
 export { computeSignature, recursiveKeypairs, verifySignature } from './src/signing.ts';

@@ -47,8 +47,8 @@ let poller: Poller | undefined;
 let snmpd: Snmpd | undefined;
 /** UCD-SNMP memTotalReal.0: what Ceilometer's SNMP pollster reads for hardware.memory.total. */
 const MEM_TOTAL_REAL = '.1.3.6.1.4.1.2021.4.5.0';
-/** The signing secret ingest checks by default (Ceilometer's own default). */
-const TELEMETRY_SECRET = 'change this for valid signing';
+/** The signing secret the poller and ingest share (Ceilometer's default is refused at start). */
+const TELEMETRY_SECRET = 'e2e telemetry secret';
 
 function configOf<S extends TSchema>(schema: S, app: string, own: Record<string, unknown>) {
   const endpoints = infra();
@@ -184,6 +184,7 @@ beforeAll(async () => {
       ...shared,
       ingest: {
         groupId: `e2e-ingest-${suffix}`,
+        telemetrySecret: TELEMETRY_SECRET,
         oslo: { enabled: true, topic: topic('notifications.sample', 1) },
         cache: { redisKeyPrefix: `granary:e2e:${suffix}:` },
       },
@@ -206,7 +207,10 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  poller = await startPoller(configOf(PollerConfigSchema, 'poller', { poller: { pollingFile } }), logger);
+  poller = await startPoller(
+    configOf(PollerConfigSchema, 'poller', { poller: { pollingFile, telemetrySecret: TELEMETRY_SECRET } }),
+    logger,
+  );
 }, 180_000);
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   SchemaRegistrySection,
 } from '@granary/config';
 import { TopicSpecSchema, TopicsSection } from '@granary/kafka';
+import { PLACEHOLDER_TELEMETRY_SECRET } from '@granary/telemetry';
 import { type Static, Type } from '@sinclair/typebox';
 
 /** Ingest's own settings: Ceilometer's notification agent and Gnocchi publisher options. */
@@ -18,9 +19,11 @@ export const IngestSection = Type.Object(
     provisionTopics: Type.Boolean({ default: true }),
     /**
      * Ceilometer's `[publisher]telemetry_secret`. When set, every sample must carry a valid
-     * signature; empty accepts unsigned samples. The default is Ceilometer's (and the poller's).
+     * signature; empty accepts unsigned samples. The default is Ceilometer's public placeholder
+     * (the poller's too), refused at start unless `allowPlaceholderSecret` (development only).
      */
-    telemetrySecret: Type.String({ default: 'change this for valid signing' }),
+    telemetrySecret: Type.String({ default: PLACEHOLDER_TELEMETRY_SECRET }),
+    allowPlaceholderSecret: Type.Boolean({ default: false }),
     /** pipeline.yaml (Ceilometer format); empty passes every sample straight to the publisher. */
     pipelineFile: Type.String({ default: '' }),
     /** gnocchi_resources.yaml (either format); empty uses apps/ingest/config/gnocchi_resources.yaml. */

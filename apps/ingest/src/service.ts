@@ -18,6 +18,7 @@ import {
   publisherErrors,
 } from '@granary/publisher';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema, sampleSchema } from '@granary/schema';
+import { checkTelemetrySecret } from '@granary/telemetry';
 import type { IngestConfig } from './config.ts';
 import { ingestErrors } from './errors.ts';
 import { Ingestor } from './ingestor.ts';
@@ -69,6 +70,12 @@ async function loadPipeline(file: string, logger: Logger): Promise<PipelineDefin
  */
 export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
   const settings = config.ingest;
+  if (
+    checkTelemetrySecret(settings.telemetrySecret, settings.allowPlaceholderSecret, 'ingest.telemetrySecret')
+  )
+    logger.warn(
+      "ingest.telemetrySecret is Ceilometer's public placeholder: anyone can forge samples (development only)",
+    );
   const registry = createRegistry('ingest');
   const metrics = new IngestMetrics(registry);
   const definitionsFile = settings.resourcesDefinitionFile || DEFAULT_RESOURCES_DEFINITION_FILE;

@@ -1,5 +1,6 @@
 import { AdminSection, KafkaSection, LogSection, SchemaRegistrySection } from '@granary/config';
 import { TopicSpecSchema, TopicsSection } from '@granary/kafka';
+import { PLACEHOLDER_TELEMETRY_SECRET } from '@granary/telemetry';
 import { type Static, Type } from '@sinclair/typebox';
 
 /** The poller's own settings: Ceilometer's [polling] and [publisher] options, and scale-out. */
@@ -12,8 +13,12 @@ export const PollerSection = Type.Object(
     pollingFile: Type.String({ minLength: 1, default: '/etc/granary/polling.yaml' }),
     /** Ceilometer's `pollsters_definitions_dirs`: every `*.yaml` in them holds dynamic pollsters. */
     pollstersDefinitionsDirs: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    /** Ceilometer's `[publisher]telemetry_secret`; empty disables signing. */
-    telemetrySecret: Type.String({ default: 'change this for valid signing' }),
+    /**
+     * Ceilometer's `[publisher]telemetry_secret`; empty disables signing. The default is
+     * Ceilometer's public placeholder, refused at start unless `allowPlaceholderSecret` (development only).
+     */
+    telemetrySecret: Type.String({ default: PLACEHOLDER_TELEMETRY_SECRET }),
+    allowPlaceholderSecret: Type.Boolean({ default: false }),
     /** Ceilometer's `[DEFAULT]sample_source`. */
     sampleSource: Type.String({ minLength: 1, default: 'openstack' }),
     /** Ceilometer's `[polling]batch_size`: most samples per produce request (0: no limit, a run's samples travel together). */

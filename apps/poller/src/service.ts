@@ -35,6 +35,7 @@ import {
   urlDiscovery,
 } from '@granary/polling';
 import { TopicSerde, createSchemaRegistryClient, sampleSchema } from '@granary/schema';
+import { checkTelemetrySecret } from '@granary/telemetry';
 import type { PollerConfig } from './config.ts';
 import { type Coordination, joinCoordination } from './coordination.ts';
 import { SamplePublisher, createSampleProducer } from './publisher.ts';
@@ -88,6 +89,12 @@ export async function startPoller(
   options: { registry?: Registry } = {},
 ): Promise<Poller> {
   const settings = config.poller;
+  if (
+    checkTelemetrySecret(settings.telemetrySecret, settings.allowPlaceholderSecret, 'poller.telemetrySecret')
+  )
+    logger.warn(
+      "poller.telemetrySecret is Ceilometer's public placeholder: anyone can forge samples (development only)",
+    );
   const replicaId = `${settings.host || hostname()}-${randomUUID().slice(0, 8)}`;
   let pollingConfig: PollingConfig = await loadPollingConfig(settings.pollingFile);
   const pollsters: Pollster[] = [

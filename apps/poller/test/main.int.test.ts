@@ -7,7 +7,10 @@ describe('poller process (apps/poller/main.ts)', () => {
     const polling = pollingFile('sources:\n  - name: host\n    interval: ten\n    meters: ["*"]\n');
     const poller = spawnPoller(
       'malformed',
-      { ...infraConfig(uniqueName('samples')), poller: { pollingFile: polling } },
+      {
+        ...infraConfig(uniqueName('samples')),
+        poller: { pollingFile: polling, telemetrySecret: 'poller-tests' },
+      },
       polling,
     );
     expect(await poller.exited).toEqual({ code: 1, signal: null });
@@ -29,7 +32,10 @@ describe('poller process (apps/poller/main.ts)', () => {
     // The file watcher looks once an hour here, so only the SIGHUP can make the change visible.
     const poller = spawnPoller(
       'sighup',
-      { ...infraConfig(topic), poller: { pollingFile: polling, watchIntervalMs: 3_600_000 } },
+      {
+        ...infraConfig(topic),
+        poller: { pollingFile: polling, watchIntervalMs: 3_600_000, telemetrySecret: 'poller-tests' },
+      },
       polling,
     );
     let reader: Awaited<ReturnType<typeof readSamples>> | undefined;

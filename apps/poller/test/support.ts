@@ -35,7 +35,13 @@ export function pollerConfig(
   const config = loadConfig(PollerConfigSchema, { env: {} });
   return {
     ...config,
-    poller: { ...config.poller, pollingFile: file, watchIntervalMs: 200, ...poller },
+    poller: {
+      ...config.poller,
+      pollingFile: file,
+      watchIntervalMs: 200,
+      telemetrySecret: 'poller-tests',
+      ...poller,
+    },
     kafka: { brokers: infra().kafkaBrokers, clientId: 'granary-poller-tests' },
     schemaRegistry: { url: infra().schemaRegistryUrl },
     topics: {
