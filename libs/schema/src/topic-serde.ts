@@ -2,6 +2,7 @@ import type { Client } from '@confluentinc/schemaregistry/dist/schemaregistry-cl
 import type { GranaryError } from '@granary/errors';
 import avro from 'avsc';
 import type { AvroSchema } from './avro-schema.ts';
+import { checkDeclaredLengths } from './declared-lengths.ts';
 import { type SchemaErrorCode, schemaErrors } from './errors.ts';
 import { fetchWriterSchema, lookUpSchemaId, registerSchema, valueSubject } from './registry.ts';
 import { HEADER_LENGTH, MAGIC_BYTE, readSchemaId, writeHeader } from './wire-format.ts';
@@ -14,6 +15,8 @@ const typeOptions = () => ({ omitRecordMethods: true });
 
 /** How to read records of one writer schema id; `resolver` is absent when writer equals reader. */
 interface WriterReading {
+  /** The type the bytes follow, whose declared lengths are checked before avsc reads them. */
+  writer: avro.Type;
   resolver: avro.Resolver | undefined;
 }
 
@@ -61,7 +64,7 @@ export class TopicSerde<Value> {
     this.schemaId = schemaId;
     this.type = avro.Type.forSchema(schema.definition as avro.Schema, typeOptions());
     writeHeader(this.scratch, schemaId);
-    this.settledReadings.set(schemaId, { resolver: undefined });
+    this.settledReadings.set(schemaId, { writer: this.type, resolver: undefined });
   }
 
   static async create<Value>(
@@ -141,6 +144,7 @@ export class TopicSerde<Value> {
   }
 
   private decodeBody(record: Buffer, id: number, reading: WriterReading): Value {
+    checkDeclaredLengths(reading.writer, record, HEADER_LENGTH);
     let decoded: { value: unknown; offset: number };
     try {
       decoded = this.type.decode(record, HEADER_LENGTH, reading.resolver);
@@ -181,9 +185,9 @@ export class TopicSerde<Value> {
     } catch (cause) {
       throw schemaErrors('SCHEMA_WRONG_SCHEMA', `schema id ${id} is not a usable Avro schema`, { cause });
     }
-    if (writer.equals(this.type)) return { resolver: undefined };
+    if (writer.equals(this.type)) return { writer: this.type, resolver: undefined };
     try {
-      return { resolver: this.type.createResolver(writer) };
+      return { writer, resolver: this.type.createResolver(writer) };
     } catch (cause) {
       throw schemaErrors(
         'SCHEMA_WRONG_SCHEMA',
