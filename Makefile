@@ -21,13 +21,14 @@ export PATH := $(CURDIR)/$(NODE_HOME)/node_modules/.bin:$(PATH)
 help:
 	@echo "make run             start the infrastructure and every Granary app; Ctrl-C stops all"
 	@echo "make up | make down  the same stack as make run, in the background (for scripts and tests)"
-	@echo "make test            install dependencies, type-check, lint, unit, integration and conformance tests"
+	@echo "make test            install dependencies, type-check, lint, unit, integration, conformance and fuzz tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
 	@echo "make build | dist    type-check, and bundle each app into dist/<app>.mjs (what make run and the image run)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
 	@echo "make docker-lint     lint the Dockerfile (hadolint + pinned-base/non-root rules)"
 	@echo "make conformance [GABBITS=dir]   Gnocchi's gabbi files against a fresh local deployment"
+	@echo "make fuzz            schemathesis against the live API from its /openapi.json (fixed seed)"
 
 # `npm install` against the committed lockfile, only when it changed since the last install.
 # (npm ci: npm 11.19 records only this platform's optional packages in the lock, then refuses it.)
