@@ -12,6 +12,7 @@ import {
   metricNeedsResource,
   metricPolicyFilter,
   metricTarget,
+  resourceTarget,
 } from '../policy.ts';
 import type { IndexPort, Metric, MetricListFilter, MetricStatus } from '../ports.ts';
 import { formatPolicy } from './archive-policies.ts';
