@@ -25,14 +25,16 @@ const T0 = 1_763_700_000_000_000;
 
 let test: TestIndex;
 let kafka: KafkaClient;
-const topics = {
-  samples: unique('samples'),
-  measures: unique('measures'),
-  deadLetters: unique('samples.dlq'),
-  oslo: unique('notifications.sample'),
-};
+const topicSet = (name: string) => ({
+  samples: unique(`${name}.samples`),
+  measures: unique(`${name}.measures`),
+  deadLetters: unique(`${name}.samples.dlq`),
+  oslo: unique(`${name}.notifications.sample`),
+});
+const topics = topicSet('main');
+const poisonTopics = topicSet('poison');
 
-function ingestConfig(groupId: string): IngestConfig {
+function ingestConfig(groupId: string, { samples, measures, deadLetters, oslo } = topics): IngestConfig {
   const base = loadConfig(IngestConfigSchema, { env: {} });
   const topic = (spec: IngestConfig['topics']['samples'], name: string, partitions: number) => ({
     ...spec,
@@ -46,7 +48,7 @@ function ingestConfig(groupId: string): IngestConfig {
       ...base.ingest,
       groupId,
       telemetrySecret: SECRET,
-      oslo: { enabled: true, topic: topic(base.ingest.oslo.topic, topics.oslo, 1) },
+      oslo: { enabled: true, topic: topic(base.ingest.oslo.topic, oslo, 1) },
       cache: { ...base.ingest.cache, redisKeyPrefix: `${groupId}:` },
     },
     kafka: { brokers: infra().kafkaBrokers, clientId: 'granary-ingest-tests' },
@@ -55,9 +57,9 @@ function ingestConfig(groupId: string): IngestConfig {
     redis: { url: infra().redisUrl },
     topics: {
       ...base.topics,
-      samples: topic(base.topics.samples, topics.samples, 2),
-      measures: topic(base.topics.measures, topics.measures, 4),
-      samplesDeadLetter: topic(base.topics.samplesDeadLetter, topics.deadLetters, 1),
+      samples: topic(base.topics.samples, samples, 2),
+      measures: topic(base.topics.measures, measures, 4),
+      samplesDeadLetter: topic(base.topics.samplesDeadLetter, deadLetters, 1),
     },
   };
 }
@@ -101,9 +103,14 @@ const hostSample = (overrides: Partial<UnsignedSample>): UnsignedSample => ({
 });
 
 /** What an unchanged Ceilometer polling agent writes to Kafka: one signed meter in an oslo envelope. */
-function ceilometerNotification(volumeText: string, secret: string): Buffer {
-  const meter = `{"source": "hardware", "counter_name": "hardware.memory.total", "counter_type": "gauge", "counter_unit": "KB", "counter_volume": ${volumeText}, "user_id": null, "user_name": null, "project_id": null, "project_name": null, "resource_id": "node-b", "timestamp": "2025-11-21T04:40:00.250000", "resource_metadata": {"resource_url": "node-b"}, "message_id": "${randomUUID()}", "monotonic_time": null}`;
-  const signature = computeSignature(parsePythonJson(meter) as never, secret);
+function ceilometerNotification(
+  volumeText: string,
+  secret: string,
+  metadata = '{"resource_url": "node-b"}',
+): Buffer {
+  const meter = `{"source": "hardware", "counter_name": "hardware.memory.total", "counter_type": "gauge", "counter_unit": "KB", "counter_volume": ${volumeText}, "user_id": null, "user_name": null, "project_id": null, "project_name": null, "resource_id": "node-b", "timestamp": "2025-11-21T04:40:00.250000", "resource_metadata": ${metadata}, "message_id": "${randomUUID()}", "monotonic_time": null}`;
+  // A meter too deep to sign is sent with a signature that ingest must not even get to check.
+  const signature = secret ? computeSignature(parsePythonJson(meter) as never, secret) : 'unchecked';
   const signed = meter.replace(/}$/, `, "message_signature": "${signature}"}`);
   const message = `{"message_id": "${randomUUID()}", "publisher_id": "ceilometer.polling", "event_type": "telemetry.polling", "priority": "SAMPLE", "payload": {"samples": [${signed}]}, "timestamp": "2025-11-21 04:40:00.300000", "_context": {}}`;
   return Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': message }));
@@ -118,7 +125,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const admin = kafka.createAdmin();
   await admin.connect();
-  await admin.deleteTopics(Object.values(topics));
+  await admin.deleteTopics([...Object.values(topics), ...Object.values(poisonTopics)]);
   await admin.disconnect();
   await test?.drop();
 });
@@ -269,6 +276,108 @@ describe('ingest against the real Kafka, registry, PostgreSQL and Redis', () => 
       expect(after).toMatch(/granary_ingest_index_cache_lookups_total\{outcome="shared"[^}]*\} 1/);
     } finally {
       await ingest?.stop();
+      await measuresRead.stop();
+      await deadLettersRead.stop();
+    }
+  });
+});
+
+/** `{"a": {"a": ... {}}}`, `levels` objects deep. */
+const nestedJson = (levels: number) => `${'{"a": '.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+describe('ingest past poison records', () => {
+  it('dead-letters records that used to throw or allocate without bound, with their reason, and goes on', async () => {
+    const groupId = unique('poison-group');
+    const ingest = await startIngest(ingestConfig(groupId, poisonTopics), logger);
+    const measuresRead = readTopic(poisonTopics.measures);
+    const deadLettersRead = readTopic(poisonTopics.deadLetters);
+    try {
+      const serde = await TopicSerde.create(
+        createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
+        poisonTopics.samples,
+        sampleSchema,
+      );
+      // Signature verification recursed into this and overflowed the stack (an uncoded RangeError
+      // that stopped the consumer without commit, on every restart).
+      const deep: Sample = {
+        ...hostSample({ resource_metadata: nestedJson(5_000) }),
+        message_signature: 'x',
+      };
+      // A string that declares 2^40 bytes in a 30-byte record.
+      const header = serde.encode(signSample(hostSample({}), SECRET)).subarray(0, 5);
+      const hugeLength = Buffer.concat([
+        header,
+        Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x40]),
+        Buffer.alloc(24),
+      ]);
+      const good = signSample(hostSample({ counter_volume: 4242, timestamp: T0 + 60_000_000 }), SECRET);
+      const sender = kafka.createSender();
+      await sender.connect();
+      // One key: one partition, in this order, so the good sample comes after the poison ones.
+      await sender.send(
+        [serde.encode(deep), hugeLength, serde.encode(good)].map((value) => ({
+          topic: poisonTopics.samples,
+          key: 'node-a',
+          value,
+        })),
+      );
+      await sender.send([
+        {
+          topic: poisonTopics.oslo,
+          key: null,
+          value: ceilometerNotification('1.0', '', `{"resource_url": "node-b", "x": ${nestedJson(200)}}`),
+        },
+        { topic: poisonTopics.oslo, key: null, value: ceilometerNotification('2048.0', SECRET) },
+      ]);
+      await sender.disconnect();
+
+      await eventually(() => deadLettersRead.records.length >= 3 && measuresRead.records.length >= 2);
+      const letters = deadLettersRead.records.map((record) => ({ info: readDeadLetter(record)!, record }));
+      expect(letters.map(({ info }) => [info.sourceTopic, info.sourceOffset, info.errorCode]).sort()).toEqual(
+        [
+          [poisonTopics.samples, '0', 'TELEMETRY_TOO_DEEP'],
+          [poisonTopics.samples, '1', 'SCHEMA_CORRUPT_RECORD'],
+          [poisonTopics.oslo, '0', 'TELEMETRY_TOO_DEEP'],
+        ].sort(),
+      );
+      const byCode = (code: string, topic: string) =>
+        letters.find(({ info }) => info.errorCode === code && info.sourceTopic === topic)!;
+      expect(byCode('TELEMETRY_TOO_DEEP', poisonTopics.samples).info.errorMessage).toContain(
+        'nests deeper than 64 levels',
+      );
+      expect(byCode('TELEMETRY_TOO_DEEP', poisonTopics.samples).record.value).toEqual(serde.encode(deep));
+      expect(byCode('SCHEMA_CORRUPT_RECORD', poisonTopics.samples).info.errorMessage).toContain(
+        'string declares 1099511627776 bytes',
+      );
+
+      // The good records after them were processed.
+      const measureSerde = await TopicSerde.create(
+        createSchemaRegistryClient({ url: infra().schemaRegistryUrl }),
+        poisonTopics.measures,
+        measureBatchSchema,
+        { register: false },
+      );
+      const values = await Promise.all(measuresRead.records.map((r) => measureSerde.decode(r.value!)));
+      expect(values.map((batch) => batch.values).sort()).toEqual([[2048], [4242]]);
+
+      // Committed past everything, and still healthy.
+      const admin = kafka.createAdmin();
+      await admin.connect();
+      for (const topic of [poisonTopics.samples, poisonTopics.oslo]) {
+        const ends = await admin.endOffsets(topic);
+        await eventually(async () => {
+          const committed = await admin.committedOffsets(groupId, topic);
+          return ends.every(
+            (end) =>
+              end.offset === '0' ||
+              committed.find((c) => c.partition === end.partition)?.offset === end.offset,
+          );
+        });
+      }
+      await admin.disconnect();
+      expect((await fetch(`${ingest.adminUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await ingest.stop();
       await measuresRead.stop();
       await deadLettersRead.stop();
     }
