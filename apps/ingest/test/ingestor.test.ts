@@ -184,4 +184,57 @@ sinks:
       ['samples.dlq', 'SCHEMA_UNKNOWN_SCHEMA_ID'],
     ]);
   });
+
+  it('dead-letters a record whose own handling throws an uncoded error, and publishes the next one', async () => {
+    const sample = (timestamp: number): Sample => ({
+      counter_name: 'hardware.memory.used',
+      counter_type: 'gauge',
+      counter_unit: 'KB',
+      counter_volume: 5,
+      user_id: null,
+      project_id: null,
+      user_name: null,
+      project_name: null,
+      resource_id: 'node-1',
+      timestamp,
+      resource_metadata: '{"resource_url": "node-1"}',
+      source: 'hardware',
+      message_id: randomUUID(),
+      monotonic_time: null,
+      message_signature: 'not checked before the timestamp is formatted',
+    });
+    // Past Date's range: formatting it for the signature throws a RangeError, which has no code.
+    const outOfRange = sample(9e18);
+    const { instance, sent } = ingestor({
+      decodeAll: async () => [
+        { ok: true, value: outOfRange },
+        { ok: true, value: { ...sample(1_767_225_600_000_000), message_signature: '' } },
+      ],
+    });
+    const poison = record('samples', 'poison');
+    await instance.handle(batchOf('samples', [poison, record('samples', 'unsigned')]));
+    const letters = sent[0]!.filter((r) => r.topic === 'samples.dlq');
+    expect(
+      letters.map((l) => [
+        l.headers![DEAD_LETTER_HEADERS.sourceOffset],
+        l.headers![DEAD_LETTER_HEADERS.errorCode],
+      ]),
+    ).toEqual([
+      [poison.offset, 'INGEST_RECORD_FAILED'],
+      // The next record is handled on its own merits (unsigned, with a secret set).
+      [String(Number(poison.offset) + 1), 'PUBLISHER_UNSIGNED_SAMPLE'],
+    ]);
+    expect(letters[0]!.headers![DEAD_LETTER_HEADERS.errorMessage]).toContain('Invalid time value');
+  });
+
+  it('retries rather than dead-letters the batch when a dependency fails with an uncoded error', async () => {
+    const { instance, sent } = ingestor({
+      decodeAll: async () => {
+        throw new TypeError('socket hang up in a client library');
+      },
+    });
+    const failure = instance.handle(batchOf('samples', [record('samples', 'x')]));
+    await expect(failure).rejects.toMatchObject({ code: 'INGEST_DEPENDENCY_FAILED', retriable: true });
+    expect(sent).toEqual([]);
+  });
 });

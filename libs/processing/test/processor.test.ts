@@ -272,6 +272,31 @@ describe('Processor over the file store', () => {
     expect(harness.afterCheckpoint).toEqual([{ partition: 0, offset: all.length }]);
   });
 
+  it('dead-letters a record whose values make applying throw an uncoded error, and applies the next one', async () => {
+    const metricId = '00000000-0000-4000-a000-000000000002';
+    const harness = createHarness(store(), directoryOf(activeMetrics([metricId], MEDIUM)));
+    await harness.processor.assign([0]);
+    const hour = 3_600_000_000;
+    // Columns that are not arrays: carbonara's apply fails on them with a TypeError, not a code.
+    const crafted = { metricId, timestamps: null, values: null } as unknown as StreamBatch;
+    await harness.processor.handleBatch(
+      recordBatch(0, 0, [
+        { metricId, timestamps: [10 * hour], values: [1] },
+        crafted,
+        { metricId, timestamps: [11 * hour], values: [2] },
+      ]),
+    );
+    expect(
+      harness.deadLetters.map((letter) => [
+        String(letter.headers?.['granary.source.offset']),
+        String(letter.headers?.['granary.error.code']),
+      ]),
+    ).toEqual([['1', 'PROCESSING_RECORD_FAILED']]);
+    expect(String(harness.deadLetters[0]!.headers?.['granary.error.message'])).toMatch(/TypeError|null/);
+    expect((await harness.instruments.measuresApplied.get()).values[0]!.value).toBe(2);
+    expect(harness.processor.partition(0)?.appliedOffset).toBe(3);
+  });
+
   it('counts points dropped by the back window, without a per-metric label', async () => {
     const metricId = '00000000-0000-4000-a000-000000000001';
     const directory = directoryOf(activeMetrics([metricId], MEDIUM));
