@@ -7,6 +7,7 @@ import { type GranaryError, defineErrors } from '@granary/errors';
 export const aggregatesError = defineErrors({
   AGGREGATES_INVALID_OPERATIONS: { message: 'Invalid operations', status: 400, retriable: false },
   AGGREGATES_UNAGGREGATABLE: { message: 'Metrics cannot be aggregated', status: 400, retriable: false },
+  AGGREGATES_TOO_COSTLY: { message: 'Operations too costly', status: 400, retriable: false },
 });
 
 export type AggregatesErrorCode = (typeof aggregatesError.codes)[number];

@@ -1,5 +1,5 @@
 import { type Points, resample } from '@granary/carbonara';
-import { invalidOperations, unaggregatable } from './errors.ts';
+import { describedAggregatesError, invalidOperations, unaggregatable } from './errors.ts';
 import { type MetricReference, type Operation, type Reducer, referenceKey, referencesOf } from './parse.ts';
 
 /**
@@ -157,6 +157,9 @@ function carryValues(column: Float64Array, mode: string): Float64Array {
   return forward(backward(column));
 }
 
+/** Values a `rolling` may reduce in one request (window × output points × series): about a second. */
+export const MAX_ROLLING_COST = 20_000_000;
+
 function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): Value {
   switch (op.kind) {
     case 'number':
@@ -205,6 +208,15 @@ function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): V
           referenceNames(all),
           `Rolling window '${op.window}' is greater than serie length '${sub.times.length}'`,
         );
+      }
+      const cost = (sub.times.length - op.window + 1) * op.window * sub.columns.length;
+      if (cost > MAX_ROLLING_COST) {
+        // Each output point reduces a whole window; Node has one thread for every request.
+        throw describedAggregatesError('AGGREGATES_TOO_COSTLY', {
+          cause: 'Operations too costly',
+          reason: `Rolling window '${op.window}' over ${sub.times.length} points of ${sub.columns.length} series exceeds ${MAX_ROLLING_COST} values to reduce; narrow the window, the time range or the series`,
+          detail: ['operations'],
+        });
       }
       const reduce = REDUCE[op.method as Reducer];
       const columns = sub.columns.map((column) =>

@@ -203,6 +203,24 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
     expect(out.m2).toEqual(rows(60, M2[60]!));
   });
 
+  it('refuses a rolling whose window × points exceeds the cost limit, with a coded 400', () => {
+    const start = Date.parse('2015-03-06T00:00:00Z') / 1000;
+    const long: Rows = Array.from({ length: 20_000 }, (_, i) => [
+      new Date((start + i) * 1000).toISOString().slice(0, 19),
+      i,
+    ]);
+    let refusal: unknown;
+    try {
+      run(['rolling', 'mean', 10_000, ['metric', 'm1', 'mean']], { m1: { 1: long } }, {}, [1]);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toMatchObject({ code: 'AGGREGATES_TOO_COSTLY', status: 400 });
+    expect(
+      run(['rolling', 'mean', 2, ['metric', 'm1', 'mean']], { m1: { 1: long } }, {}, [1]).m1,
+    ).toHaveLength(19_999);
+  });
+
   it('computes rolling means', () => {
     const out = run(
       ['rolling', 'mean', 2, ['metric', ['m1', 'mean'], ['m2', 'mean']]],

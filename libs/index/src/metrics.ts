@@ -144,7 +144,17 @@ export function validateMetricName(
   if (typeof name !== 'string' || name.length === 0 || name.includes('\0'))
     throw invalidInput('INDEX_INVALID_METRIC', 'expected str', path);
   if (name.includes('/')) throw described('INDEX_INVALID_METRIC', "'/' is not supported in metric name");
+  // Gnocchi's column is String(255); a longer name would also overflow the unique index's row size.
+  if ([...name].length > MAX_METRIC_NAME_LENGTH)
+    throw invalidInput(
+      'INDEX_INVALID_METRIC',
+      `length of value must be at most ${MAX_METRIC_NAME_LENGTH}`,
+      path,
+    );
 }
+
+/** Gnocchi's `metric.name` column size. */
+export const MAX_METRIC_NAME_LENGTH = 255;
 
 function validateUnit(unit: string | null | undefined): void {
   if (unit === null || unit === undefined) return;
@@ -245,7 +255,12 @@ export class Metrics {
 
   /** Gnocchi's metric listing: equality filters plus keyset pagination (default sort `id:asc`). */
   async list(filter: MetricListFilter = {}, page: PageRequest = {}): Promise<Metric[]> {
-    const keys = resolveSort(page.sort, ['id:asc'], (key) => SORTABLE[key], ['id']);
+    const keys = resolveSort(
+      page.sort,
+      ['id:asc'],
+      (key) => (Object.hasOwn(SORTABLE, key) ? SORTABLE[key] : undefined),
+      ['id'],
+    );
     const limit = validateLimit(page.limit);
     const params: unknown[] = [];
     const add = (value: unknown) => {

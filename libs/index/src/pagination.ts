@@ -22,6 +22,9 @@ export interface PageRequest {
   marker?: string;
 }
 
+/** Distinct sort keys one request may name. */
+export const MAX_SORT_KEYS = 16;
+
 const invalid = (why: string) => described('INDEX_INVALID_PAGINATION', why);
 
 /** Gnocchi's sort syntax; the default null placement is PostgreSQL's (last when ascending). */
@@ -44,7 +47,17 @@ export function resolveSort(
   sortable: (key: string) => SortExpression | undefined,
   uniqueKeys: readonly string[],
 ): ResolvedSortKey[] {
-  const keys = (requested && requested.length > 0 ? requested : defaults).map(parseSortKey);
+  const asked = requested && requested.length > 0 ? requested : defaults;
+  // Each key costs a term per key before it in the marker condition: a repeated key adds nothing
+  // to the order but would grow the SQL quadratically, so later repeats are dropped and the
+  // number of distinct keys is capped.
+  const keys: SortKey[] = [];
+  for (const spec of asked) {
+    const key = parseSortKey(spec);
+    if (keys.some((k) => k.key === key.key)) continue;
+    if (keys.length >= MAX_SORT_KEYS) throw invalid(`Too many sort keys: at most ${MAX_SORT_KEYS}`);
+    keys.push(key);
+  }
   for (const unique of uniqueKeys) {
     if (!keys.some((k) => k.key === unique)) keys.push({ key: unique, direction: 'asc', nulls: 'last' });
   }

@@ -106,7 +106,7 @@ export function validateAttributes(
   attributes: Record<string, unknown>,
   mode: 'full' | 'partial',
 ): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
+  const out: Record<string, AttributeValue> = Object.create(null);
   for (const name of Object.keys(attributes)) {
     if (!Object.hasOwn(type.attributes, name)) {
       throw invalidInput('INDEX_INVALID_RESOURCE', 'extra keys not allowed', [name], false);
@@ -258,7 +258,8 @@ export class ResourceTypes {
     const rawAttributes = input.attributes ?? {};
     if (!isObject(rawAttributes))
       throw invalidInput('INDEX_INVALID_RESOURCE_TYPE', 'expected a dictionary', ['attributes']);
-    const attributes: Record<string, AttributeDefinition> = {};
+    // Attribute names are the client's: dictionaries without a prototype.
+    const attributes: Record<string, AttributeDefinition> = Object.create(null);
     for (const [attr, raw] of Object.entries(rawAttributes)) {
       attributes[attr] = parseAttributeDefinition(attr, raw, false).definition;
     }
@@ -317,11 +318,11 @@ export class ResourceTypes {
           );
         }
       }
-      const attributes: Record<string, AttributeDefinition> = {};
-      const added: Record<string, AttributeValue> = {};
-      const filledWhereNull: Record<string, AttributeValue> = {};
+      const attributes: Record<string, AttributeDefinition> = Object.create(null);
+      const added: Record<string, AttributeValue> = Object.create(null);
+      const filledWhereNull: Record<string, AttributeValue> = Object.create(null);
       for (const [attr, raw] of Object.entries(next)) {
-        const previous = current.attributes[attr];
+        const previous = Object.hasOwn(current.attributes, attr) ? current.attributes[attr] : undefined;
         if (previous !== undefined && raw === previous) {
           attributes[attr] = previous;
           continue;

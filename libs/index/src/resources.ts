@@ -119,8 +119,9 @@ const toResource = (row: ResourceRow): Resource => ({
   revisionStart: micros(row.revision_start)!,
   revisionEnd: micros(row.revision_end),
   revision: Number(row.revision),
-  attributes: row.attributes,
-  metrics: row.metrics,
+  // Keyed by user-chosen names and looked up by them: no prototype to find `constructor` in.
+  attributes: Object.assign(Object.create(null), row.attributes),
+  metrics: Object.assign(Object.create(null), row.metrics),
 });
 
 export const noSuchResource = (id: string) =>

@@ -31,8 +31,11 @@ export function parseTimestamp(value: unknown): EpochMicros | undefined {
   const m = ISO_8601.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const date = new Date(ms);
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(s));
+  const ms = date.getTime();
   if (
     date.getUTCMonth() !== Number(mo) - 1 ||
     date.getUTCDate() !== Number(d) ||

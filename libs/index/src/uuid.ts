@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** Gnocchi's `RESOURCE_ID_NAMESPACE` for turning non-UUID resource ids into UUIDv5. */
 const RESOURCE_ID_NAMESPACE = '0a7a15ff-aa13-4ac2-897c-9bdf30ce175b';
-const MAX_TRANSFORMABLE_ID_LENGTH = 255;
+// Gnocchi 4.7.1 (utils.ResourceUUID); the original_resource_id column allows as many.
+const MAX_TRANSFORMABLE_ID_LENGTH = 289;
 
 /**
  * Python's `uuid.UUID(text)`: hex digits with or without hyphens, optional braces and `urn:uuid:`
@@ -30,7 +31,7 @@ export function uuid5(namespace: string, name: string): string {
 /** Why a resource id cannot be used (Gnocchi's `ResourceUUID` messages). */
 export type ResourceIdProblem =
   | "'/' is not supported in resource id"
-  | 'transformable resource id >255 max allowed characters';
+  | 'transformable resource id >289 max allowed characters';
 
 /**
  * Gnocchi's `ResourceUUID(value, creator)`: a UUID is kept; anything else becomes
@@ -41,7 +42,7 @@ export function resourceUuid(rawId: string, creator: string | null | undefined):
   const parsed = parseUuid(rawId);
   if (parsed) return parsed;
   if ([...rawId].length > MAX_TRANSFORMABLE_ID_LENGTH)
-    return 'transformable resource id >255 max allowed characters';
+    return 'transformable resource id >289 max allowed characters';
   return uuid5(RESOURCE_ID_NAMESPACE, `${rawId}\0${creator ?? '\0'}`);
 }
 

@@ -26,7 +26,8 @@ function appendPythonJson(value: unknown, out: string[]): void {
   } else if (typeof value === 'object') {
     out.push('{');
     let first = true;
-    for (const key in value) {
+    // Own keys only: an inherited (polluted) property must never reach a reply.
+    for (const key of Object.keys(value)) {
       const member = (value as Record<string, unknown>)[key];
       if (member === undefined) continue;
       out.push(first ? '' : ', ', JSON.stringify(key), ': ');

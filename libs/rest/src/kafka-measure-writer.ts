@@ -1,28 +1,55 @@
-import type { BatchingProducer } from '@granary/kafka';
+import type { BatchingProducer, OutgoingRecord } from '@granary/kafka';
 import type { MeasureBatch as MeasureBatchRecord, TopicSerde } from '@granary/schema';
 import type { MeasureWriter } from './ports.ts';
 
 /**
+ * Measures per record, and per send: an Avro measure is at most 19 bytes (a 10-byte long and a
+ * double), so a send stays near 600 KB, under the broker's default 1 MB `message.max.bytes` (the
+ * producer keeps a send's records in one request, and a partition's records in one batch).
+ */
+export const MEASURES_PER_RECORD = 32_768;
+
+/**
  * Measure writes as `MeasureBatch` records keyed by metric id (so a metric's batches keep their
- * order in one partition); `write` resolves when the broker acknowledged all of them.
+ * order in one partition). A larger batch becomes consecutive records of at most
+ * `measuresPerRecord` measures, each in a send of its own; small batches share sends. The producer
+ * sends in order, so a metric's records keep theirs. `write` resolves when the broker acknowledged
+ * all of them; if one send fails, the others may have been written (measures are idempotent per
+ * timestamp only in their last value, as in Gnocchi when a client retries).
  */
 export function kafkaMeasureWriter(
   producer: Pick<BatchingProducer, 'send'>,
   serde: Pick<TopicSerde<MeasureBatchRecord>, 'encode'>,
   topic: string,
+  measuresPerRecord = MEASURES_PER_RECORD,
 ): MeasureWriter {
   return {
-    write: (batches) =>
-      producer.send(
-        batches.map((batch) => ({
-          topic,
-          key: batch.metricId,
-          value: serde.encode({
-            metric_id: batch.metricId,
-            timestamps: batch.timestamps,
-            values: batch.values,
-          }),
-        })),
-      ),
+    write: async (batches) => {
+      const sends: OutgoingRecord[][] = [];
+      let current: OutgoingRecord[] = [];
+      let measures = 0;
+      for (const batch of batches) {
+        for (let from = 0; from === 0 || from < batch.timestamps.length; from += measuresPerRecord) {
+          const to = Math.min(from + measuresPerRecord, batch.timestamps.length);
+          if (current.length > 0 && measures + (to - from) > measuresPerRecord) {
+            sends.push(current);
+            current = [];
+            measures = 0;
+          }
+          current.push({
+            topic,
+            key: batch.metricId,
+            value: serde.encode({
+              metric_id: batch.metricId,
+              timestamps: batch.timestamps.slice(from, to),
+              values: batch.values.slice(from, to),
+            }),
+          });
+          measures += to - from;
+        }
+      }
+      if (current.length > 0) sends.push(current);
+      await Promise.all(sends.map((records) => producer.send(records)));
+    },
   };
 }

@@ -88,8 +88,11 @@ function parseIso(text: string): number | undefined {
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', zone] = m;
   const fields = [Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)] as const;
-  const ms = Date.UTC(...fields);
-  const date = new Date(ms);
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(fields[0], fields[1], fields[2]);
+  date.setUTCHours(fields[3], fields[4], fields[5]);
+  const ms = date.getTime();
   // Date.UTC rolls over (Feb 30 → Mar 2); Python refuses such dates.
   if (
     date.getUTCMonth() !== fields[1] ||

@@ -34,4 +34,27 @@ describe('kafkaMeasureWriter', () => {
       values: [0.5, 1.5],
     });
   });
+
+  it("splits a metric's batch larger than a record holds into consecutive records, in order", async () => {
+    const sends: (readonly OutgoingRecord[])[] = [];
+    const producer = { send: async (records: readonly OutgoingRecord[]) => void sends.push(records) };
+    const serde = { encode: (value: MeasureBatch) => Buffer.from(JSON.stringify(value)) };
+    const writer = kafkaMeasureWriter(producer, serde, 'granary.measures', 2);
+    await writer.write([
+      { metricId: 'm1', timestamps: [1, 2, 3, 4, 5], values: [1, 2, 3, 4, 5] },
+      { metricId: 'm2', timestamps: [], values: [] },
+    ]);
+    const shown = sends.map((records) =>
+      records.map((record) => [record.key, JSON.parse(String(record.value)).timestamps]),
+    );
+    // Each send within the measure budget (the broker's size limit applies to what travels together).
+    expect(shown).toEqual([
+      [['m1', [1, 2]]],
+      [['m1', [3, 4]]],
+      [
+        ['m1', [5]],
+        ['m2', []],
+      ],
+    ]);
+  });
 });

@@ -45,6 +45,8 @@ describe('timestamps as Gnocchi accepts them', () => {
 
   it('refuses dates before the epoch, impossible dates and garbage with Gnocchi texts', () => {
     expect(parseTimestamp('1915-03-06T14:33:57', NOW)).toEqual({ error: 'Timestamp must be after Epoch' });
+    // Years 0001-0099 are those years (Date.UTC would read 0099 as 1999).
+    expect(parseTimestamp('0099-06-01T00:00:00Z', NOW)).toEqual({ error: 'Timestamp must be after Epoch' });
     expect(parseTimestamp('1915-100-06T14:33:57', NOW)).toMatchObject({
       error: expect.stringMatching(/^Unable/),
     });

@@ -24,21 +24,24 @@ type Field =
   | { kind: 'lifespan' }
   | { kind: 'created_by'; part: 'user' | 'project' };
 
-const GENERIC_FIELDS: Record<string, Field> = {
-  id: { kind: 'id' },
-  type: { kind: 'text', column: 'type' },
-  creator: { kind: 'text', column: 'creator' },
-  original_resource_id: { kind: 'text', column: 'original_resource_id' },
-  user_id: { kind: 'text', column: 'user_id' },
-  project_id: { kind: 'text', column: 'project_id' },
-  started_at: { kind: 'timestamp', column: 'started_at' },
-  ended_at: { kind: 'timestamp', column: 'ended_at' },
-  revision_start: { kind: 'timestamp', column: 'revision_start' },
-  revision_end: { kind: 'timestamp', column: 'revision_end' },
-  lifespan: { kind: 'lifespan' },
-  created_by_user_id: { kind: 'created_by', part: 'user' },
-  created_by_project_id: { kind: 'created_by', part: 'project' },
-};
+// A Map: field names come from the request (`constructor` must not resolve to Object's).
+const GENERIC_FIELDS = new Map<string, Field>(
+  Object.entries({
+    id: { kind: 'id' },
+    type: { kind: 'text', column: 'type' },
+    creator: { kind: 'text', column: 'creator' },
+    original_resource_id: { kind: 'text', column: 'original_resource_id' },
+    user_id: { kind: 'text', column: 'user_id' },
+    project_id: { kind: 'text', column: 'project_id' },
+    started_at: { kind: 'timestamp', column: 'started_at' },
+    ended_at: { kind: 'timestamp', column: 'ended_at' },
+    revision_start: { kind: 'timestamp', column: 'revision_start' },
+    revision_end: { kind: 'timestamp', column: 'revision_end' },
+    lifespan: { kind: 'lifespan' },
+    created_by_user_id: { kind: 'created_by', part: 'user' },
+    created_by_project_id: { kind: 'created_by', part: 'project' },
+  } satisfies Record<string, Field>),
+);
 
 const SQL_OPERATORS: Record<Exclude<ComparisonOperator, 'ne'>, string> = {
   eq: '=',
@@ -59,7 +62,7 @@ export interface CompileContext {
 }
 
 function fieldFor(ctx: CompileContext, name: string): Field {
-  const generic = GENERIC_FIELDS[name];
+  const generic = GENERIC_FIELDS.get(name);
   if (generic) return generic;
   const definition = Object.hasOwn(ctx.type.attributes, name) ? ctx.type.attributes[name] : undefined;
   if (definition) return { kind: 'attribute', name, definition };
@@ -83,7 +86,7 @@ const NON_NULL_FIELDS = new Set(['id', 'type', 'original_resource_id', 'started_
 /** A searchable name as an ORDER BY expression; undefined when the type has no such name. */
 export function sortExpression(ctx: CompileContext, name: string): SortExpression | undefined {
   const field =
-    GENERIC_FIELDS[name] ?? (Object.hasOwn(ctx.type.attributes, name) ? fieldFor(ctx, name) : undefined);
+    GENERIC_FIELDS.get(name) ?? (Object.hasOwn(ctx.type.attributes, name) ? fieldFor(ctx, name) : undefined);
   return field && { sql: fieldExpression(ctx, field).sql, nullable: !NON_NULL_FIELDS.has(name) };
 }
 
@@ -111,6 +114,9 @@ function fieldExpression(ctx: CompileContext, field: Field): { sql: string; cast
   }
 }
 
+/** PostgreSQL's interval keeps its time part in int64 µs: anything beyond overflows the comparison. */
+const MAX_INTERVAL_SECONDS = 9e12;
+
 /** Converts one filter value to the parameter the field's SQL compares with. */
 function convert(
   ctx: CompileContext,
@@ -134,7 +140,7 @@ function convert(
     }
     case 'lifespan': {
       const seconds = parseTimespanSeconds(value);
-      if (seconds === undefined) throw invalidValue(value, name);
+      if (seconds === undefined || Math.abs(seconds) > MAX_INTERVAL_SECONDS) throw invalidValue(value, name);
       return seconds;
     }
     case 'attribute': {

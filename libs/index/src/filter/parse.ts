@@ -13,26 +13,34 @@ export type ResourceFilter =
 /** Bounds that keep a hostile filter from costing more than a 400. */
 export const FILTER_LIMITS = { maxDepth: 32, maxNodes: 1000, maxTextLength: 65_536 } as const;
 
-const COMPARISONS: Record<string, ComparisonOperator> = {
-  '=': 'eq',
-  '==': 'eq',
-  eq: 'eq',
-  '<': 'lt',
-  lt: 'lt',
-  '>': 'gt',
-  gt: 'gt',
-  '<=': 'le',
-  '≤': 'le',
-  le: 'le',
-  '>=': 'ge',
-  '≥': 'ge',
-  ge: 'ge',
-  '!=': 'ne',
-  '≠': 'ne',
-  ne: 'ne',
-  like: 'like',
-};
-const CONJUNCTIONS: Record<string, 'and' | 'or'> = { and: 'and', '∧': 'and', or: 'or', '∨': 'or' };
+// Maps: operators come from the request, so `constructor` or `__proto__` must not find anything.
+const COMPARISONS = new Map<string, ComparisonOperator>(
+  Object.entries({
+    '=': 'eq',
+    '==': 'eq',
+    eq: 'eq',
+    '<': 'lt',
+    lt: 'lt',
+    '>': 'gt',
+    gt: 'gt',
+    '<=': 'le',
+    '≤': 'le',
+    le: 'le',
+    '>=': 'ge',
+    '≥': 'ge',
+    ge: 'ge',
+    '!=': 'ne',
+    '≠': 'ne',
+    ne: 'ne',
+    like: 'like',
+  }),
+);
+const CONJUNCTIONS = new Map<string, 'and' | 'or'>([
+  ['and', 'and'],
+  ['∧', 'and'],
+  ['or', 'or'],
+  ['∨', 'or'],
+]);
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,7 +84,7 @@ function validateJsonFilter(input: unknown): ResourceFilter | null {
     const op = keys[0]!;
     const value = node[op];
     const here = [...path, op];
-    const conjunction = CONJUNCTIONS[op];
+    const conjunction = CONJUNCTIONS.get(op);
     if (conjunction) {
       if (!Array.isArray(value)) throw invalidInput('INDEX_INVALID_FILTER', 'expected a list', here);
       if (value.length === 0)
@@ -87,7 +95,7 @@ function validateJsonFilter(input: unknown): ResourceFilter | null {
       if (!isObject(value)) throw invalidInput('INDEX_INVALID_FILTER', 'expected a dictionary', here);
       return { kind: 'not', operand: visit(value, here, depth + 1) };
     }
-    const comparison = COMPARISONS[op];
+    const comparison = COMPARISONS.get(op);
     if (!comparison && op !== 'in')
       throw invalidInput('INDEX_INVALID_FILTER', 'extra keys not allowed', here, false);
     if (!isObject(value)) throw invalidInput('INDEX_INVALID_FILTER', 'expected a dictionary', here);

@@ -69,8 +69,14 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
         detail: body.operations,
       });
     }
-    if (body.resourceSearch)
+    checkReferenceCount(
+      ctx,
+      referencesOf(operation).map((ref) => ref.metric),
+    );
+    if (body.resourceSearch) {
+      checkPatternLengths(ctx, referencesOf(operation));
       return aggregateFoundResources(ctx, request, operation, body.resourceSearch, args);
+    }
     const { result, metrics } = await aggregate(ctx, request, operation, args);
     return {
       ...(args.details ? { references: [...metrics.values()].map(formatMetric) } : {}),
@@ -86,6 +92,7 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
     const reaggregation = queryValue(query, 'reaggregation') ?? aggregation;
     const args = aggregatesArguments(query, false);
     const principal = ctx.principal(request);
+    checkReferenceCount(ctx, ids);
     for (const id of ids) {
       const metric = await ctx.deps.index.metrics.get(id);
       if (!metric || metric.status !== 'active') {
@@ -276,7 +283,9 @@ function groupsOf(
   const groups: { group: Record<string, unknown>; key: string; members: Resource[] }[] = [];
   for (const resource of resources) {
     const shown = formatResource(resource, definition);
-    const group = Object.fromEntries(attributes.map((attribute) => [attribute, shown[attribute] ?? null]));
+    const group: Record<string, unknown> = Object.create(null);
+    for (const attribute of attributes)
+      group[attribute] = Object.hasOwn(shown, attribute) ? (shown[attribute] ?? null) : null;
     const key = JSON.stringify(group);
     const last = groups.at(-1);
     if (last?.key === key) last.members.push(resource);
@@ -321,6 +330,7 @@ async function aggregateResources(
     }
     if (contributes) contributing.push(resource);
   }
+  checkReferenceCount(ctx, [...owners.keys()]);
   const found = await Promise.all([...owners.keys()].map((id) => ctx.deps.index.metrics.get(id)));
   // A metric deleted since the search is as good as absent.
   const metrics = new Map(
@@ -341,6 +351,31 @@ async function aggregateResources(
     }),
     ...(args.details ? { references: contributing.map((r) => formatResource(r, scope.definition)) } : {}),
   };
+}
+
+/** Each metric costs an index read and a series read: one request may not name more than the limit. */
+function checkReferenceCount(ctx: RouteContext, metricIds: readonly string[]) {
+  const limit = ctx.config.maxMetricsPerAggregation;
+  const count = new Set(metricIds).size;
+  if (count > limit) {
+    throw describedRestError('REST_INVALID_INPUT', {
+      cause: 'Too many metrics',
+      reason: `${count} metrics referenced, at most ${limit} per request`,
+      detail: ['operations'],
+    });
+  }
+}
+
+/** Metric names are at most 255 characters: a much longer pattern is a mistake or an attack. */
+function checkPatternLengths(ctx: RouteContext, patterns: readonly MetricReference[]) {
+  const limit = ctx.config.maxGlobLength;
+  if (patterns.some((pattern) => pattern.metric.length > limit)) {
+    throw describedRestError('REST_INVALID_INPUT', {
+      cause: 'Invalid input',
+      reason: `Metric name patterns are at most ${limit} characters`,
+      detail: ['operations'],
+    });
+  }
 }
 
 /** Gnocchi's NoSuchMetric for name patterns matching no metric of the found resources: a 400. */
@@ -364,7 +399,9 @@ const rowsOfSeries = (series: OutputSeries) =>
  */
 function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => readonly string[]) {
   if (result.aggregated) return { aggregated: result.series.flatMap(rowsOfSeries) };
-  const tree: Record<string, unknown> = {};
+  // Keys are metric ids, user-chosen metric names and methods: never keys of a plain object
+  // (a metric named `__proto__` would otherwise write to Object.prototype).
+  const tree: Record<string, unknown> = Object.create(null);
   // A reference named twice is one series in Gnocchi's answer (a dict keyed by metric and method).
   const seen = new Set<string>();
   for (const series of result.series) {
@@ -374,13 +411,11 @@ function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => 
     seen.add(key);
     let methods = tree;
     for (const name of keysOf(metric)) {
-      methods[name] ??= {};
+      if (!Object.hasOwn(methods, name)) methods[name] = Object.create(null);
       methods = methods[name] as Record<string, unknown>;
     }
-    methods[aggregation] = [
-      ...((methods[aggregation] as unknown[][] | undefined) ?? []),
-      ...rowsOfSeries(series),
-    ];
+    const rows = Object.hasOwn(methods, aggregation) ? (methods[aggregation] as unknown[][]) : [];
+    methods[aggregation] = [...rows, ...rowsOfSeries(series)];
   }
   return tree;
 }

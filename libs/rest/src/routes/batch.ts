@@ -19,7 +19,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
   app.post('/v1/batch/metrics/measures', { config: { bodyOptional: true } }, async (request, reply) => {
     const principal = ctx.principal(request);
     const now = Date.now() * 1000;
-    const parsed = Object.entries(objectBody(request.body)).map(
+    const parsed = Object.entries(checkBatchSize(ctx, objectBody(request.body))).map(
       ([id, measures]) => [id, parseMeasures(measures, now)] as const,
     );
     const metrics = await Promise.all(parsed.map(([id]) => index.metrics.get(id)));
@@ -44,7 +44,8 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
         (queryValue(request.query as Query, 'create_metrics') ?? '').toLowerCase(),
       );
       const now = Date.now() * 1000;
-      const resources = Object.entries(objectBody(request.body)).map(([rawId, byName]) => {
+      const body = checkBatchSize(ctx, objectBody(request.body));
+      const resources = Object.entries(body).map(([rawId, byName]) => {
         const mapped = index.resourceId(rawId, principal.creator);
         if ('problem' in mapped) throw describedRestError('REST_INVALID_INPUT', mapped.problem);
         const metrics = Object.entries(objectBody(byName, [rawId])).map(([name, entry]) => ({
@@ -98,6 +99,20 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
       return reply.code(202).send();
     },
   );
+}
+
+/** Each entry costs index reads: one batch may not name more than the configured number. */
+function checkBatchSize(ctx: RouteContext, body: Record<string, unknown>): Record<string, unknown> {
+  const limit = ctx.config.maxMetricsPerBatch;
+  const count = Object.keys(body).length;
+  if (count > limit) {
+    throw describedRestError('REST_INVALID_INPUT', {
+      cause: 'Too many entries',
+      reason: `${count} entries in one batch, at most ${limit}`,
+      detail: [],
+    });
+  }
+  return body;
 }
 
 function objectBody(body: unknown, path: string[] = []): Record<string, unknown> {
