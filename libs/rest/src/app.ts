@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '@granary/observability';
 import Fastify, {
   type FastifyBaseLogger,
@@ -85,7 +87,12 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
     loggerInstance: deps.logger as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    clientErrorHandler: answerClientError,
+    // Resource ids reach 289 characters and metric names 255; find-my-way's default is 100.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -105,7 +112,15 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   app.addContentTypeParser(
     ['application/json', 'application/json-patch+json'],
     { parseAs: 'string' },
-    (request, body, done) => (body === '' ? done(null, undefined) : parseJson(request, String(body), done)),
+    (request, body, done) => {
+      if (body === '') return done(null, undefined);
+      parseJson(request, String(body), (err, parsed) => {
+        if (err) return done(err, undefined);
+        const problem = jsonBodyProblem(parsed, config.maxJsonDepth);
+        if (problem) return done(undecodableBody(problem), undefined);
+        done(null, parsed);
+      });
+    },
   );
 
   const openApi: OpenApiCollector = collectOpenApi(app);
@@ -117,6 +132,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
     methodsByUrl.set(route.url, known);
   });
 
+  refuseNul(app);
   installCors(app, config);
   installAccessControl(app, config.auth);
   installErrorHandling(app);
@@ -238,6 +254,60 @@ function installErrorHandling(app: FastifyInstance): void {
 
 function sendError(reply: FastifyReply, err: unknown, body: GnocchiErrorBody = toGnocchiError(err)) {
   return reply.code(body.code).type('application/json').send(body);
+}
+
+/**
+ * Why a parsed body is refused before any route sees it, walked without recursion: nesting deeper
+ * than `maxDepth` (routes walk bodies recursively and must not overflow the stack), or a NUL
+ * character in a key or string (PostgreSQL text cannot hold one).
+ */
+export function jsonBodyProblem(value: unknown, maxDepth: number): string | undefined {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (typeof node === 'string' && node.includes('\0')) return 'NUL characters are not accepted';
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > maxDepth) return `JSON nested deeper than ${maxDepth} levels`;
+    for (const [key, child] of Object.entries(node)) {
+      if (key.includes('\0')) return 'NUL characters are not accepted';
+      pending.push([child, depth + 1]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A NUL in a path segment or query value (`%00`), or in basic credentials, cannot reach PostgreSQL
+ * text (the user name becomes a creator): refused before routing goes further.
+ */
+function refuseNul(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (/%00|\0/.test(request.url)) {
+      throw describedRestError('REST_INVALID_INPUT', 'NUL characters are not accepted in the URL');
+    }
+    const basic = /^basic\s+(\S+)$/i.exec(String(request.headers.authorization ?? '').trim());
+    if (basic && Buffer.from(basic[1]!, 'base64').includes(0)) {
+      throw restError('REST_UNAUTHENTICATED', 'NUL characters are not accepted in credentials');
+    }
+  });
+}
+
+/**
+ * Refusals of node's HTTP parser before any route (headers over the size limit, a request not
+ * read in time, malformed HTTP), in Gnocchi's error shape instead of fastify's.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const title = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ code: status, description: title, title });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** fastify's own refusals (schema, parser, limits) become the REST layer's coded errors. */

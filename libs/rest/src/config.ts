@@ -10,6 +10,20 @@ export const RestSection = Type.Object(
     maxLimit: Type.Integer({ minimum: 1, default: 1000 }),
     /** Larger request bodies are refused with 413 before they are parsed. */
     bodyLimitBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+    /** Deeper JSON bodies are refused with 400 before any route walks them (recursion is bounded). */
+    maxJsonDepth: Type.Integer({ minimum: 8, default: 64 }),
+    /** Metrics one aggregates request may reference (ids, or matches of its name patterns). */
+    maxMetricsPerAggregation: Type.Integer({ minimum: 1, default: 1000 }),
+    /** Metrics (or resources) one batch write may name. */
+    maxMetricsPerBatch: Type.Integer({ minimum: 1, default: 1000 }),
+    /** Longest metric-name pattern of the aggregates' resource form (names are at most 255). */
+    maxGlobLength: Type.Integer({ minimum: 1, default: 1024 }),
+    /** A request not answered within this is cut (node's `requestTimeout`). */
+    requestTimeoutMs: Type.Integer({ minimum: 1000, default: 120_000 }),
+    /** A socket idle this long before the request is read is closed (`connectionTimeout`). */
+    connectionTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+    /** An idle keep-alive connection is closed after this (`keepAliveTimeout`). */
+    keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 65_000 }),
     /** Honour `X-Forwarded-Proto/Host/Prefix`; only safe behind a proxy that sets them. */
     trustForwardedHeaders: Type.Boolean({ default: false }),
     cors: Type.Object(
