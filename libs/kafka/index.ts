@@ -34,7 +34,7 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
 } from './src/records.ts';
-export { DEFAULT_BACKOFF, backoffDelay, retryWithBackoff } from './src/retry.ts';
-export type { BackoffOptions } from './src/retry.ts';
+export { DEFAULT_BACKOFF, backoffDelay, retryWithBackoff } from '@granary/errors';
+export type { BackoffOptions } from '@granary/errors';
 export { TopicSpecSchema, TopicsSection, provisionTopics, topicConfigEntries } from './src/topics.ts';
 export type { ProvisioningReport, TopicDrift, TopicSpec, TopicsConfig } from './src/topics.ts';

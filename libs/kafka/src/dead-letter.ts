@@ -1,8 +1,7 @@
-import { GranaryError, isRetriable } from '@granary/errors';
+import { type BackoffOptions, GranaryError, isRetriable, retryWithBackoff } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import type { KafkaErrorCode } from './errors.ts';
 import type { ConsumedRecord, OutgoingRecord, RecordBatch } from './records.ts';
-import { type BackoffOptions, retryWithBackoff } from './retry.ts';
 
 /** Header names of a dead letter; the record's own headers are kept beside them. */
 export const DEAD_LETTER_HEADERS = {

@@ -1,8 +1,8 @@
+import { type BackoffOptions, retryWithBackoff } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import { kafkaErrors } from './errors.ts';
 import type { RecordSender } from './ports.ts';
 import type { OutgoingRecord } from './records.ts';
-import { type BackoffOptions, retryWithBackoff } from './retry.ts';
 
 export interface ProducerOptions {
   /** How long a send may wait for more records to join its request (default 5 ms). */

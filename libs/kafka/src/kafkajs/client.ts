@@ -1,3 +1,4 @@
+import type { BackoffOptions } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import type {
@@ -8,7 +9,6 @@ import type {
   RecordSender,
   TopicAdmin,
 } from '../ports.ts';
-import type { BackoffOptions } from '../retry.ts';
 import { KafkajsTopicAdmin } from './admin.ts';
 import { KafkajsBatchConsumer } from './consumer.ts';
 import { KafkajsRangeReader } from './range-reader.ts';

@@ -1,3 +1,4 @@
+import { type BackoffOptions, retryWithBackoff } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { BatchConsumer, BatchHandler, ConsumerOptions } from '../ports.ts';
@@ -7,7 +8,6 @@ import {
   type TopicPartitionOffset,
   nextOffset,
 } from '../records.ts';
-import { type BackoffOptions, retryWithBackoff } from '../retry.ts';
 import { toKafkaError, translated } from './errors.ts';
 
 const partitionKey = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;

@@ -1,4 +1,4 @@
-import { isRetriable } from '@granary/errors';
+import { isRetriable } from './granary-error.ts';
 
 export interface BackoffOptions {
   /** Attempts after the first; 0 means no retry. */
