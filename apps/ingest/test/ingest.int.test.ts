@@ -68,6 +68,27 @@ async function eventually(condition: () => boolean | Promise<boolean>): Promise<
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+/** Waits until `groupId` has committed every partition of `inputs` up to its end. */
+async function committedToTheEnd(groupId: string, inputs: readonly string[]): Promise<void> {
+  const admin = kafka.createAdmin();
+  await admin.connect();
+  try {
+    for (const topic of inputs) {
+      const ends = await admin.endOffsets(topic);
+      await eventually(async () => {
+        const committed = await admin.committedOffsets(groupId, topic);
+        // A partition that never had a record has nothing to commit ('-1').
+        return ends.every(
+          (end) =>
+            end.offset === '0' || committed.find((c) => c.partition === end.partition)?.offset === end.offset,
+        );
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Every record of `topic` from the beginning, as it arrives. */
 function readTopic(topic: string): { records: ConsumedRecord[]; stop(): Promise<void> } {
   const records: ConsumedRecord[] = [];
@@ -217,18 +238,7 @@ describe('ingest against the real Kafka, registry, PostgreSQL and Redis', () => 
       expect(forgedLetter.info.errorMessage).toContain(forged.message_id);
 
       // Offsets are committed once the measures are acknowledged: everything read is committed.
-      const admin = kafka.createAdmin();
-      await admin.connect();
-      const ends = await admin.endOffsets(topics.samples);
-      await eventually(async () => {
-        const committed = await admin.committedOffsets(groupId, topics.samples);
-        // A partition that never had a record has nothing to commit ('-1').
-        return ends.every(
-          (end) =>
-            end.offset === '0' || committed.find((c) => c.partition === end.partition)?.offset === end.offset,
-        );
-      });
-      await admin.disconnect();
+      await committedToTheEnd(groupId, [topics.samples]);
 
       const metrics = await (await fetch(`${ingest.adminUrl}/metrics`)).text();
       expect(metrics).toMatch(/granary_ingest_samples_in_total\{format="avro"[^}]*\} 6/);
@@ -361,20 +371,7 @@ describe('ingest past poison records', () => {
       expect(values.map((batch) => batch.values).sort()).toEqual([[2048], [4242]]);
 
       // Committed past everything, and still healthy.
-      const admin = kafka.createAdmin();
-      await admin.connect();
-      for (const topic of [poisonTopics.samples, poisonTopics.oslo]) {
-        const ends = await admin.endOffsets(topic);
-        await eventually(async () => {
-          const committed = await admin.committedOffsets(groupId, topic);
-          return ends.every(
-            (end) =>
-              end.offset === '0' ||
-              committed.find((c) => c.partition === end.partition)?.offset === end.offset,
-          );
-        });
-      }
-      await admin.disconnect();
+      await committedToTheEnd(groupId, [poisonTopics.samples, poisonTopics.oslo]);
       expect((await fetch(`${ingest.adminUrl}/healthz`)).status).toBe(200);
     } finally {
       await ingest.stop();
