@@ -21,6 +21,7 @@ import { createLogger } from '@granary/observability';
 import { createObjectStore, readManifest } from '@granary/storage';
 import type { TSchema } from '@sinclair/typebox';
 import pg from 'pg';
+import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from './index.ts';
 
 const MEASURES_PER_REQUEST = 5_000;
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
   await kafkaAdmin.disconnect();
   api = await startApi(
     configOf(ApiConfigSchema, 'api', {
-      api: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
       measures: { processorGroupId: groupId, refreshTimeoutMs: 120_000 },
     }),
     logger,

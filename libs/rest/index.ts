@@ -1,7 +1,8 @@
 /** Public surface of @granary/rest: the Gnocchi REST API v1 as a fastify instance. */
 export { buildApi } from './src/app.ts';
 export type { Access, ApiDeps, RouteContext } from './src/app.ts';
-export type { AuthMode, Principal } from './src/auth.ts';
+export type { AuthConfig, AuthMode, Principal } from './src/auth.ts';
+export { hashPassword } from './src/auth/basic.ts';
 export { RestSection } from './src/config.ts';
 export { indexPort } from './src/index-adapter.ts';
 export { kafkaMeasureWriter } from './src/kafka-measure-writer.ts';

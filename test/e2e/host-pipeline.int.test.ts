@@ -15,6 +15,7 @@ import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/
 import { type Poller, PollerConfigSchema, startPoller } from '../../apps/poller/index.ts';
 import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '../../apps/processor/index.ts';
 import { infra } from '../infra/endpoints.ts';
+import { TEST_USERS_FILE } from '../infra/settings.ts';
 import { type Snmpd, startSnmpd } from '../infra/snmpd.ts';
 
 /**
@@ -166,7 +167,7 @@ beforeAll(async () => {
     configOf(ApiConfigSchema, 'api', {
       ...shared,
       storage,
-      api: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
       measures: { processorGroupId: processorGroup },
     }),
     logger,

@@ -37,6 +37,9 @@ export function loadInfraSettings(): InfraSettings {
   return loadConfig(InfraSettingsSchema, { file: '' });
 }
 
+/** Gnocchi's test users (admin, foobar, …) with empty passwords, for tests and conformance only. */
+export const TEST_USERS_FILE = resolve(PROJECT_ROOT, 'test/fixtures/basic-users.yaml');
+
 /** The S3 credentials S3Proxy checks signatures with: Granary's `storage.s3` defaults. */
 export const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' } as const;
 

@@ -8,6 +8,7 @@ import { type TopicAdmin, type TopicSpec, createKafkaClient } from '@granary/kaf
 import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
+import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ensureVenv } from '../python-venv.ts';
 
 /**
@@ -127,7 +128,9 @@ async function runFile(
       GRANARY_API__HOST: '127.0.0.1',
       GRANARY_API__PORT: String(port),
       GRANARY_API__MAX_LIMIT: '7',
-      GRANARY_API__AUTH: 'basic',
+      // Gnocchi's gabbi users (admin, foobar, foobaz, jd) with the empty passwords the files send.
+      GRANARY_API__AUTH__MODE: 'basic',
+      GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
       GRANARY_API__CORS__ALLOWED_ORIGINS: '["http://foobar.com"]',
       GRANARY_INDEX__SEED: 'empty',
       GRANARY_MEASURES__PROCESSOR_GROUP_ID: `granary-conformance-${deployment}`,

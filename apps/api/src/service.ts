@@ -112,6 +112,9 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     maxConnections: config.index.maxConnections,
     logger,
   });
+  if (config.api.auth.mode === 'noauth') {
+    logger.warn({ component: 'auth' }, 'noauth: any client can claim any identity (X-User-Id, X-Roles)');
+  }
   let writes: Awaited<ReturnType<typeof startMeasureWrites>> | undefined;
   let reads: Awaited<ReturnType<typeof startMeasureReads>> | undefined;
   try {

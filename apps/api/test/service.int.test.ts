@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../libs/rest/test/database.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
+import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -28,6 +29,7 @@ beforeAll(async () => {
       SCHEMA_REGISTRY_URL: infra().schemaRegistryUrl,
       GRANARY_TOPICS__MEASURES: JSON.stringify({ name: topic, partitions: 2 }),
       GRANARY_API__HOST: '127.0.0.1',
+      GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
       GRANARY_API__PORT: '0',
       GRANARY_API__MAX_LIMIT: '7',
       GRANARY_INDEX__SEED: 'defaults',

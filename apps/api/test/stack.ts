@@ -13,6 +13,7 @@ import { createLogger } from '@granary/observability';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTestDatabase } from '../../../libs/rest/test/database.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
+import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';
 
 /**
@@ -89,6 +90,7 @@ export async function startReadStack(name: string): Promise<ReadStack> {
       env: {
         ...environment,
         GRANARY_API__HOST: '127.0.0.1',
+        GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
         GRANARY_API__PORT: '0',
         GRANARY_INDEX__SEED: 'defaults',
         GRANARY_MEASURES__PROCESSOR_GROUP_ID: groupId,

@@ -8,7 +8,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { type AuthMode, type Principal, authenticate } from './auth.ts';
+import { type AuthConfig, type Principal, createAuthenticator } from './auth.ts';
 import type { RestConfig } from './config.ts';
 import {
   type GnocchiErrorBody,
@@ -134,7 +134,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
 
   refuseNul(app);
   installCors(app, config);
-  installAccessControl(app, config.auth);
+  installAccessControl(app, config.auth, deps.logger);
   installErrorHandling(app);
 
   const context: RouteContext = {
@@ -217,13 +217,21 @@ function installCors(app: FastifyInstance, config: RestConfig): void {
 }
 
 /** Content negotiation, then authentication and the route's access level, then the body's media type. */
-function installAccessControl(app: FastifyInstance, mode: AuthMode): void {
-  app.addHook('onRequest', async (request) => {
+function installAccessControl(app: FastifyInstance, auth: AuthConfig, logger: Logger): void {
+  const authenticator = createAuthenticator(auth, logger);
+  app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (!config.anyAccept && !acceptsJson(request.headers.accept)) throw restError('REST_NOT_ACCEPTABLE');
     const access = config.access ?? 'user';
     if (access === 'public') return;
-    request.principal = authenticate(request, mode);
+    try {
+      request.principal = await authenticator.authenticate(request);
+    } catch (err) {
+      if (authenticator.challenge && (err as { status?: number }).status === 401) {
+        reply.header('www-authenticate', authenticator.challenge);
+      }
+      throw err;
+    }
     if (config.policy) authorize(request.principal, config.policy);
   });
   app.addHook('preValidation', async (request) => {

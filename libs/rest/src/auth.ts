@@ -1,5 +1,11 @@
+import type { Logger } from '@granary/observability';
 import type { FastifyRequest } from 'fastify';
+import { BasicAuthenticator, basicCredentials } from './auth/basic.ts';
+import type { AuthConfig } from './auth/config.ts';
+import { KeystoneAuthenticator } from './auth/keystone.ts';
 import { restError } from './errors.ts';
+
+export type { AuthConfig, AuthMode } from './auth/config.ts';
 
 /** Who is calling, as Gnocchi's auth helpers describe a caller. */
 export interface Principal {
@@ -17,41 +23,44 @@ export interface Principal {
   hasProjectCredential: boolean;
 }
 
-/**
- * `basic`: HTTP basic auth, the user name is the user, `admin` is the admin (Gnocchi's default).
- * `noauth`: trust `X-User-Id`, `X-Project-Id`, `X-Roles` (Gnocchi's noauth, for deployments whose
- * proxy authenticates).
- */
-export type AuthMode = 'basic' | 'noauth';
+/** Reads a request's credentials and answers who it is, or a coded 401/503. */
+export interface Authenticator {
+  /** `WWW-Authenticate` of a 401, naming how to authenticate (none in noauth). */
+  readonly challenge: string | undefined;
+  authenticate(request: FastifyRequest): Promise<Principal>;
+}
 
 const header = (request: FastifyRequest, name: string): string | undefined => {
   const raw = request.headers[name];
   return (Array.isArray(raw) ? raw[0] : raw)?.trim() || undefined;
 };
 
-export function authenticate(request: FastifyRequest, mode: AuthMode): Principal {
-  return mode === 'basic' ? basicPrincipal(request) : noauthPrincipal(request);
+/**
+ * The authenticator of `config.mode` (Gnocchi's auth helpers). Refuses to build one without what the
+ * mode needs (a users file, a Keystone and its service user): a coded REST_AUTH_CONFIG error at start.
+ */
+export function createAuthenticator(config: AuthConfig, logger?: Logger): Authenticator {
+  switch (config.mode) {
+    case 'basic': {
+      const basic = new BasicAuthenticator(config.basic);
+      return {
+        challenge: basic.challenge,
+        authenticate: (request) => basic.authenticate(basicCredentials(header(request, 'authorization'))),
+      };
+    }
+    case 'keystone': {
+      const keystone = new KeystoneAuthenticator(config.keystone, logger ? { logger } : {});
+      return {
+        challenge: keystone.challenge,
+        authenticate: (request) => keystone.authenticate(header(request, 'x-auth-token')),
+      };
+    }
+    case 'noauth':
+      return { challenge: undefined, authenticate: async (request) => noauthPrincipal(request) };
+  }
 }
 
-function basicPrincipal(request: FastifyRequest): Principal {
-  const authorization = header(request, 'authorization');
-  const match = authorization && /^basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
-  if (!match) throw restError('REST_UNAUTHENTICATED', 'missing or malformed basic credentials');
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const user = colon === -1 ? decoded : decoded.slice(0, colon);
-  if (user === '') throw restError('REST_UNAUTHENTICATED', 'empty user name');
-  const roles = user === 'admin' ? ['admin'] : [];
-  return {
-    userId: user,
-    projectId: null,
-    creator: user,
-    isAdmin: user === 'admin',
-    roles,
-    hasProjectCredential: false,
-  };
-}
-
+/** `noauth`: trust `X-User-Id`, `X-Project-Id`, `X-Roles` (for deployments whose proxy authenticates). */
 function noauthPrincipal(request: FastifyRequest): Principal {
   const userId = header(request, 'x-user-id') ?? null;
   const projectId = header(request, 'x-project-id') ?? null;

@@ -1,11 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { AuthSection } from './auth/config.ts';
 
 /** The query service's own configuration section (`api:` in the app's config). */
 export const RestSection = Type.Object(
   {
     host: Type.String({ default: '0.0.0.0' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8041 }),
-    auth: Type.Union([Type.Literal('basic'), Type.Literal('noauth')], { default: 'basic' }),
+    auth: AuthSection,
     /** Gnocchi's `[api] max_limit`: the default and the largest page size. */
     maxLimit: Type.Integer({ minimum: 1, default: 1000 }),
     /** Larger request bodies are refused with 413 before they are parsed. */

@@ -24,6 +24,8 @@ export const restError = defineErrors({
   REST_UNSUPPORTED_MEDIA_TYPE: { message: 'Unsupported Media Type', status: 415, retriable: false },
   REST_INVALID_INPUT: { message: 'Invalid input', status: 400, retriable: false },
   REST_UNAVAILABLE: { message: 'Service Unavailable', status: 503, retriable: true },
+  /** The auth section names a mode without what it needs (users file, Keystone service user). */
+  REST_AUTH_CONFIG: { message: 'Invalid authentication configuration', status: 500, retriable: false },
 });
 
 export type RestErrorCode = (typeof restError.codes)[number];

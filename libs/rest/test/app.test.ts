@@ -254,7 +254,7 @@ describe('authentication and authorisation', () => {
   });
 
   it('in noauth mode trusts X-User-Id / X-Project-Id / X-Roles', async () => {
-    app = await testApi({ auth: 'noauth' });
+    app = await testApi({ auth: { mode: 'noauth' } });
     const none = await app.inject({ method: 'GET', url: '/v1/archive_policy' });
     expect(none.statusCode).toBe(401);
     const member = await app.inject({

@@ -3,6 +3,7 @@ import { defineErrors } from '@granary/errors';
 import { createLogger } from '@granary/observability';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
+import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { type RestConfig, RestSection, buildApi } from '../index.ts';
 import type {
   AggregateQuery,
@@ -169,8 +170,10 @@ const unsupported = async (): Promise<never> => {
   throw fakeIndexError('FAKE_UNSUPPORTED');
 };
 
+/** Basic auth against Gnocchi's test users (empty passwords) unless `overrides.auth` says otherwise. */
 export function restConfig(overrides: Record<string, unknown> = {}): RestConfig {
-  return Value.Default(RestSection, structuredClone(overrides)) as RestConfig;
+  const auth = { mode: 'basic', basic: { usersFile: TEST_USERS_FILE }, ...(overrides.auth as object) };
+  return Value.Default(RestSection, structuredClone({ ...overrides, auth })) as RestConfig;
 }
 
 export function testApi(

@@ -193,7 +193,7 @@ describe('resource types, resources and search', () => {
   it('with identity headers, shows a non-admin only its project’s resources', async () => {
     const scoped = await buildApi(
       { index: indexPort(index), logger: createLogger('rest-int', 'silent') },
-      restConfig({ auth: 'noauth' }),
+      restConfig({ auth: { mode: 'noauth' } }),
     );
     try {
       const as = (project: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
