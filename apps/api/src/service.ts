@@ -1,6 +1,6 @@
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
-import { type Logger, createRegistry, startAdminServer } from '@granary/observability';
+import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
 import { ByteBoundedLru, RedisRefresher, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
   type BacklogPort,
@@ -106,15 +106,16 @@ async function startMeasureReads(
  * Starts the query service: index (migrated and seeded as configured), measure writes to Kafka
  * (unless disabled), measure reads from object storage, the REST API, and the admin server. Stopping closes them in reverse order.
  */
-export async function startApi(config: ApiConfig, logger: Logger): Promise<RunningApi> {
+export async function startApi(
+  config: ApiConfig,
+  logger: Logger,
+  host: ServiceHost = { adminServer: startAdminServer },
+): Promise<RunningApi> {
   const index = createIndex({
     databaseUrl: config.database.url,
     maxConnections: config.index.maxConnections,
     logger,
   });
-  if (config.api.auth.mode === 'noauth') {
-    logger.warn({ component: 'auth' }, 'noauth: any client can claim any identity (X-User-Id, X-Roles)');
-  }
   let writes: Awaited<ReturnType<typeof startMeasureWrites>> | undefined;
   let reads: Awaited<ReturnType<typeof startMeasureReads>> | undefined;
   try {
@@ -132,7 +133,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
       config.api,
     );
     const url = await app.listen({ host: config.api.host, port: config.api.port });
-    const admin = await startAdminServer({
+    const admin = await host.adminServer({
       ...config.admin,
       registry: createRegistry('api'),
       logger,

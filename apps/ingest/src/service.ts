@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
-import { type Logger, type Registry, createRegistry, startAdminServer } from '@granary/observability';
+import {
+  type Logger,
+  type Registry,
+  type ServiceHost,
+  createRegistry,
+  startAdminServer,
+} from '@granary/observability';
 import {
   PASS_THROUGH,
   type PipelineDefinition,
@@ -68,7 +74,11 @@ async function loadPipeline(file: string, logger: Logger): Promise<PipelineDefin
  * does (its archive policies and resource types when missing), the topics, Redis, the producer
  * and the group consumer over granary.samples and Ceilometer's notifications.
  */
-export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
+export async function startIngest(
+  config: IngestConfig,
+  logger: Logger,
+  host: ServiceHost = { adminServer: startAdminServer },
+): Promise<RunningIngest> {
   const settings = config.ingest;
   if (
     checkTelemetrySecret(settings.telemetrySecret, settings.allowPlaceholderSecret, 'ingest.telemetrySecret')
@@ -159,11 +169,11 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   });
   let failed: unknown;
   const done = consumer.run((batch) => ingestor.handle(batch));
+  // Logged by whoever runs the service (runService), which also decides whether to restart.
   done.catch((err: unknown) => {
     failed = err;
-    logger.fatal({ err }, 'ingest consumer stopped on an error');
   });
-  const admin = await startAdminServer({
+  const admin = await host.adminServer({
     ...config.admin,
     registry,
     logger,
@@ -183,11 +193,11 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      await admin.close();
       await consumer.stop();
       await producer.close();
       await cache.close();
       await index.close();
-      await admin.close();
     })();
     return stopping;
   };

@@ -10,6 +10,7 @@ import {
   Counter,
   type Logger,
   type Registry,
+  type ServiceHost,
   createRegistry,
   startAdminServer,
 } from '@granary/observability';
@@ -86,7 +87,7 @@ async function loadSnmpDefinitions(file: string): Promise<SnmpMeterDefinition[]>
 export async function startPoller(
   config: PollerConfig,
   logger: Logger,
-  options: { registry?: Registry } = {},
+  options: { registry?: Registry } & Partial<ServiceHost> = {},
 ): Promise<Poller> {
   const settings = config.poller;
   if (
@@ -235,7 +236,7 @@ export async function startPoller(
     );
     undo.push(() => unwatchFile(settings.pollingFile));
 
-    adminServer = await startAdminServer({
+    adminServer = await (options.adminServer ?? startAdminServer)({
       host: config.admin.host,
       port: config.admin.port,
       registry,

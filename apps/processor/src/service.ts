@@ -1,6 +1,12 @@
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
-import { type Logger, type Registry, createRegistry, startAdminServer } from '@granary/observability';
+import {
+  type Logger,
+  type Registry,
+  type ServiceHost,
+  createRegistry,
+  startAdminServer,
+} from '@granary/observability';
 import {
   type CrashPoint,
   NO_FAULTS,
@@ -34,7 +40,11 @@ const nowUs = () => Date.now() * 1000;
  * group consumer over the measures topic, plus the timers (checkpoint, compaction, janitor) and
  * the admin server. Partitions are claimed as the group assigns them and released as it revokes.
  */
-export async function startProcessor(config: ProcessorConfig, logger: Logger): Promise<RunningProcessor> {
+export async function startProcessor(
+  config: ProcessorConfig,
+  logger: Logger,
+  host: ServiceHost = { adminServer: startAdminServer },
+): Promise<RunningProcessor> {
   const settings = config.processor;
   const topic = config.topics.measures.name;
   const registry = createRegistry('processor');
@@ -160,7 +170,7 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
   done.catch((err: unknown) => {
     failed = err;
   });
-  const admin = await startAdminServer({
+  const admin = await host.adminServer({
     ...config.admin,
     registry,
     logger,
@@ -172,15 +182,18 @@ export async function startProcessor(config: ProcessorConfig, logger: Logger): P
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      // The port first, so a replacement can bind it while this one finishes.
+      await admin.close();
       for (const timer of timers) timer.cancel();
-      await Promise.all(timers.map((timer) => timer.idle()));
-      // Revokes every partition (a last checkpoint each) and leaves the group.
+      // Stops fetching, lets the batch in hand finish, revokes every partition (a last checkpoint
+      // each, consistent with the offsets it commits) and leaves the group; a compaction in
+      // flight meanwhile is not waited for first, so a backlog cannot hold the stop back.
       await consumer.stop();
+      await Promise.all(timers.map((timer) => timer.idle()));
       await deadLetters.close();
       await redis.close();
       await index.close();
       await store.close();
-      await admin.close();
     })();
     return stopping;
   };

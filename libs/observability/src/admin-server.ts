@@ -17,13 +17,20 @@ export interface AdminServerOptions {
   ready?: Probe;
 }
 
+/** What the server answers with; `serve` swaps it once the app that was starting is up. */
+export type AdminTarget = Pick<AdminServerOptions, 'registry' | 'healthy' | 'ready'>;
+
 export interface AdminServer {
   readonly url: string;
+  /** Answers from now on with this registry and these probes. */
+  serve(target: AdminTarget): void;
+  /** Stops listening at once (the port is free for a replacement) and drops open connections. */
   close(): Promise<void>;
 }
 
 /** The small HTTP server every app runs beside its work: `/metrics`, `/healthz`, `/readyz`. */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  let target: AdminTarget = options;
   const probe = async (check: Probe | undefined): Promise<[number, string]> => {
     if (!check) return [200, 'ok'];
     try {
@@ -40,11 +47,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     };
     const handle = async () => {
       if (path === '/metrics') {
-        respond(200, await options.registry.metrics(), options.registry.contentType);
+        respond(200, await target.registry.metrics(), target.registry.contentType);
       } else if (path === '/healthz') {
-        respond(...(await probe(options.healthy)));
+        respond(...(await probe(target.healthy)));
       } else if (path === '/readyz') {
-        respond(...(await probe(options.ready)));
+        respond(...(await probe(target.ready)));
       } else {
         respond(404, 'not found');
       }
@@ -61,9 +68,18 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   options.logger.info({ url }, 'admin server listening');
+  let closing: Promise<void> | undefined;
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    serve: (next) => {
+      target = next;
+    },
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
   };
 }
