@@ -1,15 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { backoffDelay } from '@granary/errors';
+import { parse } from 'yaml';
 import { infraDown, infraUp } from '../test/infra/infra.ts';
-import {
-  forgetPid,
-  isAlive,
-  recordedPid,
-  startDetached,
-  stopProcess,
-  waitUntil,
-} from '../test/infra/process.ts';
+import { forgetPid, isAlive, recordedPid, startDetached, stopProcess } from '../test/infra/process.ts';
 import { PROJECT_ROOT, loadInfraSettings } from '../test/infra/settings.ts';
 import { RUNNERS } from './build/launch.ts';
 
@@ -18,6 +13,79 @@ const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
 
 /** Where `make up` finds the API answering once the stack is started. */
 const API_HEALTHCHECK = 'http://127.0.0.1:8041/healthcheck';
+
+/** How long `make up` waits for every app's `/readyz`. */
+const READY_TIMEOUT_MS = 300_000;
+
+/** Restarts of a crashed app: 1 s doubling to 30 s; a life longer than a minute starts over. */
+const RESTART_BACKOFF = {
+  retries: Number.POSITIVE_INFINITY,
+  initialDelayMs: 1000,
+  maxDelayMs: 30_000,
+  factor: 2,
+};
+const STABLE_LIFE_MS = 60_000;
+
+/** The service apps that exist in this tree (each has a `main.ts`). */
+const runnableApps = () =>
+  SERVICE_APPS.filter((app) => existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')));
+
+const appConfigFile = (app: string) => join('config', 'local', `${app}.yaml`);
+
+/** The one place that says how an app is launched (its runner, and the config it reads). */
+function launch(app: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, RUNNERS.dist(app), {
+    cwd: PROJECT_ROOT,
+    env: { ...env, GRANARY_CONFIG: appConfigFile(app) },
+    stdio: 'inherit',
+  });
+}
+
+/** The app's `/readyz`, on the admin port its config/local file gives. */
+function readinessUrl(app: string): string {
+  const config = parse(readFileSync(join(PROJECT_ROOT, appConfigFile(app)), 'utf8')) as {
+    admin?: { host?: string; port?: number };
+  };
+  if (!config.admin?.port) throw new Error(`${appConfigFile(app)} names no admin port`);
+  return `http://${config.admin.host ?? '127.0.0.1'}:${config.admin.port}/readyz`;
+}
+
+/**
+ * Keeps an app running: when it exits without being asked to, it is started again after a
+ * backoff (said on the console), until `stop` is called. `stop` sends SIGTERM and waits.
+ */
+function supervise(app: string, env: NodeJS.ProcessEnv) {
+  let child: ChildProcess;
+  let stopping = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  const start = () => {
+    console.log(`starting ${app} (${appConfigFile(app)})`);
+    const startedAt = Date.now();
+    child = launch(app, env);
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - startedAt > STABLE_LIFE_MS) restarts = 0;
+      restarts += 1;
+      const delayMs = backoffDelay(restarts, RESTART_BACKOFF);
+      console.log(
+        `${app} exited (${signal ?? `code ${code}`}); restarting in ${(delayMs / 1000).toFixed(1)} s (restart ${restarts})`,
+      );
+      restartTimer = setTimeout(start, delayMs);
+    });
+  };
+  start();
+  return {
+    stop: async () => {
+      stopping = true;
+      clearTimeout(restartTimer);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 /**
  * `make run`: bring the infrastructure up, start every app that has a `main.ts`, with the
@@ -42,15 +110,8 @@ async function runInForeground(): Promise<void> {
   });
   if (upgrade.status !== 0) throw new Error('granary index upgrade failed');
 
-  const apps = SERVICE_APPS.filter((app) => existsSync(join(PROJECT_ROOT, 'apps', app, 'main.ts')));
-  const children: ChildProcess[] = apps.map((app) => {
-    console.log(`starting ${app} (config/local/${app}.yaml)`);
-    return spawn(process.execPath, RUNNERS.dist(app), {
-      cwd: PROJECT_ROOT,
-      env: { ...env, GRANARY_CONFIG: join('config', 'local', `${app}.yaml`) },
-      stdio: 'inherit',
-    });
-  });
+  const apps = runnableApps();
+  const supervised = apps.map((app) => supervise(app, env));
   console.log(
     apps.length > 0
       ? `Granary is running (${apps.join(', ')}). Ctrl-C stops everything.`
@@ -63,12 +124,7 @@ async function runInForeground(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('stopping…');
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(
-      children.map((child) =>
-        child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)),
-      ),
-    );
+    await Promise.all(supervised.map((app) => app.stop()));
     // Services that were already running before `make run` (e.g. `make infra-up`) stay up.
     const started = (Object.keys(state.origins) as (keyof typeof state.origins)[]).filter(
       (key) => state.origins[key] === 'started',
@@ -82,15 +138,35 @@ async function runInForeground(): Promise<void> {
   setInterval(() => undefined, 1 << 30);
 }
 
-async function apiAnswers(): Promise<boolean> {
+async function answers(url: string): Promise<boolean> {
   try {
-    return (await fetch(API_HEALTHCHECK, { signal: AbortSignal.timeout(2000) })).ok;
+    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
   } catch {
     return false;
   }
 }
 
-/** `make up`: the same stack in the background (log in .granary/logs/stack.log), once the API answers. */
+const apiAnswers = () => answers(API_HEALTHCHECK);
+
+/** Resolves once every app's `/readyz` answers 200; throws naming those that did not in time. */
+async function waitUntilReady(apps: readonly string[], stackPid: number, logFile: string): Promise<void> {
+  const urls = new Map(apps.map((app) => [app, readinessUrl(app)]));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let waiting = [...urls.keys()];
+  while (waiting.length > 0) {
+    const answered = await Promise.all(waiting.map((app) => answers(urls.get(app) as string)));
+    waiting = waiting.filter((_, position) => !answered[position]);
+    if (waiting.length === 0) return;
+    if (!isAlive(stackPid) || Date.now() > deadline) {
+      const why = isAlive(stackPid) ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : 'the stack exited';
+      const names = waiting.map((app) => `${app} (${urls.get(app)})`).join(', ');
+      throw new Error(`${why}: ${names}; see ${logFile}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** `make up`: the same stack in the background (log in .granary/logs/stack.log), once every app is ready. */
 async function startInBackground(): Promise<void> {
   const { stateDir } = loadInfraSettings().infra;
   if (await apiAnswers()) {
@@ -101,7 +177,9 @@ async function startInBackground(): Promise<void> {
     cwd: PROJECT_ROOT,
   });
   const logFile = join(stateDir, 'logs', 'stack.log');
-  await waitUntil('Granary', apiAnswers, { timeoutMs: 300_000, pid, logFile });
+  // The stack prints its apps once the infrastructure is up; until then nothing can be ready.
+  const apps = runnableApps();
+  await waitUntilReady(apps, pid, logFile);
   console.log(`Granary is up (pid ${pid}, log ${logFile}); make down stops it.`);
 }
 
