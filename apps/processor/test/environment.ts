@@ -190,10 +190,20 @@ export function spawnProcessor(
   directory: string,
   name: string,
 ): ChildProcess {
+  return spawnApp('processor', config, directory, name);
+}
+
+/** Runs `node --import tsx apps/<app>/main.ts` with this config; output goes to `<name>.log`. */
+export function spawnApp(
+  app: string,
+  config: Record<string, unknown>,
+  directory: string,
+  name: string,
+): ChildProcess {
   const configFile = join(directory, `${name}.yaml`);
   writeFileSync(configFile, stringify(config));
   const log = openSync(join(directory, `${name}.log`), 'w');
-  return spawn(process.execPath, ['--import', 'tsx', 'apps/processor/main.ts'], {
+  return spawn(process.execPath, ['--import', 'tsx', `apps/${app}/main.ts`], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, GRANARY_CONFIG: configFile },
     stdio: ['ignore', log, log],
