@@ -51,4 +51,6 @@ export const PORTS = {
   s3: 18333,
   postgres: 15432,
   redis: 16379,
+  /** Keystone, started on demand by the tests that need it (test/infra/keystone.ts). */
+  keystone: 15000,
 } as const;
