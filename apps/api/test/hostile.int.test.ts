@@ -298,25 +298,19 @@ describe('requests that could stall every other user are refused or answered', (
 
   it('thousands of ids in one aggregates or batch request', async () => {
     const ids = Array.from({ length: 20_000 }, () => randomUUID());
-    await expectRefusedCleanly(
-      await send('POST', '/v1/aggregates', {
-        operations: ['aggregate', 'mean', ...ids.map((id) => ['metric', id, 'mean'])],
-      }),
-    );
-    await expectRefusedCleanly(
-      await send(
-        'POST',
-        '/v1/batch/metrics/measures',
-        Object.fromEntries(ids.map((id) => [id, [{ timestamp: '2024-01-01', value: 1 }]])),
-      ),
-    );
-    await expectRefusedCleanly(
-      await send(
-        'POST',
-        '/v1/batch/resources/metrics/measures',
-        Object.fromEntries(ids.map((id) => [id, { m: [{ timestamp: '2024-01-01', value: 1 }] }])),
-      ),
-    );
+    const tooMany = await send('POST', '/v1/aggregates', {
+      operations: ['aggregate', 'mean', ['metric', ...ids.map((id) => [id, 'mean'])]],
+    });
+    expect(tooMany.body).toMatchObject({ description: { cause: 'Too many metrics' } });
+    await expectRefusedCleanly(tooMany);
+    for (const [path, entry] of [
+      ['/v1/batch/metrics/measures', [{ timestamp: '2024-01-01', value: 1 }]],
+      ['/v1/batch/resources/metrics/measures', { m: [{ timestamp: '2024-01-01', value: 1 }] }],
+    ] as const) {
+      const batch = await send('POST', path, Object.fromEntries(ids.map((id) => [id, entry])));
+      expect(batch.body).toMatchObject({ description: { cause: 'Too many entries' } });
+      await expectRefusedCleanly(batch);
+    }
     await expectRefusedCleanly(
       await send('GET', `/v1/aggregation/metric?${ids.map((id) => `metric=${id}`).join('&')}`),
     );

@@ -157,8 +157,8 @@ function carryValues(column: Float64Array, mode: string): Float64Array {
   return forward(backward(column));
 }
 
-/** Values a `rolling` may reduce in one request (window × output points × series): about a second. */
-export const MAX_ROLLING_COST = 20_000_000;
+/** Values a `rolling` may reduce in one request (window × output points × series): about 100 ms. */
+export const MAX_ROLLING_COST = 2_000_000;
 
 function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): Value {
   switch (op.kind) {
