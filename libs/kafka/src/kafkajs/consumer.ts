@@ -186,7 +186,8 @@ export class KafkajsBatchConsumer implements BatchConsumer {
 }
 
 export function toConsumedRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  const headers: Record<string, Buffer> = {};
+  // Header names come from whoever produced the record: a dictionary without a prototype.
+  const headers: Record<string, Buffer> = Object.create(null);
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     const first = Array.isArray(value) ? value[0] : value;
     if (first !== undefined) headers[name] = Buffer.isBuffer(first) ? first : Buffer.from(first);

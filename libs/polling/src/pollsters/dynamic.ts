@@ -238,7 +238,8 @@ function entriesOf(response: unknown, definition: DynamicPollsterDefinition): Re
 }
 
 function metadataOf(entry: unknown, definition: DynamicPollsterDefinition): Record<string, unknown> {
-  const metadata: Record<string, unknown> = {};
+  // Field names are the definition's; `in` below must not find Object.prototype's names.
+  const metadata: Record<string, unknown> = Object.create(null);
   for (const { field, path } of definition.metadataFields) metadata[field] = readAttribute(entry, path);
   for (const [from, to] of Object.entries(definition.metadataMapping)) {
     if (!(from in metadata)) continue;

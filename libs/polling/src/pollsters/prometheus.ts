@@ -56,7 +56,8 @@ function parseValue(text: string): number {
 
 /** Labels of `{a="x",b="y\"z"}`; returns them and the index after the closing brace. */
 function parseLabels(line: string, start: number, lineNumber: number): [Record<string, string>, number] {
-  const labels: Record<string, string> = {};
+  // Label names come from the scraped target (`__proto__` is a valid one): no prototype.
+  const labels: Record<string, string> = Object.create(null);
   let i = start + 1;
   const bad = () =>
     pollingErrors('POLLING_BAD_RESPONSE', `Prometheus text line ${lineNumber}: malformed labels`);
