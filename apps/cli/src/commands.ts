@@ -1,4 +1,5 @@
 import type { Command } from './command.ts';
+import { authHashPassword } from './commands/auth.ts';
 import { devReset } from './commands/dev-reset.ts';
 import { dlqRedrive, dlqShow } from './commands/dlq.ts';
 import { dump } from './commands/dump.ts';
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   dlqRedrive,
   indexUpgrade,
   devReset,
+  authHashPassword,
 ] as readonly Command[];
