@@ -167,8 +167,10 @@ describe('prototype property names', () => {
 
 describe('inputs that used to answer 500', () => {
   it('a LIKE pattern ending in a backslash', async () => {
+    // PostgreSQL only trips over the trailing escape when matching reaches it: a row must match up to it.
+    expect((await send('POST', '/v1/resource/generic', { id: 'like-target' })).status).toBe(201);
     const answer = await send('POST', '/v1/search/resource/generic', {
-      like: { original_resource_id: 'abc\\' },
+      like: { original_resource_id: 'like-target\\' },
     });
     expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(500);
     await expectUnharmed();
