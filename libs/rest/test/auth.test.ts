@@ -175,6 +175,13 @@ describe('the API', () => {
     });
     expect(unreachable.statusCode).toBe(503);
     expect(unreachable.headers['www-authenticate']).toBeUndefined();
+    // A token Keystone could never have issued is refused without asking it.
+    const malformed = await app.inject({
+      method: 'GET',
+      url: '/v1/archive_policy',
+      headers: { 'x-auth-token': 'caf\u00e9-token' },
+    });
+    expect(malformed.statusCode).toBe(401);
   });
 });
 

@@ -5,6 +5,8 @@ import { restError } from '../errors.ts';
 import { BoundedTtlCache } from './bounded-cache.ts';
 import type { AuthConfig } from './config.ts';
 
+const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/;
+
 /** Re-issue the service token this long before Keystone says it expires. */
 const SERVICE_TOKEN_MARGIN_MS = 60_000;
 
@@ -47,6 +49,9 @@ export class KeystoneAuthenticator {
 
   async authenticate(token: string | undefined): Promise<Principal> {
     if (!token) throw restError('REST_UNAUTHENTICATED', 'X-Auth-Token is required');
+    // Keystone's tokens are printable ASCII; anything else could not even be sent on (fetch refuses
+    // such header values), and must be a 401, not a 503.
+    if (!TOKEN_SHAPE.test(token)) throw restError('REST_UNAUTHENTICATED', 'malformed token');
     const cacheKey = createHash('sha256').update(token).digest('base64');
     const cached = this.#validated.get(cacheKey);
     if (cached) return cached;
