@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureVenv } from '../../tools/python-venv.ts';
 import {
   forgetPid,
   isAlive,
@@ -13,11 +14,11 @@ import {
 import { PORTS, loadInfraSettings } from './settings.ts';
 
 /**
- * Keystone from PyPI: 27.0.0 (2025.1) is the newest whose requirements install on this machine's
- * Python 3.11; gunicorn serves its WSGI application; psycopg2 lets it use the test PostgreSQL (with
- * sqlite, Keystone's role assignment fails with 'database is locked': it writes from two sessions).
+ * Keystone and gunicorn from PyPI, pinned in keystone-requirements.txt (why those versions is said
+ * there). With sqlite, Keystone's role assignment fails with 'database is locked' (it writes from two
+ * sessions), hence the test PostgreSQL.
  */
-const PACKAGES = ['keystone==27.0.0', 'gunicorn==23.0.0', 'psycopg2-binary==2.9.10'];
+const REQUIREMENTS = join(import.meta.dirname, 'keystone-requirements.txt');
 /** `keystone-manage bootstrap`'s admin (project admin, role admin, domain Default). */
 export const KEYSTONE_ADMIN = {
   username: 'admin',
@@ -44,9 +45,8 @@ async function answers(url: string): Promise<boolean> {
 /**
  * A real Keystone on 127.0.0.1:15000 for the tests that need one: reused when one answers there,
  * otherwise installed into a cached venv under the state dir (`.granary/keystone/venv`, a few
- * minutes the first time) and started fresh on `databaseUrl` (an empty PostgreSQL database), with new
- * fernet and credential keys, and
- * `bootstrap` with `KEYSTONE_ADMIN`. Stopping stops only a Keystone this call started.
+ * minutes the first time) and started fresh on `databaseUrl` (an empty PostgreSQL database), with
+ * new fernet and credential keys, and `bootstrap` with `KEYSTONE_ADMIN`. Stopping stops only a Keystone this call started.
  */
 export async function startKeystone(
   databaseUrl: string,
@@ -55,15 +55,8 @@ export async function startKeystone(
   const url = `http://127.0.0.1:${PORTS.keystone}`;
   if (await answers(url)) return { url, stop: async () => {} };
   const home = join(stateDir, 'keystone');
-  const venv = join(home, 'venv');
-  const bin = (name: string) => join(venv, 'bin', name);
-  if (!PACKAGES.every((spec) => existsSync(join(home, 'installed', spec)))) {
-    rmSync(venv, { recursive: true, force: true });
-    run('python3', ['-m', 'venv', venv]);
-    run(bin('pip'), ['install', '--quiet', '--disable-pip-version-check', ...PACKAGES]);
-    mkdirSync(join(home, 'installed'), { recursive: true });
-    for (const spec of PACKAGES) writeFileSync(join(home, 'installed', spec), '');
-  }
+  const venvBin = ensureVenv(join(home, 'venv'), REQUIREMENTS);
+  const bin = (name: string) => join(venvBin, name);
   const earlier = recordedPid(stateDir, 'keystone');
   if (earlier !== undefined && !isAlive(earlier)) forgetPid(stateDir, 'keystone');
   const data = join(home, 'data');
