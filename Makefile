@@ -78,6 +78,10 @@ k8s-check:
 docker-lint:
 	tools/k8s-check/docker-lint.sh Dockerfile
 
+# docs/errors.md from every defineErrors list (test/unit/error-catalogue.test.ts fails when it is stale).
+errors-doc: install
+	$(TSX) tools/errors-doc.ts --write
+
 GABBITS ?= ../shared/conformance/gabbits
 
 # Services this target had to start are stopped again afterwards; ones already up stay up.
