@@ -50,8 +50,9 @@ async function answers(url: string): Promise<boolean> {
  */
 export async function startKeystone(
   databaseUrl: string,
-  stateDir = loadInfraSettings().infra.stateDir,
+  options: { tokenExpirationSeconds?: number; stateDir?: string } = {},
 ): Promise<Keystone> {
+  const stateDir = options.stateDir ?? loadInfraSettings().infra.stateDir;
   const url = `http://127.0.0.1:${PORTS.keystone}`;
   if (await answers(url)) return { url, stop: async () => {} };
   const home = join(stateDir, 'keystone');
@@ -74,6 +75,8 @@ export async function startKeystone(
       `key_repository = ${join(data, 'fernet-keys')}`,
       '[credential]',
       `key_repository = ${join(data, 'credential-keys')}`,
+      '[token]',
+      `expiration = ${options.tokenExpirationSeconds ?? 3600}`,
       '',
     ].join('\n'),
   );

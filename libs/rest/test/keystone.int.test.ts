@@ -14,12 +14,14 @@ import { fakeMeasures, restConfig } from './helpers.ts';
  */
 
 const PUBLIC_URL = 'https://keystone.example.org/v3';
+/** Short, so a token can be seen to expire (and the API's own service token is re-issued meanwhile). */
+const TOKEN_LIFETIME_S = 20;
 let keystone: Keystone;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let keystoneDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
 let index: Index;
 let app: FastifyInstance;
-const people = new Map<'member' | 'admin', { userId: string; token: string }>();
+const people = new Map<'member' | 'admin', { userId: string; name: string; password: string }>();
 let projectId: string;
 
 async function keystoneCall(method: string, path: string, token: string | undefined, body?: unknown) {
@@ -55,7 +57,7 @@ async function tokenFor(
 
 beforeAll(async () => {
   keystoneDatabase = await createTestDatabase();
-  keystone = await startKeystone(keystoneDatabase.url);
+  keystone = await startKeystone(keystoneDatabase.url, { tokenExpirationSeconds: TOKEN_LIFETIME_S });
   const admin = await tokenFor(
     { name: KEYSTONE_ADMIN.username, password: KEYSTONE_ADMIN.password },
     { name: KEYSTONE_ADMIN.project },
@@ -76,7 +78,7 @@ beforeAll(async () => {
     const userId = ((await made.json()) as { user: { id: string } }).user.id;
     const roleId = roles.roles.find((r) => r.name === role)!.id;
     await keystoneCall('PUT', `/projects/${projectId}/users/${userId}/roles/${roleId}`, admin);
-    people.set(role, { userId, token: await tokenFor(user, { id: projectId }) });
+    people.set(role, { userId, ...user });
   }
 
   database = await createTestDatabase();
@@ -112,7 +114,10 @@ afterAll(async () => {
   await keystoneDatabase?.drop();
 });
 
-const as = (who: 'member' | 'admin') => ({ 'x-auth-token': people.get(who)!.token });
+/** A fresh token of `who`, scoped to the test project. */
+const as = async (who: 'member' | 'admin') => ({
+  'x-auth-token': await tokenFor(people.get(who)!, { id: projectId }),
+});
 const json = { 'content-type': 'application/json' };
 
 describe('keystone mode', () => {
@@ -121,7 +126,7 @@ describe('keystone mode', () => {
     const create = await app.inject({
       method: 'POST',
       url: '/v1/resource/generic',
-      headers: { ...as('member'), ...json },
+      headers: { ...(await as('member')), ...json },
       payload: { id },
     });
     expect(create.statusCode, create.body).toBe(201);
@@ -134,7 +139,7 @@ describe('keystone mode', () => {
     const read = await app.inject({
       method: 'GET',
       url: `/v1/resource/generic/${id}`,
-      headers: as('member'),
+      headers: await as('member'),
     });
     expect(read.statusCode).toBe(200);
   });
@@ -157,19 +162,36 @@ describe('keystone mode', () => {
     }
   });
 
+  it('refuses a token once it expired, even one it validated and cached before', async () => {
+    const headers = await as('member');
+    const fresh = await app.inject({ method: 'GET', url: '/v1/resource/generic', headers });
+    expect(fresh.statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, (TOKEN_LIFETIME_S + 1) * 1000));
+    const expired = await app.inject({ method: 'GET', url: '/v1/resource/generic', headers });
+    expect(expired.statusCode).toBe(401);
+    expect(expired.headers['www-authenticate']).toBe(`Keystone uri="${PUBLIC_URL}"`);
+    // The API's own service token expired too: it got a new one and goes on validating.
+    const again = await app.inject({
+      method: 'GET',
+      url: '/v1/resource/generic',
+      headers: await as('member'),
+    });
+    expect(again.statusCode).toBe(200);
+  }, 60_000);
+
   it('lets the admin role use admin routes and refuses them to a member with 403', async () => {
     const policy = (name: string) => ({ name, definition: [{ granularity: '1 minute', points: 10 }] });
     const byMember = await app.inject({
       method: 'POST',
       url: '/v1/archive_policy',
-      headers: { ...as('member'), ...json },
+      headers: { ...(await as('member')), ...json },
       payload: policy(`member-${randomUUID()}`),
     });
     expect(byMember.statusCode).toBe(403);
     const byAdmin = await app.inject({
       method: 'POST',
       url: '/v1/archive_policy',
-      headers: { ...as('admin'), ...json },
+      headers: { ...(await as('admin')), ...json },
       payload: policy(`admin-${randomUUID()}`),
     });
     expect(byAdmin.statusCode, byAdmin.body).toBe(201);

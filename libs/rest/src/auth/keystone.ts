@@ -7,7 +7,7 @@ import type { AuthConfig } from './config.ts';
 
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/;
 
-/** Re-issue the service token this long before Keystone says it expires. */
+/** Re-issue the service token this long before Keystone says it expires (at most half its life). */
 const SERVICE_TOKEN_MARGIN_MS = 60_000;
 
 interface KeystoneToken {
@@ -30,6 +30,7 @@ export class KeystoneAuthenticator {
   readonly #validated: BoundedTtlCache<Principal>;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
+  /** The service token and when to replace it. */
   #serviceToken: Promise<{ token: string; expiresAt: number }> | undefined;
 
   constructor(config: AuthConfig['keystone'], options: { logger?: Logger; now?: () => number } = {}) {
@@ -87,7 +88,7 @@ export class KeystoneAuthenticator {
     const current = this.#serviceToken;
     if (current) {
       const { token, expiresAt } = await current.catch(() => ({ token: '', expiresAt: 0 }));
-      if (expiresAt - SERVICE_TOKEN_MARGIN_MS > this.#now()) return token;
+      if (expiresAt > this.#now()) return token;
       if (this.#serviceToken !== current) return this.#currentServiceToken();
     }
     this.#serviceToken = this.#issueServiceToken();
@@ -117,7 +118,9 @@ export class KeystoneAuthenticator {
       throw this.#unavailable(`service user ${c.username} could not get a token (${answer.status})`);
     }
     const { token: body } = (await answer.json()) as { token?: KeystoneToken };
-    return { token, expiresAt: Date.parse(body?.expires_at ?? '') || this.#now() };
+    const issuedAt = this.#now();
+    const expiresAt = Date.parse(body?.expires_at ?? '') || issuedAt;
+    return { token, expiresAt: expiresAt - Math.min(SERVICE_TOKEN_MARGIN_MS, (expiresAt - issuedAt) / 2) };
   }
 
   async #fetch(url: string, init: RequestInit): Promise<Response> {
