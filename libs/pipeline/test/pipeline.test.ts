@@ -57,9 +57,42 @@ describe('pipeline.yaml parsing', () => {
     );
     expect(mitaka.sinks[0]!.transformers).toEqual([]);
     expect(mitaka.sinks[0]!.publishers[0]!.scheme).toBe('notifier');
-    // Every transformer of both files builds.
-    expect(() => new SamplePipeline(rocky, { onFailure: noFailure })).not.toThrow();
-    expect(() => new SamplePipeline(mitaka, { onFailure: noFailure })).not.toThrow();
+    // Every transformer of both files runs: two readings 10 s apart of one meter per source.
+    const transformed = (definition: PipelineDefinition) => {
+      const pipeline = new SamplePipeline(definition, { onFailure: noFailure });
+      const readings = (seconds: number, volume: number) =>
+        (
+          [
+            ['cpu', 'ns'],
+            ['disk.read.bytes', 'B'],
+            ['network.incoming.bytes', 'B'],
+          ] as const
+        ).map(([name, unit]) =>
+          sample({
+            counter_name: name,
+            counter_unit: unit,
+            counter_volume: volume,
+            timestamp: (1_700_000_000 + seconds) * SECOND,
+          }),
+        );
+      pipeline.process(readings(0, 0));
+      return pipeline
+        .process(readings(10, 20e9))
+        .filter((output) => output.sink !== 'meter_sink')
+        .map((output) => [
+          output.sink,
+          output.samples.map((s) => [s.counter_name, s.counter_unit, s.counter_volume]),
+        ]);
+    };
+    const derived = (cpuUtil: number) => [
+      ['cpu_sink', [['cpu_util', '%', cpuUtil]]],
+      ['cpu_delta_sink', [['cpu.delta', 'ns', 20e9]]],
+      ['disk_sink', [['disk.read.bytes.rate', 'B/s', 2e9]]],
+      ['network_sink', [['network.incoming.bytes.rate', 'B/s', 2e9]]],
+    ];
+    // 2e9 ns of CPU per second is 200 %: Rocky's cpu_util caps it at max 100, Mitaka's has no max.
+    expect(transformed(rocky)).toEqual(derived(100));
+    expect(transformed(mitaka)).toEqual(derived(200));
   });
 
   it('appends :// to bare publishers and reads URL options', () => {
