@@ -5,6 +5,7 @@ import {
   decodeSplit,
   encodeRawTail,
 } from '@granary/carbonara';
+import { createRegistry } from '@granary/observability';
 import {
   type ObjectStore,
   parseSplitObjectKey,
@@ -13,7 +14,7 @@ import {
   splitObjectKey,
 } from '@granary/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compilePolicy, processingErrors } from '../index.ts';
+import { ProcessingInstruments, compilePolicy, countingStore, processingErrors } from '../index.ts';
 import { MEDIUM, SHORT_WITH_RATE, type StreamBatch, generateStream } from './stream.ts';
 import {
   TOPIC,
@@ -195,15 +196,21 @@ describe('Processor over the file store', () => {
   it('writes one segment and one manifest per partition per checkpoint, whatever the number of metrics', async () => {
     const { batches, directory } = scenario(4);
     const target = store();
-    const harness = createHarness(target, directory);
+    // Counted as the processor app counts them: through countingStore.
+    const counted = new ProcessingInstruments(createRegistry('processing-test-writes'));
+    const harness = createHarness(countingStore(target, counted), directory);
     await harness.processor.assign([0, 1]);
-    const writes = () => harness.instruments.objectWrites;
-    expect(writes).toBeDefined();
+    const writes = async (kind: string) =>
+      (await counted.objectWrites.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+    // Partition 0 carries all 24 metrics, partition 1 a few: the write count must not follow them.
     await harness.processor.handleBatch(recordBatch(0, 0, batches.slice(0, 300)));
     await harness.processor.handleBatch(recordBatch(1, 0, batches.slice(300, 310)));
     const before = await target.list('_checkpoints/');
+    const [segmentsBefore, manifestsBefore] = [await writes('segment'), await writes('manifest')];
     await harness.processor.checkpointAll();
     const after = await target.list('_checkpoints/');
+    expect((await writes('segment')) - segmentsBefore).toBe(2);
+    expect((await writes('manifest')) - manifestsBefore).toBe(2);
     // Two new segments (one per partition); the manifests were rewritten in place.
     expect(after.length - before.length).toBe(2);
     expect(harness.afterCheckpoint).toEqual(
