@@ -11,8 +11,8 @@ import { RUNNERS } from './build/launch.ts';
 /** The long-running apps, in start order (the CLI is a command, not a service). */
 const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
 
-/** Where `make up` finds the API answering once the stack is started. */
-const API_HEALTHCHECK = 'http://127.0.0.1:8041/healthcheck';
+/** Where `make up` finds the API answering (a stack already running). */
+const apiHealthcheck = () => `http://127.0.0.1:${appPorts('api').api}/healthcheck`;
 
 /** How long `make up` waits for every app's `/readyz`. */
 const READY_TIMEOUT_MS = 300_000;
@@ -32,23 +32,47 @@ const runnableApps = () =>
 
 const appConfigFile = (app: string) => join('config', 'local', `${app}.yaml`);
 
-/** The one place that says how an app is launched (its runner, and the config it reads). */
+/**
+ * The app's ports: those of its config/local file, shifted by `infra.portOffset` so that an
+ * isolated stack (test/reliability) does not clash with the shared one.
+ */
+function appPorts(app: string): { admin: number; api?: number } {
+  const config = parse(readFileSync(join(PROJECT_ROOT, appConfigFile(app)), 'utf8')) as {
+    admin?: { port?: number };
+    api?: { port?: number };
+  };
+  if (!config.admin?.port) throw new Error(`${appConfigFile(app)} names no admin port`);
+  const offset = loadInfraSettings().infra.portOffset;
+  return {
+    admin: config.admin.port + offset,
+    ...(config.api?.port ? { api: config.api.port + offset } : {}),
+  };
+}
+
+/** The apps whose configuration has a storage section (the others refuse unknown keys). */
+const APPS_WITH_STORAGE = new Set(['api', 'processor']);
+
+/** The one place that says how an app is launched (its runner, config file, ports, storage). */
 function launch(app: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const ports = appPorts(app);
+  // The stored series live with the rest of the state, so an isolated stack has its own.
+  const storage = join(loadInfraSettings().infra.stateDir, 'storage');
+  // The infrastructure's settings are not the app's configuration.
+  const own = Object.entries(env).filter(([name]) => !name.startsWith('GRANARY_INFRA__'));
   return spawn(process.execPath, RUNNERS.dist(app), {
     cwd: PROJECT_ROOT,
-    env: { ...env, GRANARY_CONFIG: appConfigFile(app) },
+    env: {
+      ...Object.fromEntries(own),
+      GRANARY_CONFIG: appConfigFile(app),
+      GRANARY_ADMIN__PORT: String(ports.admin),
+      ...(ports.api ? { GRANARY_API__PORT: String(ports.api) } : {}),
+      ...(APPS_WITH_STORAGE.has(app) ? { GRANARY_STORAGE__FILE__BASE_PATH: storage } : {}),
+    },
     stdio: 'inherit',
   });
 }
 
-/** The app's `/readyz`, on the admin port its config/local file gives. */
-function readinessUrl(app: string): string {
-  const config = parse(readFileSync(join(PROJECT_ROOT, appConfigFile(app)), 'utf8')) as {
-    admin?: { host?: string; port?: number };
-  };
-  if (!config.admin?.port) throw new Error(`${appConfigFile(app)} names no admin port`);
-  return `http://${config.admin.host ?? '127.0.0.1'}:${config.admin.port}/readyz`;
-}
+const readinessUrl = (app: string) => `http://127.0.0.1:${appPorts(app).admin}/readyz`;
 
 /**
  * Keeps an app running: when it exits without being asked to, it is started again after a
@@ -146,7 +170,7 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-const apiAnswers = () => answers(API_HEALTHCHECK);
+const apiAnswers = () => answers(apiHealthcheck());
 
 /** Resolves once every app's `/readyz` answers 200; throws naming those that did not in time. */
 async function waitUntilReady(apps: readonly string[], stackPid: number, logFile: string): Promise<void> {
@@ -170,7 +194,7 @@ async function waitUntilReady(apps: readonly string[], stackPid: number, logFile
 async function startInBackground(): Promise<void> {
   const { stateDir } = loadInfraSettings().infra;
   if (await apiAnswers()) {
-    throw new Error(`something already serves ${API_HEALTHCHECK} (a running make run or make up?)`);
+    throw new Error(`something already serves ${apiHealthcheck()} (a running make run or make up?)`);
   }
   const pid = startDetached('stack', process.execPath, ['--import', 'tsx', join('tools', 'run.ts')], {
     stateDir,

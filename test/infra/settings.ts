@@ -26,6 +26,11 @@ const InfraSettingsSchema = Type.Object({
       containers: Type.Union([Type.Literal('auto'), Type.Literal('never')], { default: 'auto' }),
       /** Keep services started by a test run running afterwards (faster reruns). */
       keep: Type.Boolean({ default: false }),
+      /**
+       * Added to every port below (and to the apps' ports in tools/run.ts): with a state directory
+       * of its own, a second instance that a test may restart without touching the shared one.
+       */
+      portOffset: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
     },
     { default: {} },
   ),
@@ -43,14 +48,24 @@ export const TEST_USERS_FILE = resolve(PROJECT_ROOT, 'test/fixtures/basic-users.
 /** The S3 credentials S3Proxy checks signatures with: Granary's `storage.s3` defaults. */
 export const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' } as const;
 
-/** Fixed local ports, away from the services' defaults so a developer's own instances don't clash. */
-export const PORTS = {
-  kafka: 19092,
-  kafkaController: 19093,
-  registry: 18081,
-  s3: 18333,
-  postgres: 15432,
-  redis: 16379,
-  /** Keystone, started on demand by the tests that need it (test/infra/keystone.ts). */
-  keystone: 15000,
-} as const;
+/**
+ * Fixed local ports, away from the services' defaults so a developer's own instances don't clash;
+ * shifted by `infra.portOffset` for an isolated instance.
+ */
+export const PORTS = shiftPorts(
+  {
+    kafka: 19092,
+    kafkaController: 19093,
+    registry: 18081,
+    s3: 18333,
+    postgres: 15432,
+    redis: 16379,
+    /** Keystone, started on demand by the tests that need it (test/infra/keystone.ts). */
+    keystone: 15000,
+  },
+  loadInfraSettings().infra.portOffset,
+);
+
+function shiftPorts<Ports extends Record<string, number>>(ports: Ports, offset: number): Readonly<Ports> {
+  return Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, port + offset])) as Ports;
+}
