@@ -1,6 +1,6 @@
 import { createLogger, createRegistry } from '@granary/observability';
 import { type ObjectStore, rawTailKey, readManifest } from '@granary/storage';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type MeasureRecord,
   NO_FAULTS,
@@ -11,7 +11,7 @@ import {
   processingErrors,
 } from '../index.ts';
 import { MEDIUM, START_US } from './stream.ts';
-import { SETTINGS, TOPIC, activeMetrics, compactedObjects, directoryOf, temporaryStore } from './support.ts';
+import { SETTINGS, TOPIC, activeMetrics, compactedObjects, directoryOf, storePerTest } from './support.ts';
 
 const PARTITION = 3;
 const ACTIVE = '6a0e6f3c-1c1e-4d3a-9a55-0c2f4a1b7d01';
@@ -20,16 +20,7 @@ const UNKNOWN = '6a0e6f3c-1c1e-4d3a-9a55-0c2f4a1b7d03';
 const MINUTE_US = 60_000_000;
 const HOUR_US = 60 * MINUTE_US;
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-function store(): ObjectStore {
-  const temporary = temporaryStore();
-  cleanups.push(temporary.remove);
-  return temporary.store;
-}
+const store = storePerTest();
 
 /** One owner of PARTITION over `target`, with the checkpoints it reported. */
 function deps(target: ObjectStore) {

@@ -13,7 +13,7 @@ import {
   readManifest,
   splitObjectKey,
 } from '@granary/storage';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProcessingInstruments, compilePolicy, countingStore, processingErrors } from '../index.ts';
 import { MEDIUM, SHORT_WITH_RATE, type StreamBatch, generateStream } from './stream.ts';
 import {
@@ -23,19 +23,10 @@ import {
   createHarness,
   directoryOf,
   recordBatch,
-  temporaryStore,
+  storePerTest,
 } from './support.ts';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-function store(): ObjectStore {
-  const temporary = temporaryStore();
-  cleanups.push(temporary.remove);
-  return temporary.store;
-}
+const store = storePerTest();
 
 /** Half the metrics on `medium`, half on a short policy with rate methods and a back window. */
 function scenario(seed: number) {

@@ -5,6 +5,7 @@ import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
 import { createLogger, createRegistry } from '@granary/observability';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { FileObjectStore, type ObjectStore } from '@granary/storage';
+import { afterEach } from 'vitest';
 import {
   type FaultInjector,
   type IndexedPolicy,
@@ -34,6 +35,19 @@ export function temporaryStore(): { store: ObjectStore; basePath: string; remove
     store: new FileObjectStore({ basePath }),
     basePath,
     remove: () => rmSync(basePath, { recursive: true, force: true }),
+  };
+}
+
+/** For a test file: a fresh file store per call, removed after the test that asked for it. */
+export function storePerTest(): () => ObjectStore {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  return () => {
+    const temporary = temporaryStore();
+    cleanups.push(temporary.remove);
+    return temporary.store;
   };
 }
 
