@@ -116,6 +116,9 @@ export async function startApi(
     maxConnections: config.index.maxConnections,
     logger,
   });
+  if (config.api.auth.mode === 'noauth') {
+    logger.warn({ component: 'auth' }, 'noauth: any client can claim any identity (X-User-Id, X-Roles)');
+  }
   let writes: Awaited<ReturnType<typeof startMeasureWrites>> | undefined;
   let reads: Awaited<ReturnType<typeof startMeasureReads>> | undefined;
   try {
