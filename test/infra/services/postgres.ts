@@ -73,18 +73,8 @@ export const postgresService: LocalService = {
     await waitUntil(
       'PostgreSQL',
       async () => {
-        const admin = new pg.Client({
-          connectionString: `postgres://${USER}@127.0.0.1:${PORTS.postgres}/postgres`,
-          connectionTimeoutMillis: 2000,
-        });
-        try {
-          await admin.connect();
-          const exists = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
-          if (exists.rowCount === 0) await admin.query(`create database ${DATABASE}`);
-          return true;
-        } finally {
-          await admin.end().catch(() => undefined);
-        }
+        await ensureDatabase(DATABASE);
+        return true;
       },
       { timeoutMs: 60_000, logFile },
     );
@@ -96,6 +86,22 @@ export const postgresService: LocalService = {
     }
   },
 };
+
+/** Create `database` (a fixed identifier, never user input) in the local cluster if it is missing. */
+export async function ensureDatabase(database: string): Promise<{ user: string }> {
+  const admin = new pg.Client({
+    connectionString: `postgres://${USER}@127.0.0.1:${PORTS.postgres}/postgres`,
+    connectionTimeoutMillis: 2000,
+  });
+  try {
+    await admin.connect();
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await admin.query(`create database ${database}`);
+    return { user: USER };
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
 
 function userIds(user: string): { uid: number; gid: number } {
   return { uid: Number(run('id', ['-u', user]).trim()), gid: Number(run('id', ['-g', user]).trim()) };
