@@ -1,7 +1,7 @@
 import { defineErrors } from '@granary/errors';
 
 /**
- * Why a record could not be encoded or decoded. Only the registry being unreachable is worth
+ * Why a record could not be encoded or decoded. The registry being unreachable or wrong is worth
  * retrying; every other code is a property of the record itself, so it goes to a dead-letter topic.
  */
 export const schemaErrors = defineErrors({
@@ -32,6 +32,14 @@ export const schemaErrors = defineErrors({
     retriable: false,
   },
   SCHEMA_REGISTRY_UNAVAILABLE: { message: 'Schema registry is unavailable', status: 503, retriable: true },
+  // The registry, not the record, is wrong (forgotten or replaced schemas): dead-lettering would
+  // empty the backlog, so the reader holds the partition and retries until the registry is fixed.
+  SCHEMA_REGISTRY_MISMATCH: {
+    message:
+      "Registry does not know a record's schema id, or maps it to another record type than the topic's",
+    status: 503,
+    retriable: true,
+  },
 });
 
 export type SchemaErrorCode = (typeof schemaErrors.codes)[number];

@@ -68,11 +68,14 @@ export async function lookUpSchemaId(
   });
 }
 
-/** The writer schema (Avro JSON text) registered under `id`. */
+/**
+ * The writer schema (Avro JSON text) registered under `id`. An id the registry does not know was
+ * once given by it to a producer: the registry has forgotten it (`SCHEMA_REGISTRY_MISMATCH`).
+ */
 export async function fetchWriterSchema(client: Client, id: number): Promise<string> {
   // An empty subject asks for the id in the default context, whatever subject registered it.
   const info = await callRegistry(`fetch schema id ${id}`, () => client.getBySubjectAndId('', id), {
-    notFound: 'SCHEMA_UNKNOWN_SCHEMA_ID',
+    notFound: 'SCHEMA_REGISTRY_MISMATCH',
   });
   if (info.schemaType !== undefined && info.schemaType !== 'AVRO') {
     throw schemaErrors('SCHEMA_WRONG_SCHEMA', `schema id ${id} is ${info.schemaType}, not AVRO`);

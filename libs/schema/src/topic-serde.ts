@@ -186,6 +186,15 @@ export class TopicSerde<Value> {
       throw schemaErrors('SCHEMA_WRONG_SCHEMA', `schema id ${id} is not a usable Avro schema`, { cause });
     }
     if (writer.equals(this.type)) return { writer: this.type, resolver: undefined };
+    // Evolution keeps the record's full name; another name means the registry answers the id with
+    // some other schema (wiped and refilled, or pointed elsewhere), not that the record is bad.
+    const writerName = (writer as { name?: string }).name;
+    if (writerName !== this.schema.name) {
+      throw schemaErrors(
+        'SCHEMA_REGISTRY_MISMATCH',
+        `schema id ${id} is ${writerName ?? writer.typeName} in the registry, topic ${this.topic} expects ${this.schema.name}`,
+      );
+    }
     try {
       return { writer, resolver: this.type.createResolver(writer) };
     } catch (cause) {

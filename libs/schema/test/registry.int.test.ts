@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isRetriable } from '@granary/errors';
 import { describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../index.ts';
 import { aMeasureBatch, aSample, mitakaSampleSchema } from './fixtures.ts';
 
+const subjects = () => `${infra().schemaRegistryUrl}/subjects`;
 const registry = () => createSchemaRegistryClient({ url: infra().schemaRegistryUrl });
 const uniqueTopic = (name: string) => `test.${name}.${randomUUID().slice(0, 8)}`;
 
@@ -75,15 +77,28 @@ describe('TopicSerde against the real schema registry', () => {
     expect(schemaErrors.is(error, 'SCHEMA_INCOMPATIBLE')).toBe(true);
   });
 
-  it('tells an unknown schema id from a record of another schema', async () => {
+  it('refuses, retriably and naming the id, records whose schema the registry forgot or maps to another type', async () => {
+    const topic = uniqueTopic('measures');
+    // Content of its own (Apicurio's ids are content ids, shared by subjects with the same text), so
+    // deleting the subject removes the id.
+    const unique = { ...measureBatchSchema, definition: { ...measureBatchSchema.definition, doc: topic } };
+    const writer = await TopicSerde.create(registry(), topic, unique);
+    const written = [writer.encode(aMeasureBatch(1)), writer.encode(aMeasureBatch(2))];
     const samples = await TopicSerde.create(registry(), uniqueTopic('samples'), sampleSchema);
-    const measures = await TopicSerde.create(registry(), uniqueTopic('measures'), measureBatchSchema);
-    const unknownId = measures.encode(aMeasureBatch(2));
-    unknownId.writeUInt32BE(2_000_000_000, 1);
-    const outcomes = await measures.decodeAll([unknownId, samples.encode(aSample())]);
-    expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
-      'SCHEMA_UNKNOWN_SCHEMA_ID',
-      'SCHEMA_WRONG_SCHEMA',
-    ]);
+
+    // A fresh client caches nothing; the registry answers the samples id with a Sample schema.
+    const reader = await TopicSerde.create(registry(), uniqueTopic('measures'), measureBatchSchema);
+    const wrongType = await reader.decodeAll([samples.encode(aSample())]).catch((e: unknown) => e);
+    expect(schemaErrors.is(wrongType, 'SCHEMA_REGISTRY_MISMATCH')).toBe(true);
+    expect((wrongType as Error).message).toContain('expects org.granary.MeasureBatch');
+
+    // Wipe the subject, as a registry that lost its storage would have: the ids are unknown now.
+    const subject = `${subjects()}/${encodeURIComponent(writer.subject)}`;
+    expect((await fetch(subject, { method: 'DELETE' })).ok).toBe(true);
+    expect((await fetch(`${subject}?permanent=true`, { method: 'DELETE' })).ok).toBe(true);
+    const forgotten = await reader.decodeAll(written).catch((e: unknown) => e);
+    expect(schemaErrors.is(forgotten, 'SCHEMA_REGISTRY_MISMATCH')).toBe(true);
+    expect(isRetriable(forgotten)).toBe(true);
+    expect((forgotten as Error).message).toContain(`schema id ${writer.schemaId}`);
   });
 });

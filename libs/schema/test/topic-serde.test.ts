@@ -135,39 +135,62 @@ describe('TopicSerde (mock registry)', () => {
       });
     });
 
-    it('unknown schema id → SCHEMA_UNKNOWN_SCHEMA_ID', async () => {
+    it('unknown schema id → retriable SCHEMA_REGISTRY_MISMATCH naming the id, not a dead letter', async () => {
       const { measures, good } = await setUp();
       const unknown = Buffer.from(good);
       unknown.writeUInt32BE(987_654, 1);
-      await expect(measures.decode(unknown)).rejects.toMatchObject({ code: 'SCHEMA_UNKNOWN_SCHEMA_ID' });
+      const error = await measures.decode(unknown).catch((e: unknown) => e);
+      expect(schemaErrors.is(error, 'SCHEMA_REGISTRY_MISMATCH')).toBe(true);
+      expect(isRetriable(error)).toBe(true);
+      expect((error as Error).message).toContain('987654');
     });
 
-    it('a record of another schema → SCHEMA_WRONG_SCHEMA', async () => {
+    it('an id the registry maps to another record type → retriable SCHEMA_REGISTRY_MISMATCH naming both', async () => {
       const { samples, measures } = await setUp();
       const error = await measures.decode(samples.encode(aSample())).catch((e: unknown) => e);
+      expect(schemaErrors.is(error, 'SCHEMA_REGISTRY_MISMATCH')).toBe(true);
+      expect(isRetriable(error)).toBe(true);
+      expect((error as Error).message).toContain(`schema id ${samples.schemaId}`);
+      expect((error as Error).message).toContain('expects org.granary.MeasureBatch');
+    });
+
+    it('the same record type in a shape this reader cannot resolve → SCHEMA_WRONG_SCHEMA', async () => {
+      const { measures } = await setUp();
+      const registry = (measures as unknown as { client: SchemaRegistryClient }).client;
+      const clash = {
+        type: 'record',
+        name: 'MeasureBatch',
+        namespace: 'org.granary',
+        fields: [{ name: 'metric_id', type: 'long' }],
+      };
+      const id = await registry.register(
+        'clash-value',
+        { schemaType: 'AVRO', schema: JSON.stringify(clash) },
+        false,
+      );
+      const record = Buffer.from([0, 0, 0, 0, 0, 2]);
+      record.writeUInt32BE(id, 1);
+      const error = await measures.decode(record).catch((e: unknown) => e);
       expect(schemaErrors.is(error, 'SCHEMA_WRONG_SCHEMA')).toBe(true);
       expect(isRetriable(error)).toBe(false);
     });
 
     it('decodeAll returns each record value or reason, in order', async () => {
-      const { samples, measures, good } = await setUp();
-      const unknown = Buffer.from(good);
-      unknown.writeUInt32BE(987_654, 1);
-      const outcomes = await measures.decodeAll([
-        good,
-        Buffer.from('junk'),
-        unknown,
-        samples.encode(aSample()),
-        good,
-      ]);
+      const { measures, good } = await setUp();
+      const outcomes = await measures.decodeAll([good, Buffer.from('junk'), good]);
       expect(outcomes.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
         'ok',
         'SCHEMA_CORRUPT_RECORD',
-        'SCHEMA_UNKNOWN_SCHEMA_ID',
-        'SCHEMA_WRONG_SCHEMA',
         'ok',
       ]);
       expect(outcomes[0]).toEqual({ ok: true, value: aMeasureBatch(3) });
+    });
+
+    it('decodeAll rejects the whole batch when the registry is wrong about one id, so nothing is dead-lettered', async () => {
+      const { samples, measures, good } = await setUp();
+      await expect(measures.decodeAll([good, samples.encode(aSample())])).rejects.toMatchObject({
+        code: 'SCHEMA_REGISTRY_MISMATCH',
+      });
     });
   });
 
