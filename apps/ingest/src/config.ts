@@ -14,7 +14,7 @@ import { type Static, Type } from '@sinclair/typebox';
 export const IngestSection = Type.Object(
   {
     groupId: Type.String({ minLength: 1, default: 'granary-ingest' }),
-    sessionTimeoutMs: Type.Integer({ minimum: 6000, default: 30_000 }),
+    sessionTimeoutMs: Type.Integer({ minimum: 6000, default: 6000 }),
     /** Create the topics ingest reads and writes when missing. */
     provisionTopics: Type.Boolean({ default: true }),
     /**

@@ -21,7 +21,7 @@ export const ProcessorSection = Type.Object(
   {
     groupId: Type.String({ default: 'granary-processors' }),
     /** Kafka session timeout: how long a vanished processor keeps its partitions. */
-    sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 30_000 }),
+    sessionTimeoutMs: Type.Integer({ minimum: 1000, default: 6000 }),
     /** Create the measures and dead-letter topics when missing. */
     provisionTopics: Type.Boolean({ default: true }),
     /** S3: create the bucket when missing (development, tests). */

@@ -34,11 +34,15 @@ export class KafkajsBatchConsumer implements BatchConsumer {
     private readonly backoff: Partial<BackoffOptions>,
     private readonly logger: Logger | undefined,
   ) {
+    // ADR 0016: how long a killed member keeps its partitions, the bulk of failover time.
+    const sessionTimeout = options.sessionTimeoutMs ?? 6000;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      sessionTimeout,
+      // Several heartbeats per session, so one slow round trip does not cost a live member its partitions.
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 6)),
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) =>
       this.assignmentChanged(payload.memberAssignment),
