@@ -9,15 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { loadConfig } from '@granary/config';
-import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { watermarkKey } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { S3ObjectStore } from '@granary/storage';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { generateMetricIds, roundOf } from './bench-stream.ts';
+import { createBenchIndex, generateMetricIds, roundOf } from './bench-stream.ts';
 import { type ProcessorConfig, ProcessorConfigSchema, startProcessor } from './index.ts';
 
 const METRICS = 10_000;
@@ -52,25 +50,6 @@ const config: ProcessorConfig = {
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function prepareIndex(ids: readonly string[]): Promise<void> {
-  const admin = new pg.Client({ connectionString: base.database.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${databaseName}`);
-  await admin.end();
-  const index = createIndex({ databaseUrl: config.database.url });
-  await index.migrate();
-  await index.seed('defaults');
-  await index.close();
-  // A fixture, not a test of the index: one bulk insert instead of 10,000 API creations.
-  const client = new pg.Client({ connectionString: config.database.url });
-  await client.connect();
-  await client.query(
-    `INSERT INTO metric (id, creator, archive_policy_name) SELECT id, 'bench', 'medium' FROM unnest($1::uuid[]) AS id`,
-    [ids],
-  );
-  await client.end();
-}
 
 async function produceRounds(ids: readonly string[], rounds: number[]): Promise<void> {
   const kafka = createKafkaClient(config.kafka);
@@ -145,7 +124,7 @@ async function main(): Promise<void> {
   console.log(
     `processor bench: ${METRICS} metrics (medium), ${MEASURES_PER_BATCH} measures/batch, ${ROUNDS} rounds, ${PARTITIONS} partitions`,
   );
-  await prepareIndex(ids);
+  const database = await createBenchIndex(base.database.url, databaseName, ids, 'medium');
   const admin = createKafkaClient(config.kafka).createAdmin();
   await admin.connect();
   await admin.createTopics([config.topics.measures, config.topics.measuresDeadLetter]);
@@ -216,10 +195,7 @@ async function main(): Promise<void> {
   await cleanup.connect();
   await cleanup.deleteTopics([topic, `${topic}.dlq`]);
   await cleanup.disconnect();
-  const dropper = new pg.Client({ connectionString: base.database.url });
-  await dropper.connect();
-  await dropper.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-  await dropper.end();
+  await database.drop();
 }
 
 await main();

@@ -27,6 +27,8 @@ export interface IsolatedAppOptions {
   scope: string;
   /** The infrastructure endpoints (KAFKA_BROKERS, DATABASE_URL, …) and any other variables. */
   env: NodeJS.ProcessEnv;
+  /** Partitions of each topic the app provisions (default 1). */
+  partitions?: number;
 }
 
 function freePort(): Promise<number> {
@@ -77,7 +79,7 @@ export async function startIsolatedApp(app: string, options: IsolatedAppOptions)
     ['measures.dlq', 'MEASURES_DEAD_LETTER'],
   ]) {
     env[`GRANARY_TOPICS__${variable}__NAME`] = `${scope}.${topic}`;
-    env[`GRANARY_TOPICS__${variable}__PARTITIONS`] = '1';
+    env[`GRANARY_TOPICS__${variable}__PARTITIONS`] = String(options.partitions ?? 1);
   }
 
   const child = spawn(process.execPath, options.nodeArguments, { cwd: options.cwd, env, stdio: 'inherit' });
