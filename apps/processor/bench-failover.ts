@@ -42,15 +42,33 @@ async function scrape(app: IsolatedApp): Promise<string> {
   return response.text();
 }
 
+interface Sample {
+  name: string;
+  labels: string;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (labels kept as their raw text). */
+function samples(metrics: string): Sample[] {
+  const lines = metrics.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm);
+  return [...lines].map(([, name, labels, value]) => ({
+    name: name as string,
+    labels: labels ?? '',
+    value: Number(value),
+  }));
+}
+
 /** Partitions this processor has applied at least one batch of (its consumer-lag series). */
 function appliedPartitions(metrics: string): Set<number> {
-  const matches = metrics.matchAll(/^granary_processor_consumer_lag\{partition="(\d+)"\}/gm);
-  return new Set([...matches].map((match) => Number(match[1])));
+  return new Set(
+    samples(metrics)
+      .filter(({ name }) => name === 'granary_processor_consumer_lag')
+      .map(({ labels }) => Number(labels.match(/partition="(\d+)"/)?.[1])),
+  );
 }
 
 function sample(metrics: string, name: string): number {
-  const match = metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return match ? Number(match[1]) : 0;
+  return samples(metrics).find((entry) => entry.name === name)?.value ?? 0;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
