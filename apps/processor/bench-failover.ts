@@ -31,7 +31,6 @@ const FAILOVER_TIMEOUT_MS = 120_000;
 
 const suffix = randomBytes(4).toString('hex');
 const base = loadConfig(ProcessorConfigSchema);
-const bucket = `granary-bench-failover-${suffix}`;
 const ids = generateMetricIds(PARTITIONS * METRICS_PER_PARTITION);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,6 +122,8 @@ async function failoverOnce(admin: TopicAdmin, databaseUrl: string, repetition: 
   const scope = `granary-bench-failover-${suffix}-${repetition}`;
   const topic = `${scope}.measures`;
   const groupId = `${scope}.processors`;
+  // A bucket per run: the same metrics start over from the same timestamps each time.
+  const bucket = scope;
   const start = () =>
     startIsolatedApp('processor', {
       cwd: PROJECT_ROOT,
@@ -198,6 +199,9 @@ async function failoverOnce(admin: TopicAdmin, databaseUrl: string, repetition: 
     await survivor.stop();
     await victim.stop();
     await admin.deleteTopics([topic, `${topic}.dlq`]);
+    const store = new S3ObjectStore({ ...base.storage.s3, bucket });
+    await store.delete(await store.list(''));
+    await store.close();
   }
 }
 
@@ -226,9 +230,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await admin.disconnect();
-    const store = new S3ObjectStore({ ...base.storage.s3, bucket });
-    await store.delete(await store.list(''));
-    await store.close();
     await database.drop();
   }
 }
