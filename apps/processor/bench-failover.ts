@@ -10,7 +10,8 @@
  * time (claim + load from storage). Figures are printed, never asserted; the load average with them.
  */
 import { randomBytes } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '@granary/config';
 import { BatchingProducer, type TopicAdmin, createKafkaClient } from '@granary/kafka';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
@@ -32,6 +33,7 @@ const FAILOVER_TIMEOUT_MS = 120_000;
 const suffix = randomBytes(4).toString('hex');
 const base = loadConfig(ProcessorConfigSchema);
 const ids = generateMetricIds(PARTITIONS * METRICS_PER_PARTITION);
+const logFile = join(tmpdir(), `granary-bench-failover-${suffix}.log`);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -130,6 +132,8 @@ async function failoverOnce(admin: TopicAdmin, databaseUrl: string, repetition: 
       nodeArguments: RUNNERS.dist('processor'),
       scope,
       partitions: PARTITIONS,
+      // kafkajs logs every rebalance at error level: kept out of the report, kept for a look.
+      logFile,
       env: {
         ...process.env,
         GRANARY_LOG__LEVEL: 'warn',
@@ -209,6 +213,7 @@ async function main(): Promise<void> {
   console.log(
     `failover bench: 2 processors (dist), ${PARTITIONS} partitions, ${ids.length} metrics trickled every ${TRICKLE_INTERVAL_MS} ms, session ${base.processor.sessionTimeoutMs} ms; kill -9 of one → survivor's first applied batch of each orphaned partition`,
   );
+  console.log(`  processors' logs: ${logFile}`);
   const database = await createBenchIndex(
     base.database.url,
     `granary_bench_failover_${suffix}`,

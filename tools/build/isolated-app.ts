@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ export interface IsolatedAppOptions {
   env: NodeJS.ProcessEnv;
   /** Partitions of each topic the app provisions (default 1). */
   partitions?: number;
+  /** File that receives the app's output (default: this process's own stdout and stderr). */
+  logFile?: string;
 }
 
 function freePort(): Promise<number> {
@@ -82,7 +84,14 @@ export async function startIsolatedApp(app: string, options: IsolatedAppOptions)
     env[`GRANARY_TOPICS__${variable}__PARTITIONS`] = String(options.partitions ?? 1);
   }
 
-  const child = spawn(process.execPath, options.nodeArguments, { cwd: options.cwd, env, stdio: 'inherit' });
+  const output = options.logFile === undefined ? undefined : openSync(options.logFile, 'a');
+  const child = spawn(process.execPath, options.nodeArguments, {
+    cwd: options.cwd,
+    env,
+    stdio: output === undefined ? 'inherit' : ['ignore', output, output],
+  });
+  // The child holds its own copy.
+  if (output !== undefined) closeSync(output);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => {
