@@ -38,8 +38,13 @@ export async function toDumpedRecord(record: ConsumedRecord, decoder: ValueDecod
   try {
     dumped.value = await decoder.decode(record.value);
   } catch (error) {
-    // A record that cannot be read is what one dumps a topic to find: show it, keep going.
-    if (!schemaErrors.is(error) || error.retriable) throw error;
+    // A record that cannot be read is what one dumps a topic to find: show it, keep going. A
+    // registry that does not know the record's schema id is shown the same way (the consumers hold
+    // their partition on it; the dump is how an operator sees which ids); an unreachable registry
+    // ends the dump.
+    const perRecord =
+      schemaErrors.is(error) && (!error.retriable || error.code === 'SCHEMA_REGISTRY_MISMATCH');
+    if (!perRecord) throw error;
     dumped.error = { code: error.code, message: error.message };
     dumped.valueBase64 = record.value.toString('base64');
   }

@@ -69,7 +69,7 @@ describe('granary dlq', () => {
       topic: dlq,
       key,
       headers: { traceparent: '00-trace-01' },
-      error: { code: 'SCHEMA_UNKNOWN_SCHEMA_ID' },
+      error: { code: 'SCHEMA_REGISTRY_MISMATCH' },
       deadLetter: {
         errorCode: 'SCHEMA_UNKNOWN_SCHEMA_ID',
         errorMessage: 'Record names a schema id the registry does not know: schema id 99',
