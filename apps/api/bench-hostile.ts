@@ -18,7 +18,7 @@ import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ApiConfigSchema, startApi } from './index.ts';
 
 /** How long each class runs (and the GET is timed) for. */
-const CLASS_SECONDS = Number(process.env.BENCH_CLASS_SECONDS ?? 4);
+const CLASS_SECONDS = 4;
 /** Points of the series `rolling` reads: with a window of 95, just under the cost limit (2M values). */
 const SERIES_POINTS = 20_000;
 const ROLLING_WINDOW = 95;
