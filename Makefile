@@ -27,7 +27,7 @@ help:
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
 	@echo "make docker-lint     lint the Dockerfile (hadolint + pinned-base/non-root rules)"
-	@echo "make conformance [GABBITS=dir]   Gnocchi's gabbi files against a fresh local deployment"
+	@echo "make conformance [GABBITS=dir]   the shared gabbi subset and Gnocchi 4.7.1's functional suite (or one dir)"
 	@echo "make fuzz            schemathesis against the live API from its /openapi.json (fixed seed)"
 
 # `npm install` against the committed lockfile, only when it changed since the last install.
@@ -82,7 +82,8 @@ docker-lint:
 errors-doc: install
 	$(TSX) tools/errors-doc.ts --write
 
-GABBITS ?= ../shared/conformance/gabbits
+# Empty: the shared subset, then Gnocchi 4.7.1's whole functional suite from its PyPI package.
+GABBITS ?=
 
 # Services this target had to start are stopped again afterwards; ones already up stay up.
 conformance: install

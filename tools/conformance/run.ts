@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSection, KafkaSection, loadConfig } from '@granary/config';
 import { type TopicAdmin, type TopicSpec, createKafkaClient } from '@granary/kafka';
@@ -27,6 +27,7 @@ const LOG_DIR = join(ROOT, '.granary/logs/conformance');
 const API_START_TIMEOUT_MS = 60_000;
 const FILE_TIMEOUT_MS = 600_000;
 const STORAGE_DIR = join(ROOT, '.granary/conformance');
+const SHARED_GABBITS = join(ROOT, '../shared/conformance/gabbits');
 /** Few partitions: a file writes to a handful of metrics, and each partition is claimed at start. */
 const MEASURE_PARTITIONS = 2;
 
@@ -38,30 +39,80 @@ interface TestOutcome {
 
 const ToolConfig = Type.Object({ database: DatabaseSection, kafka: KafkaSection });
 
+/** A directory of gabbi files, run file by file; `label` names it in the output and the logs. */
+interface Suite {
+  label: string;
+  directory: string;
+}
+
 async function main(): Promise<number> {
-  const directory = resolve(process.argv[2] ?? join(ROOT, '../shared/conformance/gabbits'));
+  const began = Date.now();
   const { database, kafka } = loadConfig(ToolConfig);
   const admin = createKafkaClient(kafka).createAdmin();
   await admin.connect();
-  const python = join(ensureVenv(VENV, join(HERE, 'requirements.txt')), 'python');
-  const files = readdirSync(directory)
-    .filter((name) => name.endsWith('.yaml'))
-    .sort();
-  mkdirSync(LOG_DIR, { recursive: true });
+  const bin = ensureVenv(VENV, join(HERE, 'requirements.txt'), { exactly: true });
+  const python = join(bin, 'python');
+  const explicit = process.argv[2];
+  const suites: Suite[] = explicit
+    ? [{ label: basename(resolve(explicit)), directory: resolve(explicit) }]
+    : [{ label: 'shared subset', directory: SHARED_GABBITS }, packageSuite(python)];
 
   let passed = 0;
   let failed = 0;
-  for (const [i, file] of files.entries()) {
-    const outcomes = await runFile(join(directory, file), python, database.url, admin, i);
-    const filePassed = outcomes.filter((o) => o.passed).length;
-    passed += filePassed;
-    failed += outcomes.length - filePassed;
-    console.log(`${file}: ${filePassed} passed, ${outcomes.length - filePassed} failed`);
-    for (const o of outcomes.filter((o) => !o.passed)) console.log(`  ✗ ${o.name} — ${o.reason}`);
+  let ordinal = 0;
+  const totals: string[] = [];
+  for (const suite of suites) {
+    console.log(`== ${suite.label}: ${suite.directory}`);
+    const logDir = join(LOG_DIR, suite.label.replaceAll(/[^\w.-]+/g, '-'));
+    mkdirSync(logDir, { recursive: true });
+    const files = readdirSync(suite.directory)
+      .filter((name) => name.endsWith('.yaml'))
+      .sort();
+    let suitePassed = 0;
+    let suiteFailed = 0;
+    for (const file of files) {
+      const outcomes = await runFile(
+        join(suite.directory, file),
+        python,
+        database.url,
+        admin,
+        ordinal++,
+        logDir,
+      );
+      const filePassed = outcomes.filter((o) => o.passed).length;
+      suitePassed += filePassed;
+      suiteFailed += outcomes.length - filePassed;
+      console.log(`${file}: ${filePassed} passed, ${outcomes.length - filePassed} failed`);
+      for (const o of outcomes.filter((o) => !o.passed)) console.log(`  ✗ ${o.name} — ${o.reason}`);
+    }
+    totals.push(`${suite.label}: ${suitePassed} passed, ${suiteFailed} failed (${files.length} files)`);
+    passed += suitePassed;
+    failed += suiteFailed;
   }
   await admin.disconnect();
+  for (const line of totals) console.log(line);
+  console.log(`took ${Math.round((Date.now() - began) / 1000)} s`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
+}
+
+/**
+ * Gnocchi's own functional suite, inside the package the venv installed from PyPI (pinned in
+ * requirements.txt): found without importing the package, which would need its dependencies.
+ */
+function packageSuite(python: string): Suite {
+  const find = spawnSync(
+    python,
+    [
+      '-c',
+      'import importlib.metadata as m, importlib.util as u; ' +
+        "print(m.version('gnocchi')); print(u.find_spec('gnocchi').submodule_search_locations[0])",
+    ],
+    { encoding: 'utf8' },
+  );
+  if (find.status !== 0) throw new Error(`gnocchi is not installed in ${VENV}: ${find.stderr.trim()}`);
+  const [version, location] = find.stdout.trim().split('\n');
+  return { label: `gnocchi ${version}`, directory: join(location!, 'tests/functional/gabbits') };
 }
 
 async function runFile(
@@ -70,6 +121,7 @@ async function runFile(
   databaseUrl: string,
   admin: TopicAdmin,
   ordinal: number,
+  logDir: string,
 ): Promise<TestOutcome[]> {
   const names = testNames(path);
   const failAll = (reason: string): TestOutcome[] => names.map((name) => ({ name, passed: false, reason }));
@@ -86,7 +138,7 @@ async function runFile(
   try {
     await pgAdmin.query(`CREATE DATABASE ${dbName}`);
     await admin.createTopics(Object.values(topics));
-    const log = createWriteStream(join(LOG_DIR, `${basename(path, '.yaml')}.log`));
+    const log = createWriteStream(join(logDir, `${basename(path, '.yaml')}.log`));
     // Both children need the whole environment (PATH, infra endpoints); the deployment goes on top.
     const shared = {
       ...process.env,
@@ -138,8 +190,9 @@ async function runFile(
     });
     const started = await waitForOk(`${url}/healthcheck`, api);
     if (started !== true) return failAll(`API did not start: ${started}`);
+    // In the file's directory, as Gnocchi runs it: `<@prometheus_fixtures/…` paths are relative.
     const run = spawnSync(python, [join(HERE, 'runner.py'), path, url], {
-      cwd: ROOT,
+      cwd: dirname(path),
       encoding: 'utf8',
       timeout: FILE_TIMEOUT_MS,
       maxBuffer: 64 * 1024 * 1024,

@@ -9,6 +9,7 @@ a JSON object: {"tests": [{"name", "passed", "reason"}]} with one entry per test
 
 import json
 import math
+import os
 import sys
 import unittest
 import urllib.parse
@@ -84,7 +85,8 @@ def main():
     data = utils.load_yaml(yaml_file=path)
     handlers = runner.initialize_handlers([], False)
     suite = suitemaker.test_suite_from_dict(
-        unittest.defaultTestLoader, "conformance", data, ".", url.hostname, url.port,
+        unittest.defaultTestLoader, "conformance", data, os.path.dirname(os.path.abspath(path)),
+        url.hostname, url.port,
         sys.modules[__name__], None, prefix=url.path.rstrip("/"), handlers=handlers,
         test_loader_name="granary-conformance")
     # unittest drops each test from the suite once it has run; keep them to report on.
