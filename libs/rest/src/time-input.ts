@@ -83,6 +83,18 @@ export function parseTimestamp(value: unknown, now: number): TimestampResult {
   return { micros };
 }
 
+/**
+ * Which of Gnocchi's timestamp forms a value is written in: epoch seconds (a number or numeric text),
+ * relative to now (`+`/`-` and a timespan), or a date (ISO 8601 or `now`). Gnocchi reads a whole
+ * measure list in the form of its first timestamp (`utils.to_timestamps`).
+ */
+export function timestampForm(value: unknown): 'epoch' | 'relative' | 'date' {
+  if (typeof value === 'number') return 'epoch';
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (NUMBER.test(text)) return 'epoch';
+  return text.startsWith('-') || text.startsWith('+') ? 'relative' : 'date';
+}
+
 function parseIso(text: string): number | undefined {
   const m = ISO_8601.exec(text);
   if (!m) return undefined;

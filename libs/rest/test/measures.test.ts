@@ -42,15 +42,54 @@ describe('writing measures', () => {
   it('accepts ISO, epoch and numeric text, answers 202 with no body once written', async () => {
     const measures = fakeMeasures();
     const id = await setUp(measures);
-    const res = await post(id, [
+    const dates = await post(id, [
       { timestamp: '2015-03-06T14:33:57', value: 43.1 },
+      { timestamp: '2015-03-06T14:34:12+01:00', value: 1 },
+    ]);
+    expect(dates.statusCode).toBe(202);
+    expect(dates.body).toBe('');
+    const epochs = await post(id, [
       { timestamp: 1425652452.5, value: '12' },
+      { timestamp: '1425652453', value: 2 },
     ]);
-    expect(res.statusCode).toBe(202);
-    expect(res.body).toBe('');
+    expect(epochs.statusCode).toBe(202);
     expect(measures.written).toEqual([
-      { metricId: id, timestamps: [at('2015-03-06T14:33:57'), 1425652452_500_000], values: [43.1, 12] },
+      {
+        metricId: id,
+        timestamps: [at('2015-03-06T14:33:57'), at('2015-03-06T13:34:12')],
+        values: [43.1, 1],
+      },
+      { metricId: id, timestamps: [1425652452_500_000, 1425652453_000_000], values: [12, 2] },
     ]);
+  });
+
+  it("refuses a list mixing timestamp forms, as Gnocchi reads them all in the first one's form", async () => {
+    const measures = fakeMeasures();
+    const id = await setUp(measures);
+    const mixed = [
+      [1478012832, '-5 minutes'],
+      ['-5 minutes', '2015-03-06T14:33:57'],
+      ['2015-03-06T14:33:57', 1425652452.5],
+      ['now', '1425652452'],
+    ];
+    for (const [first, second] of mixed) {
+      const res = await post(id, [
+        { timestamp: first, value: 1 },
+        { timestamp: second, value: 2 },
+      ]);
+      expect(res.statusCode, `${first} then ${second}`).toBe(400);
+      expect(res.json().description).toEqual({
+        cause: 'Invalid input',
+        reason: "unexpected timestamp 'Unable to convert timestamps'",
+        detail: [],
+      });
+    }
+    expect(measures.written).toEqual([]);
+    const relative = await post(id, [
+      { timestamp: '-5 minutes', value: 1 },
+      { timestamp: '+1 hour', value: 2 },
+    ]);
+    expect(relative.statusCode).toBe(202);
   });
 
   it('refuses the whole list when one measure is bad, writing nothing', async () => {
@@ -133,7 +172,14 @@ describe('reading measures', () => {
       cause: 'Aggregation method does not exist for this metric',
       detail: { metric: id, aggregation_method: 'wtf' },
     });
-    expect((await get(id, 'granularity=5')).statusCode).toBe(404);
+    expect((await get(id, 'granularity=5')).json()).toEqual({
+      code: 404,
+      title: 'Not Found',
+      description: `Aggregation method 'mean' at granularity '5.0' for metric ${id} does not exist`,
+    });
+    expect((await get(id, 'granularity=0.5')).json().description).toBe(
+      `Aggregation method 'mean' at granularity '0.5' for metric ${id} does not exist`,
+    );
     expect((await get(id, 'granularity=foobar')).json().description).toEqual({
       cause: 'Argument value error',
       reason: 'Unable to parse timespan',

@@ -1,12 +1,13 @@
 import { type CalendarUnit, resample } from '@granary/carbonara';
+import { pyFloatRepr } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { describedRestError, restError } from '../errors.ts';
+import { describedRestError } from '../errors.ts';
 import { JSON_CONTENT_TYPE, measureRowsJson } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { PolicyRule } from '../policy.ts';
 import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
-import { parseTimespan, parseTimestamp } from '../time-input.ts';
+import { parseTimespan, parseTimestamp, timestampForm } from '../time-input.ts';
 import { argumentError } from '../validation.ts';
 import { accessibleMetric } from './metrics.ts';
 import { namedMetric } from './resources.ts';
@@ -58,8 +59,10 @@ export function measureReader(ctx: RouteContext): MeasureReader {
 }
 
 /**
- * Gnocchi's measure list: `[{"timestamp": …, "value": …}]`, timestamps in any accepted form,
- * values numbers (or numeric text). NaN and infinities are refused: they cannot be aggregated.
+ * Gnocchi's measure list: `[{"timestamp": …, "value": …}]`, timestamps all in the form of the first
+ * (epoch seconds, relative, or dates: Gnocchi converts the list as one array, so mixing forms is
+ * refused), values numbers (or numeric text). NaN and infinities are refused: they cannot be
+ * aggregated.
  */
 export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'metricId'> {
   const invalid = (reason: string) =>
@@ -67,6 +70,7 @@ export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'm
   if (!Array.isArray(body)) throw invalid('unexpected measures format');
   const timestamps: number[] = [];
   const values: number[] = [];
+  let form: ReturnType<typeof timestampForm> | undefined;
   for (const measure of body) {
     if (
       typeof measure !== 'object' ||
@@ -77,6 +81,9 @@ export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'm
       throw invalid('unexpected measures format');
     }
     const { timestamp, value } = measure as { timestamp: unknown; value: unknown };
+    form ??= timestampForm(timestamp);
+    if (timestampForm(timestamp) !== form)
+      throw invalid("unexpected timestamp 'Unable to convert timestamps'");
     const parsed = parseTimestamp(timestamp, now);
     if ('error' in parsed) throw invalid(parsed.error);
     const number = toNumber(value);
@@ -117,8 +124,11 @@ async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
   const stop = optionalTimestamp(query, 'stop', now);
   const available = policy.definition.map((item) => item.granularity);
   if (granularity !== undefined && !available.includes(granularity)) {
-    const description = `Granularity '${granularity}' for metric ${metric.id} does not exist`;
-    throw restError('REST_NOT_FOUND', description, { details: { description } });
+    // Gnocchi's AggregationDoesNotExist: the granularity in seconds as Python prints a float.
+    throw describedRestError(
+      'REST_NOT_FOUND',
+      `Aggregation method '${aggregation}' at granularity '${pyFloatRepr(granularity)}' for metric ${metric.id} does not exist`,
+    );
   }
   const series = await measureReader(ctx).read({
     metric,
