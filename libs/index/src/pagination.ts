@@ -25,7 +25,8 @@ export interface PageRequest {
 /** Distinct sort keys one request may name. */
 export const MAX_SORT_KEYS = 16;
 
-const invalid = (why: string) => described('INDEX_INVALID_PAGINATION', why);
+/** Gnocchi's InvalidPagination text, which every endpoint passes on as it is (`sorts`, `groupby`, markers). */
+const invalid = (why: string) => described('INDEX_INVALID_PAGINATION', `Invalid pagination: \`${why}'`);
 
 /** Gnocchi's sort syntax; the default null placement is PostgreSQL's (last when ascending). */
 export function parseSortKey(spec: string): SortKey {

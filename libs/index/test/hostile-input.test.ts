@@ -47,6 +47,12 @@ describe('sort keys', () => {
     expect(keys.map((k) => [k.key, k.direction])).toEqual([['id', 'desc']]);
   });
 
+  it("refuses an unknown key with Gnocchi's InvalidPagination text", () => {
+    expect(() => resolveSort(['unit'], [], sortable, ['id'])).toThrow(
+      "Invalid pagination: `Sort key supplied is invalid: unit'",
+    );
+  });
+
   it('refuses more distinct keys than the cap', () => {
     const many = Array.from({ length: MAX_SORT_KEYS + 1 }, (_, i) => `k${i}`);
     expect(codeOf(() => resolveSort(many, [], sortable, ['id']))).toBe('INDEX_INVALID_PAGINATION');
