@@ -5,7 +5,8 @@ const USAGE = `usage: npm run infra -- <up|down|status>
 
   up      find or start Kafka, the Schema Registry, PostgreSQL, Redis and S3Proxy; write
           .granary/infra.env (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, REDIS_URL, S3_ENDPOINT)
-  down    stop what 'up' started from this checkout (services given by environment are left alone)
+  down    stop what 'up' started from this checkout (services given by environment are left alone),
+          and a MinIO that tests started on demand and left running
   status  print the endpoints and whether each answers`;
 
 async function main(command: string | undefined): Promise<number> {
@@ -28,12 +29,16 @@ async function main(command: string | undefined): Promise<number> {
       const { postgresService } = await import('./services/postgres.ts');
       const { redisService } = await import('./services/redis.ts');
       const { s3proxyService } = await import('./services/s3proxy.ts');
+      const { minioService } = await import('./services/minio.ts');
       let allUp = true;
       for (const service of [kafkaService, registryService, postgresService, redisService, s3proxyService]) {
         const up = await service.answers().catch(() => false);
         allUp &&= up;
         console.log(`${service.name.padEnd(9)} ${up ? 'up  ' : 'down'} ${service.endpoint}`);
       }
+      // Started by the tests that need it, so its absence is no failure.
+      const minioUp = await minioService.answers().catch(() => false);
+      console.log(`${'minio'.padEnd(9)} ${minioUp ? 'up  ' : 'down'} ${minioService.endpoint} (on demand)`);
       return allUp ? 0 : 1;
     }
     default:

@@ -4,6 +4,7 @@ import { containerRuntimeAnswers, startContainers } from './containers.ts';
 import type { InfraEndpoints } from './endpoints.ts';
 import { stateFolders, withStateLock } from './process.ts';
 import { kafkaService } from './services/kafka.ts';
+import { minioService } from './services/minio.ts';
 import { postgresService } from './services/postgres.ts';
 import { redisService } from './services/redis.ts';
 import { registryService } from './services/registry.ts';
@@ -19,6 +20,9 @@ const LOCAL: Record<keyof InfraEndpoints, LocalService> = {
   redisUrl: redisService,
   s3Endpoint: s3proxyService,
 };
+
+/** Services that tests start when they need them (never by `infraUp`), stopped by a full `infraDown`. */
+const ON_DEMAND: LocalService[] = [minioService];
 
 export type Origin = 'environment' | 'container' | 'already running' | 'started';
 
@@ -98,16 +102,19 @@ export async function infraUp(
   return state;
 }
 
-/** Stop the local services this checkout's state dir started (`only`: just those named). */
+/**
+ * Stop the local services this checkout's state dir started (`only`: just those named; without it,
+ * also any on-demand service a test left running).
+ */
 export async function infraDown(
   settings: InfraSettings,
   options: { report: Report; only?: (keyof InfraEndpoints)[] },
 ): Promise<void> {
   const keys = options.only ?? (Object.keys(LOCAL) as (keyof InfraEndpoints)[]);
+  const services = [...keys.map((key) => LOCAL[key]), ...(options.only ? [] : ON_DEMAND)];
   await withStateLock(settings.infra.stateDir, () =>
     Promise.all(
-      keys.map(async (key) => {
-        const service = LOCAL[key];
+      services.map(async (service) => {
         await service.stop(settings.infra.stateDir);
         options.report(`${service.name}: stopped`);
       }),

@@ -106,7 +106,11 @@ export async function waitUntil(
 }
 
 /** Run a command to completion; throw with its output when it fails. */
-export function run(command: string, args: string[], options: { cwd?: string; user?: string } = {}): string {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; user?: string; env?: Record<string, string> } = {},
+): string {
   const [cmd, argv] =
     options.user && process.getuid?.() === 0
       ? ['runuser', ['-u', options.user, '--', command, ...args]]
@@ -114,7 +118,7 @@ export function run(command: string, args: string[], options: { cwd?: string; us
   const result = spawnSync(cmd, argv, {
     cwd: options.cwd,
     encoding: 'utf8',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', ...options.env },
   });
   if (result.status !== 0) {
     throw new Error(

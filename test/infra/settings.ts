@@ -62,6 +62,8 @@ export const PORTS = shiftPorts(
     redis: 16379,
     /** Keystone, started on demand by the tests that need it (test/infra/keystone.ts). */
     keystone: 15000,
+    /** MinIO, started on demand by the tests that need it (test/infra/services/minio.ts). */
+    minio: 18900,
   },
   loadInfraSettings().infra.portOffset,
 );

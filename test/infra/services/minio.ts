@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  commandExists,
+  forgetPid,
+  recordedPid,
+  run,
+  startDetached,
+  stateFolders,
+  stopProcess,
+  waitUntil,
+  withStateLock,
+} from '../process.ts';
+import { PORTS, loadInfraSettings } from '../settings.ts';
+import type { LocalService } from './service.ts';
+
+/**
+ * The MinIO server module at its last commit (the repository stopped taking changes in February
+ * 2026). The module proxy serves MinIO's `RELEASE.*` tags under no version it will name, so the
+ * pseudo-version of the head is what `go install` can be pinned to.
+ */
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+const ENDPOINT = `http://127.0.0.1:${PORTS.minio}`;
+
+/** MinIO wants a root password of 8 characters or more, so not S3Proxy's `granary`. */
+export const MINIO_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary-minio' } as const;
+
+type Report = (line: string) => void;
+
+function goCommand(): string {
+  if (commandExists('go')) return 'go';
+  // Where the Go tarball installs itself when PATH has not been told.
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('MinIO is built from source: install Go 1.24 or newer (the `go` command) first');
+}
+
+/**
+ * The MinIO binary, built once by `go install` from the Go module proxy into the state dir's
+ * cache (modules, build cache and binary under `cache/minio`; about 3.5 minutes and 2.3 GB the
+ * first time on two cores) and reused afterwards.
+ */
+export function ensureMinioBinary(stateDir: string, report: Report): string {
+  const home = join(stateFolders(stateDir).cache, 'minio');
+  const binary = join(home, MINIO_VERSION, 'minio');
+  if (existsSync(binary)) return binary;
+  report(`minio: building ${MINIO_VERSION} with go install (once; a few minutes, cached in ${home})`);
+  const startedAt = Date.now();
+  // A build that is interrupted must not leave something at `binary` that looks finished.
+  const staging = join(home, `${MINIO_VERSION}.partial`);
+  rmSync(staging, { recursive: true, force: true });
+  run(goCommand(), ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
+    cwd: stateDir,
+    env: {
+      GOPATH: join(home, 'gopath'),
+      GOMODCACHE: join(home, 'gopath', 'pkg', 'mod'),
+      GOCACHE: join(home, 'gocache'),
+      GOBIN: staging,
+      // MinIO's go.mod asks for Go 1.24: the machine's own Go (newer) builds it, nothing is fetched.
+      GOTOOLCHAIN: 'local',
+      GOFLAGS: '-buildvcs=false',
+    },
+  });
+  renameSync(staging, join(home, MINIO_VERSION));
+  report(`minio: built in ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+  return binary;
+}
+
+/**
+ * MinIO in single-drive mode over a folder of the state dir: a second real S3 server, one whose
+ * conditional writes (If-Match / If-None-Match on PUT) are decided atomically, unlike S3Proxy's.
+ * Not part of the always-up set: the tests that need it call `startMinio`; `make infra-down` stops
+ * one that was left running.
+ */
+export const minioService: LocalService = {
+  name: 'minio',
+  endpoint: ENDPOINT,
+
+  async answers() {
+    const response = await fetch(`${ENDPOINT}/minio/health/live`, { signal: AbortSignal.timeout(2000) });
+    return response.status === 200 && (response.headers.get('server') ?? '').startsWith('MinIO');
+  },
+
+  async start(stateDir) {
+    const binary = ensureMinioBinary(stateDir, (line) => console.log(`[infra] ${line}`));
+    const data = join(stateDir, 'data', 'minio');
+    mkdirSync(data, { recursive: true });
+    const pid = startDetached(
+      'minio',
+      binary,
+      ['server', '--quiet', '--address', `127.0.0.1:${PORTS.minio}`, data],
+      {
+        stateDir,
+        env: {
+          MINIO_ROOT_USER: MINIO_CREDENTIALS.accessKeyId,
+          MINIO_ROOT_PASSWORD: MINIO_CREDENTIALS.secretAccessKey,
+          // No web console (and so no second port), no update checks, no telemetry.
+          MINIO_BROWSER: 'off',
+          MINIO_UPDATE: 'off',
+          MINIO_CALLHOME_ENABLE: 'off',
+        },
+      },
+    );
+    await waitUntil('MinIO', () => this.answers(), {
+      timeoutMs: 60_000,
+      pid,
+      logFile: join(stateDir, 'logs', 'minio.log'),
+    });
+  },
+
+  async stop(stateDir) {
+    const pid = recordedPid(stateDir, 'minio');
+    if (pid !== undefined) await stopProcess(pid);
+    forgetPid(stateDir, 'minio');
+  },
+};
+
+export interface Minio {
+  /** e.g. `http://127.0.0.1:18900`, path-style, region `us-east-1`, `MINIO_CREDENTIALS`. */
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A MinIO for the tests that need one: reused when one answers already, otherwise started (built
+ * first if the global setup has not). Stopping stops only a MinIO this call started.
+ */
+export async function startMinio(): Promise<Minio> {
+  const { stateDir } = loadInfraSettings().infra;
+  const started = await withStateLock(stateDir, async () => {
+    if (await minioService.answers().catch(() => false)) return false;
+    await minioService.start(stateDir);
+    return true;
+  });
+  return {
+    endpoint: ENDPOINT,
+    stop: started ? () => withStateLock(stateDir, () => minioService.stop(stateDir)) : async () => {},
+  };
+}
