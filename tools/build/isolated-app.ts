@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createKafkaClient } from '@granary/kafka';
 
 /**
  * One Granary app started beside whatever else uses the same infrastructure (a `make run` stack,
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 export interface IsolatedApp {
   readonly child: ChildProcess;
   readonly adminPort: number;
+  /** The REST port (the `api` app only). */
+  readonly apiPort: number | undefined;
   /** Resolves once /readyz answers 200; rejects if the app exits first or `timeoutMs` passes. */
   waitUntilReady(timeoutMs: number): Promise<void>;
   /** SIGTERM, then the exit code once it has exited (null when killed by a signal). */
@@ -31,6 +34,11 @@ export interface IsolatedAppOptions {
   partitions?: number;
   /** File that receives the app's output (default: this process's own stdout and stderr). */
   logFile?: string;
+  /**
+   * Storage directory shared with other apps of the same scope (an api reading what a processor
+   * writes), kept at exit; default: a scratch directory of the app's own, removed at exit.
+   */
+  storage?: string;
 }
 
 function freePort(): Promise<number> {
@@ -55,10 +63,11 @@ async function isReady(adminPort: number): Promise<boolean> {
 export async function startIsolatedApp(app: string, options: IsolatedAppOptions): Promise<IsolatedApp> {
   const { scope } = options;
   const adminPort = await freePort();
-  const storage = mkdtempSync(join(tmpdir(), `granary-${app}-storage-`));
+  const apiPort = app === 'api' ? await freePort() : undefined;
+  const storage = options.storage ?? mkdtempSync(join(tmpdir(), `granary-${app}-storage-`));
   // Each app's configuration accepts only its own sections, so each gets only its own settings.
   const ownSettings = new Map<string, Record<string, string>>([
-    ['api', { GRANARY_API__PORT: String(await freePort()), GRANARY_STORAGE__FILE__BASE_PATH: storage }],
+    ['api', { GRANARY_API__PORT: String(apiPort), GRANARY_STORAGE__FILE__BASE_PATH: storage }],
     [
       'processor',
       { GRANARY_PROCESSOR__GROUP_ID: `${scope}.processors`, GRANARY_STORAGE__FILE__BASE_PATH: storage },
@@ -96,11 +105,12 @@ export async function startIsolatedApp(app: string, options: IsolatedAppOptions)
   let exitCode: number | null | undefined;
   void exited.then((code) => {
     exitCode = code;
-    rmSync(storage, { recursive: true, force: true });
+    if (options.storage === undefined) rmSync(storage, { recursive: true, force: true });
   });
   return {
     child,
     adminPort,
+    apiPort,
     async waitUntilReady(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (!(await isReady(adminPort))) {
@@ -114,4 +124,17 @@ export async function startIsolatedApp(app: string, options: IsolatedAppOptions)
       return exited;
     },
   };
+}
+
+/** Deletes the topics that apps of `scope` provisioned (they are of no use once the scope is done). */
+export async function deleteScopedTopics(brokers: string[], scope: string): Promise<void> {
+  const admin = createKafkaClient({ brokers, clientId: `${scope}.cleanup` }).createAdmin();
+  await admin.connect();
+  try {
+    const names = ['samples', 'measures', 'samples.dlq', 'measures.dlq'].map((topic) => `${scope}.${topic}`);
+    const existing = [...(await admin.describeTopics(names)).keys()];
+    if (existing.length > 0) await admin.deleteTopics(existing);
+  } finally {
+    await admin.disconnect();
+  }
 }
