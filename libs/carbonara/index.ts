@@ -28,6 +28,7 @@ export {
   createArchivePolicy,
 } from './src/policy.ts';
 export {
+  CALENDAR_UNITS,
   type CalendarUnit,
   type Granularity,
   POINTS_PER_SPLIT,

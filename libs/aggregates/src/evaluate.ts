@@ -5,7 +5,8 @@ import { type MetricReference, type Operation, type Reducer, referenceKey, refer
 /**
  * How missing points are handled when series are aligned: a number or `null` (NaN) fills gaps,
  * `dropna` fills with NaN then drops non-finite points from the output, `ffill`/`bfill` carry the
- * previous/next value (`full_*` also fill the ends). Absent means: align only where series overlap.
+ * previous/next value (`full_*` also fill the ends) and, as `dropna`, drop what is still not finite
+ * from the output. Absent means: align only where series overlap.
  */
 export type Fill = number | 'null' | 'dropna' | 'ffill' | 'bfill' | 'full_ffill' | 'full_bfill';
 
@@ -69,7 +70,8 @@ export function evaluateOperations(
     return value;
   });
   const aggregated = results.some((grid) => grid.references === null);
-  const dropna = options.fill === 'dropna';
+  // Gnocchi drops NaN and infinities from the output for every named fill mode except `null`.
+  const dropna = typeof options.fill === 'string' && options.fill !== 'null';
   // Once aggregated, Gnocchi reports the first (normally the only) combined series.
   const series = results.flatMap((grid) =>
     aggregated

@@ -22,6 +22,7 @@ import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import { type PolicyRule, authorize } from './policy.ts';
 import type { BacklogPort, IndexPort, MeasuresPort } from './ports.ts';
 import { registerAggregatesRoutes } from './routes/aggregates.ts';
+import { registerAggregationRoutes } from './routes/aggregation.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
 import { registerBatchRoutes } from './routes/batch.ts';
 import { registerMeasureRoutes } from './routes/measures.ts';
@@ -29,6 +30,7 @@ import { registerMetricRoutes } from './routes/metrics.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
 import { registerRootRoutes } from './routes/root.ts';
+import { registerSearchMetricRoutes } from './routes/search-metric.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { type SchemaViolation, voluptuousDescription } from './validation.ts';
 
@@ -154,6 +156,8 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerSearchRoutes(app, context);
   registerMeasureRoutes(app, context);
   registerAggregatesRoutes(app, context);
+  registerAggregationRoutes(app, context);
+  registerSearchMetricRoutes(app, context);
   registerBatchRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.

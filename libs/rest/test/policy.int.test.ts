@@ -456,8 +456,32 @@ const MATRIX = new Map<string, Case>([
     'POST /v1/aggregation/metric',
     {
       expect: [200, 200, 200, 200, 200, 403],
+      call: async (fx, as) => call(as, 'POST', '/v1/aggregation/metric', [await fx.cpuMetricId()]),
+    },
+  ],
+  // the resource form searches with `search resource` (one group per resource found), then reads
+  // each found metric with `get metric`
+  [
+    'POST /v1/aggregation/resource/{type}/metric/{name}',
+    {
+      expect: ['sees', 'sees', 'sees', 'sees', 'sees', 'hidden'],
       call: async (fx, as) =>
-        call(as, 'POST', `/v1/aggregation/metric?metric=${await fx.cpuMetricId()}&needed_overlap=0`),
+        call(as, 'POST', '/v1/aggregation/resource/generic/metric/cpu?groupby=id', {
+          '=': { id: await fx.resourceId() },
+        }),
+      sees: async (response, fx) => {
+        const id = await fx.resourceId();
+        return (response.json() as { group: { id: string } }[]).some((group) => group.group.id === id);
+      },
+    },
+  ],
+  // searching measures by value: `search metric` on each metric (no service)
+  [
+    'POST /v1/search/metric',
+    {
+      expect: [200, 403, 200, 200, 200, 403],
+      call: async (fx, as) =>
+        call(as, 'POST', `/v1/search/metric?metric_id=${await fx.cpuMetricId()}`, { '>=': 0 }),
     },
   ],
 

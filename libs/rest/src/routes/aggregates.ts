@@ -26,7 +26,7 @@ import { formatMetric } from './metrics.ts';
 import { authorizeMetric } from './metrics.ts';
 import { formatResource, policyScope, typeOf } from './resources.ts';
 
-interface AggregatesArguments {
+export interface AggregatesArguments {
   start?: number;
   stop?: number;
   granularity?: number;
@@ -53,9 +53,9 @@ interface TimeWindow {
 }
 
 /**
- * `POST /v1/aggregates`, by metric ids or by metric names on the resources a search finds (and the
- * legacy `/v1/aggregation/metric`): the operations language of `@granary/aggregates` over the stored
- * aggregates. Query arguments are checked before the body, as Gnocchi does.
+ * `POST /v1/aggregates`, by metric ids or by metric names on the resources a search finds: the
+ * operations language of `@granary/aggregates` over the stored aggregates. Query arguments are
+ * checked before the body, as Gnocchi does. The legacy `/v1/aggregation/*` is in aggregation.ts.
  */
 export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/aggregates', { config: { bodyOptional: true } }, async (request) => {
@@ -83,43 +83,6 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
       measures: formatMeasures(result, (metricId) => [metricId]),
     };
   });
-
-  // Gnocchi's legacy cross-metric aggregation: `reaggregation` of the metrics' `aggregation` series.
-  const legacy = async (request: FastifyRequest) => {
-    const query = request.query as Query;
-    const ids = queryValues(query, 'metric');
-    const aggregation = queryValue(query, 'aggregation') ?? 'mean';
-    const reaggregation = queryValue(query, 'reaggregation') ?? aggregation;
-    const args = aggregatesArguments(query, false);
-    const principal = ctx.principal(request);
-    checkReferenceCount(ctx, ids);
-    for (const id of ids) {
-      const metric = await ctx.deps.index.metrics.get(id);
-      if (!metric || metric.status !== 'active') {
-        const description = `Metric ${id} does not exist`;
-        throw describedRestError('REST_NOT_FOUND', description);
-      }
-      await authorizeMetric(ctx, principal, 'get metric', metric);
-      if (!metric.archivePolicy.aggregationMethods.includes(aggregation)) {
-        throw describedRestError('REST_NOT_FOUND', {
-          cause: 'Aggregation method does not exist for this metric',
-          reason: `Aggregation method '${aggregation}' for metric ${id} does not exist`,
-          detail: { metric: id, aggregation_method: aggregation },
-        });
-      }
-    }
-    if (ids.length === 0) throw argumentError('metric', 'At least one metric is required');
-    const references: Operation = {
-      kind: 'metric',
-      references: ids.map((metric) => ({ metric, aggregation })),
-    };
-    const operation: Operation =
-      ids.length === 1 ? references : { kind: 'aggregate', method: reaggregation, operand: references };
-    const { result } = await aggregate(ctx, request, operation, args);
-    return result.series.flatMap(rowsOfSeries);
-  };
-  app.get('/v1/aggregation/metric', legacy);
-  app.post('/v1/aggregation/metric', { config: { bodyOptional: true } }, legacy);
 }
 
 /** Resolves the operations' metric ids, reads their series and evaluates them. */
@@ -138,7 +101,7 @@ async function aggregate(
  * measure reader and evaluates the operations. With `windows`, a metric keeps only the points whose
  * bucket starts inside one of its windows.
  */
-async function evaluateMetrics(
+export async function evaluateMetrics(
   ctx: RouteContext,
   operation: Operation,
   metrics: ReadonlyMap<string, Metric>,
@@ -275,7 +238,7 @@ async function revisionWindows(
 }
 
 /** Consecutive resources (sorted by the attributes) with equal values, as Python's itertools.groupby. */
-function groupsOf(
+export function groupsOf(
   resources: readonly Resource[],
   definition: ResourceType | undefined,
   attributes: readonly string[],
@@ -354,7 +317,7 @@ async function aggregateResources(
 }
 
 /** Each metric costs an index read and a series read: one request may not name more than the limit. */
-function checkReferenceCount(ctx: RouteContext, metricIds: readonly string[]) {
+export function checkReferenceCount(ctx: RouteContext, metricIds: readonly string[]) {
   const limit = ctx.config.maxMetricsPerAggregation;
   const count = new Set(metricIds).size;
   if (count > limit) {
@@ -386,7 +349,7 @@ function metricsNotFound(patterns: readonly MetricReference[]) {
   });
 }
 
-const rowsOfSeries = (series: OutputSeries) =>
+export const rowsOfSeries = (series: OutputSeries) =>
   [...series.timestamps].map((t, i) => [
     isoSecondsFromMicros(t),
     series.granularitySeconds,
@@ -421,7 +384,7 @@ function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => 
 }
 
 /** The query arguments; `dropnaByDefault` is the new API's default when neither fill nor overlap is given. */
-function aggregatesArguments(query: Query, dropnaByDefault = true): AggregatesArguments {
+export function aggregatesArguments(query: Query, dropnaByDefault = true): AggregatesArguments {
   const now = Date.now() * 1000;
   const timestamp = (name: string) => {
     const raw = queryValue(query, name);

@@ -181,10 +181,18 @@ const accepted: Record<string, ResponseDoc> = { '202': { description: 'Accepted 
 
 const measuresRead: OperationDoc = { responses: ok(Measures), query: MEASURES_QUERY };
 const measuresWrite: OperationDoc = { responses: accepted, body: MeasuresBody };
+const LEGACY_AGGREGATION_QUERY = {
+  ...AGGREGATION_QUERY,
+  aggregation: text(),
+  reaggregation: text(),
+  resample: text(),
+};
 const legacyAggregation: OperationDoc = {
   responses: ok(Measures),
-  query: { ...AGGREGATION_QUERY, metric: text(), aggregation: text(), reaggregation: text() },
+  query: { ...LEGACY_AGGREGATION_QUERY, metric: text('metric id, repeated') },
 };
+/** A measure search (`measure-query.ts`): one operator over the value, or `and`/`or` of such. */
+const MeasureQuery = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
 
 /** By `"<METHOD> <fastify url>"`. */
 export const OPERATIONS: ReadonlyMap<string, OperationDoc> = new Map<string, OperationDoc>([
@@ -329,7 +337,35 @@ export const OPERATIONS: ReadonlyMap<string, OperationDoc> = new Map<string, Ope
     },
   ],
   ['GET /v1/aggregation/metric', legacyAggregation],
-  ['POST /v1/aggregation/metric', legacyAggregation],
+  [
+    'POST /v1/aggregation/metric',
+    {
+      responses: ok(Measures),
+      query: LEGACY_AGGREGATION_QUERY,
+      body: Type.Array(Type.String({ format: 'uuid' }), { description: 'metric ids' }),
+    },
+  ],
+  [
+    'POST /v1/aggregation/resource/:type/metric/:name',
+    {
+      responses: ok(
+        Type.Union([
+          Measures,
+          Type.Array(Type.Object({ group: Type.Record(Type.String(), Type.Unknown()), measures: Measures })),
+        ]),
+      ),
+      query: { ...LEGACY_AGGREGATION_QUERY, filter: text('search filter, string form (without a body)') },
+      body: SearchFilter,
+    },
+  ],
+  [
+    'POST /v1/search/metric',
+    {
+      responses: ok(Type.Record(Type.String(), Measures)),
+      query: { metric_id: text(), start: text(), stop: text(), granularity: text(), aggregation: text() },
+      body: MeasureQuery,
+    },
+  ],
 
   [
     'POST /v1/batch/metrics/measures',

@@ -1,0 +1,115 @@
+import { describedRestError } from './errors.ts';
+
+/**
+ * Gnocchi's measure search language (`SearchMetricController.MeasureQuery`), pure: a tree of
+ * one-key objects over the measure's value, e.g. `{"and": [{">=": 10}, {"<": {"%": …}}]}`.
+ * `{op: n}` applies `op` to the value and `n`; `{op: [a, b]}` to two sub-expressions (numbers are
+ * constants, objects are evaluated against the value); `and`/`or` hold a list of queries.
+ */
+export type MeasurePredicate = (value: number) => boolean;
+
+/** Operators the schema accepts; `not` is among them, but Gnocchi's evaluator then refuses it. */
+type Binary = (a: number, b: number) => number;
+const BINARY: ReadonlyMap<string, Binary> = new Map<string, Binary>([
+  ...aliases<Binary>(['=', '==', 'eq'], (a, b) => Number(a === b)),
+  ...aliases<Binary>(['<', 'lt'], (a, b) => Number(a < b)),
+  ...aliases<Binary>(['>', 'gt'], (a, b) => Number(a > b)),
+  ...aliases<Binary>(['<=', '≤', 'le'], (a, b) => Number(a <= b)),
+  ...aliases<Binary>(['>=', '≥', 'ge'], (a, b) => Number(a >= b)),
+  ...aliases<Binary>(['!=', '≠', 'ne'], (a, b) => Number(a !== b)),
+  // Python's float modulo takes the sign of the divisor.
+  ...aliases<Binary>(['%', 'mod'], (a, b) => a - b * Math.floor(a / b)),
+  ...aliases<Binary>(['+', 'add'], (a, b) => a + b),
+  ...aliases<Binary>(['-', 'sub'], (a, b) => a - b),
+  ...aliases<Binary>(['*', '×', 'mul'], (a, b) => a * b),
+  ...aliases<Binary>(['/', '÷', 'div'], (a, b) => a / b),
+  ...aliases<Binary>(['**', '^', 'pow'], (a, b) => a ** b),
+]);
+// Gnocchi's schema lists `∨` with `and` and `∧` with `or`, its evaluator the other way round; the
+// evaluator decides what they mean.
+const MULTIPLE: ReadonlyMap<string, 'all' | 'any'> = new Map([
+  ...aliases(['and', '∧'], 'all' as const),
+  ...aliases(['or', '∨'], 'any' as const),
+]);
+const NOT = 'not';
+
+/** Nodes one query may have: each is evaluated once per point of every series searched. */
+export const MAX_QUERY_NODES = 256;
+
+function aliases<T>(names: readonly string[], value: T): [string, T][] {
+  return names.map((name) => [name, value]);
+}
+
+type Evaluator = (value: number) => number;
+
+const invalid = (reason: string) =>
+  describedRestError('REST_INVALID_INPUT', { cause: 'Invalid input', reason, detail: [] });
+
+/** Python's truth value of a number: only zero is false (NaN is true). */
+const truthy = (x: number) => x !== 0;
+
+/** A JSON number, or a boolean as Python's `bool` is an `int`. */
+function constant(node: unknown): number | undefined {
+  if (typeof node === 'number') return node;
+  if (typeof node === 'boolean') return Number(node);
+  return undefined;
+}
+
+function singleEntry(node: unknown): [string, unknown] | undefined {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+  const entries = Object.entries(node);
+  return entries.length === 1 ? entries[0] : undefined;
+}
+
+/**
+ * Checks a query against Gnocchi's schema and compiles it. Refusals are 400s: a shape the schema
+ * rejects, `not` (accepted by the schema, unknown to the evaluator, as in Gnocchi), too many nodes.
+ * Division by zero and the like give IEEE results (Gnocchi answers 500 there).
+ */
+export function compileMeasureQuery(query: unknown): MeasurePredicate {
+  let nodes = 0;
+  const count = () => {
+    if (++nodes > MAX_QUERY_NODES) throw invalid(`Query has more than ${MAX_QUERY_NODES} nodes`);
+  };
+
+  /** An operation: `{op: number}` or `{op: [operand, operand]}`, an operand a number or an operation. */
+  const operation = (node: unknown): Evaluator => {
+    count();
+    const entry = singleEntry(node);
+    const op = entry && BINARY.get(entry[0]);
+    if (!entry || !op) throw invalid(`Invalid operation: ${JSON.stringify(node)}`);
+    const [name, argument] = entry;
+    const single = constant(argument);
+    if (single !== undefined) return (value) => op(value, single);
+    if (!Array.isArray(argument) || argument.length !== 2) {
+      throw invalid(`Binary operator ${name} needs a number or 2 arguments`);
+    }
+    const [left, right] = argument.map((operand): Evaluator => {
+      const fixed = constant(operand);
+      if (fixed !== undefined) {
+        count();
+        return () => fixed;
+      }
+      return operation(operand);
+    }) as [Evaluator, Evaluator];
+    return (value) => op(left(value), right(value));
+  };
+
+  const search = (node: unknown): Evaluator => {
+    const entry = singleEntry(node);
+    if (entry && (MULTIPLE.has(entry[0]) || entry[0] === NOT)) {
+      count();
+      const [name, children] = entry;
+      if (!Array.isArray(children)) throw invalid(`${name} needs a list of queries`);
+      const elements = children.map(search);
+      if (name === NOT) throw invalid('Unknown operator not');
+      return MULTIPLE.get(name) === 'all'
+        ? (value) => Number(elements.every((e) => truthy(e(value))))
+        : (value) => Number(elements.some((e) => truthy(e(value))));
+    }
+    return operation(node);
+  };
+
+  const evaluate = search(query);
+  return (value) => truthy(evaluate(value));
+}

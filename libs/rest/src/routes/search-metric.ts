@@ -1,0 +1,101 @@
+import { parseUuid } from '@granary/index';
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../app.ts';
+import { describedRestError, restError } from '../errors.ts';
+import { isoSecondsFromMicros } from '../format.ts';
+import { compileMeasureQuery } from '../measure-query.ts';
+import { type Query, queryValue, queryValues } from '../pagination.ts';
+import type { Metric } from '../ports.ts';
+import { parseTimespan, parseTimestamp } from '../time-input.ts';
+import { argumentError } from '../validation.ts';
+import { checkReferenceCount } from './aggregates.ts';
+import { measureReader } from './measures.ts';
+import { authorizeMetric } from './metrics.ts';
+
+/**
+ * `POST /v1/search/metric?metric_id=…`: the stored points of each metric whose value matches the
+ * query in the body (`measure-query.ts`), `{metric id: [[time, granularity, value], …]}`, coarsest
+ * granularity first. Unknown metric ids are left out, as Gnocchi does.
+ */
+export function registerSearchMetricRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.post('/v1/search/metric', { config: { bodyOptional: true } }, async (request) => {
+    const query = request.query as Query;
+    const ids = queryValues(query, 'metric_id');
+    checkReferenceCount(ctx, ids);
+    const principal = ctx.principal(request);
+    const metrics = await knownMetrics(ctx, ids);
+    for (const metric of metrics) await authorizeMetric(ctx, principal, 'search metric', metric);
+    if (request.body === undefined)
+      throw describedRestError('REST_INVALID_INPUT', 'No query specified in body');
+    const predicate = compileMeasureQuery(request.body);
+    const now = Date.now() * 1000;
+    const timestamp = (name: 'start' | 'stop') => {
+      const raw = queryValue(query, name);
+      if (raw === undefined) return {};
+      const parsed = parseTimestamp(raw, now);
+      if ('error' in parsed) throw describedRestError('REST_INVALID_INPUT', `Invalid value for ${name}`);
+      return { [name]: parsed.micros };
+    };
+    const range = { ...timestamp('start'), ...timestamp('stop') };
+    const asked = askedGranularities(query);
+    const aggregation = queryValue(query, 'aggregation') ?? 'mean';
+    const plans = metrics.map((metric) => {
+      const available = metric.archivePolicy.definition.map((item) => item.granularity);
+      const granularities = asked ?? [...available].sort((a, b) => b - a);
+      const missing = granularities.find((g) => !available.includes(g));
+      if (missing !== undefined || !metric.archivePolicy.aggregationMethods.includes(aggregation)) {
+        throw noSuchAggregation(aggregation, missing ?? granularities[0] ?? 0);
+      }
+      return { metric, granularities };
+    });
+    const reader = measureReader(ctx);
+    // Metric ids are keys here: the object has no prototype, and ids are canonical UUIDs anyway.
+    const found: Record<string, unknown[]> = Object.create(null);
+    for (const { metric, granularities } of plans) {
+      const series = await reader.read({ metric, aggregation, granularities, ...range, refresh: false });
+      found[metric.id] = [...series]
+        .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
+        .flatMap(({ granularitySeconds, points }) =>
+          [...points.values.keys()]
+            .filter((i) => predicate(points.values[i]!))
+            .map((i) => [isoSecondsFromMicros(points.timestamps[i]!), granularitySeconds, points.values[i]!]),
+        );
+    }
+    return found;
+  });
+}
+
+/** The active metrics among the ids, each once; ids that are not UUIDs or unknown are left out. */
+async function knownMetrics(ctx: RouteContext, ids: readonly string[]): Promise<Metric[]> {
+  const unique = [...new Set(ids.map(parseUuid).filter((id): id is string => id !== undefined))];
+  const found = await Promise.all(unique.map((id) => ctx.deps.index.metrics.get(id)));
+  return found.filter((metric): metric is Metric => metric?.status === 'active');
+}
+
+/** `granularity` may be repeated; coarsest first. Undefined: each metric's own. */
+function askedGranularities(query: Query): number[] | undefined {
+  const raw = queryValues(query, 'granularity');
+  if (raw.length === 0) return undefined;
+  return raw
+    .map((text) => {
+      const parsed = parseTimespan(text);
+      if ('error' in parsed) throw argumentError('granularity', parsed.error);
+      return parsed.seconds;
+    })
+    .sort((a, b) => b - a);
+}
+
+/** Gnocchi's AggregationDoesNotExist as its JSON (here a 400, as Gnocchi answers on this route). */
+function noSuchAggregation(method: string, granularity: number) {
+  const description = {
+    cause: 'Aggregation does not exist',
+    detail: { granularity, aggregation_method: method },
+  };
+  return restError(
+    'REST_INVALID_INPUT',
+    `Aggregation method '${method}' at granularity '${granularity}' does not exist`,
+    {
+      details: { description },
+    },
+  );
+}
