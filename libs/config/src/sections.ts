@@ -38,7 +38,10 @@ export const StorageSection = Type.Object(
         bucket: Type.String({ default: 'granary-aggregates' }),
         accessKeyId: Type.String({ default: 'granary' }),
         secretAccessKey: Type.String({ default: 'granary' }),
+        /** `endpoint/bucket/key` (true) or virtual-hosted `bucket.endpoint-host/key` (false). */
         forcePathStyle: Type.Boolean({ default: true }),
+        /** PEM CA bundle trusted alone for an https endpoint (a private CA); unset: the system's CAs. */
+        caFile: Type.Optional(Type.String()),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -12,6 +12,16 @@ export const storageErrors = defineErrors({
     status: 500,
     retriable: false,
   },
+  STORAGE_TLS_UNTRUSTED: {
+    message: "The S3 server's TLS certificate is not trusted (storage.s3.caFile, storage.s3.endpoint)",
+    status: 500,
+    retriable: false,
+  },
+  STORAGE_CA_FILE_UNREADABLE: {
+    message: 'The CA bundle named by storage.s3.caFile cannot be read',
+    status: 500,
+    retriable: false,
+  },
   STORAGE_INVALID_KEY: {
     message: 'Invalid object key',
     status: 400,

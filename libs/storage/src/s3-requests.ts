@@ -1,12 +1,16 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isTransientNetworkError } from '@granary/errors';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { storageErrors } from './errors.ts';
 import type { S3StoreOptions } from './s3-store.ts';
 
 /**
- * Object-level S3 requests (GET, HEAD, PUT with optional conditions) signed with SigV4 and sent
- * over a keep-alive agent, without the AWS SDK. The SDK spends 0.5–0.8 ms of CPU per request in its
+ * Object-level S3 requests (GET, HEAD, PUT with optional conditions) signed with SigV4 (by the SDK's
+ * signer alone) and sent over a keep-alive agent, without the AWS SDK client. The SDK spends 0.5–0.8 ms of CPU per request in its
  * middleware stack (the stack resolved and sorted, its config object spread several times, the
  * endpoint rules evaluated, XML error bodies parsed into exception classes); a processor reading one
  * raw tail per newly seen metric made that its largest cost. These operations need none of it: one
@@ -19,6 +23,8 @@ export type S3RequestsOptions = Pick<
 > & {
   /** Attempts per request before an error surfaces (the SDK's `maxAttempts`). */
   maxAttempts: number;
+  /** The connection pool (createS3Agent), shared with the SDK client. */
+  agent: http.Agent;
 };
 
 export interface S3Answer {
@@ -49,6 +55,27 @@ const CODE_OF_STATUS: Readonly<Record<number, string>> = {
   412: 'PreconditionFailed',
 };
 const THROTTLING_CODES = new Set(['SlowDown', 'ThrottlingException']);
+/** Node's codes for a server certificate that TLS verification refused (node's X509 error codes). */
+const UNTRUSTED_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The server's TLS certificate was refused: a configuration problem (caFile, endpoint) no retry fixes. */
+export function isUntrustedCertificate(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code);
+}
 const TIMEOUT_CODES = new Set(['TimeoutError', 'RequestTimeout']);
 
 /** Throttling, 5xx (but 501: the server will never implement it on retry), timeouts and network. */
@@ -70,72 +97,66 @@ function encodeLevel(level: string): string {
   );
 }
 
-export interface SigningInput {
-  readonly method: string;
-  /** The canonical (already URI-encoded) path. */
-  readonly path: string;
-  /** Every header sent but `authorization`, names in lower case. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** `x-amz-date`, e.g. 20130524T000000Z. */
-  readonly amzDate: string;
-  readonly payloadSha256: string;
-  readonly region: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
+/**
+ * The AWS SDK's own SigV4 signer, configured as the SDK configures it for S3: the path is signed as
+ * sent (already URI-encoded by `encodeLevel`, not encoded twice) and the payload's SHA-256 is taken
+ * from `x-amz-content-sha256`, which we compute once. docs/adr/0019-s3-signing-library.md has the cost.
+ */
+export function s3Signer(
+  options: Pick<S3RequestsOptions, 'region' | 'accessKeyId' | 'secretAccessKey'>,
+): SignatureV4 {
+  return new SignatureV4({
+    service: 's3',
+    region: options.region,
+    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
 }
 
-const signingKeys = new Map<string, Buffer>();
+/**
+ * The keep-alive connection pool both request paths (ours and the SDK's) share: the SDK's default of
+ * 50 sockets, over TLS for an https endpoint, trusting only the CA bundle in `caFile` when one is set
+ * (a private CA) and the system's CAs otherwise.
+ */
+export function createS3Agent(
+  options: Pick<S3StoreOptions, 'endpoint' | 'caFile' | 'lookup'>,
+): http.Agent | https.Agent {
+  const pool = { keepAlive: true, maxSockets: 50, lookup: options.lookup };
+  if (new URL(options.endpoint).protocol !== 'https:') return new http.Agent(pool);
+  return new https.Agent({ ...pool, ca: options.caFile ? readCaFile(options.caFile) : undefined });
+}
 
-function signingKey(secretAccessKey: string, date: string, region: string): Buffer {
-  const cacheKey = `${secretAccessKey}\u0000${date}\u0000${region}`;
-  let key = signingKeys.get(cacheKey);
-  if (!key) {
-    key = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
-    for (const part of [region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-    // One key per day and region: drop yesterday's rather than let the cache grow.
-    signingKeys.clear();
-    signingKeys.set(cacheKey, key);
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw storageErrors(
+      'STORAGE_CA_FILE_UNREADABLE',
+      `storage.s3.caFile ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
-  return key;
-}
-
-/** The SigV4 `Authorization` header of a request without a query string (AWS's header-based auth). */
-export function authorizationHeader(input: SigningInput): string {
-  const names = Object.keys(input.headers).sort();
-  const canonicalHeaders = names
-    .map((name) => `${name}:${(input.headers[name] as string).trim().replace(/ +/g, ' ')}\n`)
-    .join('');
-  const signedHeaders = names.join(';');
-  const canonicalRequest = `${input.method}\n${input.path}\n\n${canonicalHeaders}\n${signedHeaders}\n${input.payloadSha256}`;
-  const date = input.amzDate.slice(0, 8);
-  const scope = `${date}/${input.region}/s3/aws4_request`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${input.amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
-  const signature = createHmac('sha256', signingKey(input.secretAccessKey, date, input.region))
-    .update(stringToSign)
-    .digest('hex');
-  return `AWS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-}
-
-function amzDateOf(now: Date): string {
-  return now.toISOString().replace(/[-:]|\.\d{3}/g, '');
 }
 
 export class S3Requests {
-  private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  private readonly signer: SignatureV4;
+  private readonly protocol: string;
   private readonly hostname: string;
-  private readonly port: string;
+  private readonly port: number | undefined;
   private readonly host: string;
   private readonly pathPrefix: string;
 
   constructor(private readonly options: S3RequestsOptions) {
     const endpoint = new URL(options.endpoint);
-    const secure = endpoint.protocol === 'https:';
-    this.transport = secure ? https : http;
-    // The SDK's default agent: keep-alive, 50 sockets.
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 50 });
+    this.protocol = endpoint.protocol;
+    this.transport = endpoint.protocol === 'https:' ? https : http;
+    this.signer = s3Signer(options);
     this.hostname = options.forcePathStyle ? endpoint.hostname : `${options.bucket}.${endpoint.hostname}`;
-    this.port = endpoint.port;
+    this.port = endpoint.port ? Number(endpoint.port) : undefined;
     this.host = endpoint.port ? `${this.hostname}:${endpoint.port}` : this.hostname;
     const base = endpoint.pathname.replace(/\/+$/, '');
     this.pathPrefix = options.forcePathStyle ? `${base}/${encodeLevel(options.bucket)}` : base;
@@ -168,38 +189,38 @@ export class S3Requests {
     }
   }
 
-  close(): void {
-    this.agent.destroy();
-  }
-
-  private attempt(
+  private async attempt(
     method: string,
     key: string,
     body: Uint8Array | undefined,
     extraHeaders: Record<string, string>,
   ): Promise<S3Answer> {
     const path = `${this.pathPrefix}/${key.split('/').map(encodeLevel).join('/')}`;
-    const payloadSha256 = body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256;
     const headers: Record<string, string> = {
       ...extraHeaders,
       host: this.host,
-      'x-amz-content-sha256': payloadSha256,
-      'x-amz-date': amzDateOf(new Date()),
+      'x-amz-content-sha256': body ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256,
     };
     if (body) headers['content-length'] = String(body.length);
-    headers.authorization = authorizationHeader({
+    const signed = await this.signer.sign({
       method,
+      protocol: this.protocol,
+      hostname: this.hostname,
+      port: this.port,
       path,
+      query: {},
       headers,
-      amzDate: headers['x-amz-date'] as string,
-      payloadSha256,
-      region: this.options.region,
-      accessKeyId: this.options.accessKeyId,
-      secretAccessKey: this.options.secretAccessKey,
     });
     return new Promise((resolve, reject) => {
       const request = this.transport.request(
-        { agent: this.agent, hostname: this.hostname, port: this.port, method, path, headers },
+        {
+          agent: this.options.agent,
+          hostname: this.hostname,
+          port: this.port,
+          method,
+          path,
+          headers: signed.headers,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { LookupFunction } from 'node:net';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -9,7 +11,13 @@ import {
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
 import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
-import { S3Requests, S3ResponseError, isRetriableS3Failure } from './s3-requests.ts';
+import {
+  S3Requests,
+  S3ResponseError,
+  createS3Agent,
+  isRetriableS3Failure,
+  isUntrustedCertificate,
+} from './s3-requests.ts';
 
 /**
  * How `putIfMatch` reaches the server. `native` sends `If-Match` / `If-None-Match: *` (AWS S3,
@@ -26,7 +34,12 @@ export interface S3StoreOptions {
   bucket: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Path-style (`endpoint/bucket/key`) or virtual-hosted (`bucket.endpoint/key`) addressing. */
   forcePathStyle: boolean;
+  /** A PEM CA bundle that alone is trusted for an https endpoint (a private CA); unset: the system's. */
+  caFile?: string;
+  /** Resolves host names for the connections (default: the system resolver). */
+  lookup?: LookupFunction;
   conditionalWrites?: ConditionalWriteMode;
   /** Attempts per request inside the SDK (its standard retry strategy) before an error surfaces. */
   maxAttempts?: number;
@@ -49,6 +62,9 @@ function nameOf(err: unknown): string {
 /** Throttling, 5xx (but 501: the server will never implement it on retry) and network → retriable. */
 function mapS3Error(err: unknown, action: string): Error {
   if (storageErrors.is(err)) return err;
+  if (isUntrustedCertificate(err)) {
+    return storageErrors('STORAGE_TLS_UNTRUSTED', `${action}: ${(err as Error).message}`, { cause: err });
+  }
   const status = statusOf(err);
   const retriable =
     (err as { $retryable?: unknown }).$retryable !== undefined ||
@@ -87,6 +103,7 @@ function useContentMd5InsteadOfChecksum(request: { headers?: Record<string, stri
 export class S3ObjectStore implements ObjectStore {
   readonly driver = 's3';
   private readonly client: S3Client;
+  private readonly agent: http.Agent;
   private readonly requests: S3Requests;
   private readonly bucket: string;
   private readonly listPageSize: number | undefined;
@@ -97,9 +114,11 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = options.bucket;
     this.listPageSize = options.listPageSize;
     this.mode = options.conditionalWrites ?? 'auto';
-    this.requests = new S3Requests({ ...options, maxAttempts: options.maxAttempts ?? 3 });
+    this.agent = createS3Agent(options);
+    this.requests = new S3Requests({ ...options, agent: this.agent, maxAttempts: options.maxAttempts ?? 3 });
     this.client = new S3Client({
       endpoint: options.endpoint,
+      requestHandler: { httpAgent: this.agent, httpsAgent: this.agent },
       region: options.region,
       forcePathStyle: options.forcePathStyle,
       credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
@@ -235,7 +254,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-    this.requests.close();
+    this.agent.destroy();
   }
 
   private async putIfMatchNative(
