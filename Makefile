@@ -23,6 +23,7 @@ help:
 	@echo "make up | make down  the same stack as make run, in the background (for scripts and tests)"
 	@echo "make test            install dependencies, type-check, lint, unit, integration, conformance and fuzz tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
+	@echo "make bench-vs-gnocchi   Gnocchi 4.7.1 and Granary side by side on Ceilometer-like workloads"
 	@echo "make build | dist    type-check, and bundle each app into dist/<app>.mjs (what make run and the image run)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
@@ -104,6 +105,13 @@ test: fuzz
 bench: dist infra-up
 	set -a && source .granary/infra.env && set +a && npm run -s bench --workspaces --if-present && \
 	$(TSX) tools/bench/startup-cpu.ts
+
+# Issue 17: Gnocchi 4.7.1 (from PyPI, tools/gnocchi-oracle) and Granary on the same workloads, one
+# after the other; the table also goes to .granary/bench/vs-gnocchi.md. BENCH_ARGS=--help for sizes.
+.PHONY: bench-vs-gnocchi
+bench-vs-gnocchi: dist infra-up
+	set -a && source .granary/infra.env && set +a && \
+	NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning $(TSX) tools/bench/vs-gnocchi/main.ts $(BENCH_ARGS)
 
 run: dist
 	$(TSX) tools/run.ts

@@ -41,7 +41,8 @@ export interface IsolatedAppOptions {
   storage?: string;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on at the moment (for an app or a server started next). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -59,12 +59,22 @@ export class RestClient {
     return (text.length > 0 ? JSON.parse(text) : undefined) as T;
   }
 
-  /** Measures not yet aggregated, from `/v1/status` (Granary: records, one per metric per write). */
+  /**
+   * Measures not yet aggregated, from `/v1/status` (Granary: records, one per metric per write).
+   * Gnocchi answers 503 when its incoming files change while it counts them: asked again.
+   */
   async backlog(): Promise<number> {
-    const status = await this.request<{ storage: { summary: { measures: number } } }>(
-      'GET',
-      '/v1/status?details=false',
-    );
-    return status.storage.summary.measures;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const status = await this.request<{ storage: { summary: { measures: number } } }>(
+          'GET',
+          '/v1/status?details=false',
+        );
+        return status.storage.summary.measures;
+      } catch (error) {
+        if (!(error instanceof HttpError && error.status === 503) || attempt === 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 }
