@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { DatabaseSection, KafkaSection, loadConfig } from '@granary/config';
 import { type TopicAdmin, type TopicSpec, createKafkaClient } from '@granary/kafka';
 import { Type } from '@sinclair/typebox';
@@ -10,6 +11,7 @@ import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ensureVenv } from '../python-venv.ts';
+import { type PrefixProxy, startPrefixProxy } from './prefix-proxy.ts';
 
 /**
  * `make conformance`: runs every gabbi file of a directory against a freshly reset local
@@ -28,6 +30,8 @@ const API_START_TIMEOUT_MS = 60_000;
 const FILE_TIMEOUT_MS = 600_000;
 const STORAGE_DIR = join(ROOT, '.granary/conformance');
 const SHARED_GABBITS = join(ROOT, '../shared/conformance/gabbits');
+/** Gnocchi's gabbi loader mounts the API here (test_gabbi.py PREFIX); `$NETLOC` includes it. */
+const MOUNT_PREFIX = '/gnocchi';
 /** Few partitions: a file writes to a handful of metrics, and each partition is claimed at start. */
 const MEASURE_PARTITIONS = 2;
 
@@ -37,6 +41,7 @@ interface TestOutcome {
   reason: string;
 }
 
+const execFileAsync = promisify(execFile);
 const ToolConfig = Type.Object({ database: DatabaseSection, kafka: KafkaSection });
 
 /** A directory of gabbi files, run file by file; `label` names it in the output and the logs. */
@@ -135,6 +140,7 @@ async function runFile(
   const pgAdmin = new pg.Client({ connectionString: databaseUrl });
   await pgAdmin.connect();
   const children: ChildProcess[] = [];
+  let proxy: PrefixProxy | undefined;
   try {
     await pgAdmin.query(`CREATE DATABASE ${dbName}`);
     await admin.createTopics(Object.values(topics));
@@ -184,20 +190,18 @@ async function runFile(
       GRANARY_API__AUTH__MODE: 'basic',
       GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
       GRANARY_API__CORS__ALLOWED_ORIGINS: '["http://foobar.com"]',
+      // Gnocchi's fixture sets enable_proxy_headers_parsing; the prefix proxy relies on it too.
+      GRANARY_API__TRUST_FORWARDED_HEADERS: 'true',
       GRANARY_INDEX__SEED: 'empty',
       GRANARY_MEASURES__PROCESSOR_GROUP_ID: `granary-conformance-${deployment}`,
       GRANARY_ADMIN__PORT: '0',
     });
     const started = await waitForOk(`${url}/healthcheck`, api);
     if (started !== true) return failAll(`API did not start: ${started}`);
+    proxy = await startPrefixProxy(MOUNT_PREFIX, port);
     // In the file's directory, as Gnocchi runs it: `<@prometheus_fixtures/…` paths are relative.
-    const run = spawnSync(python, [join(HERE, 'runner.py'), path, url], {
-      cwd: dirname(path),
-      encoding: 'utf8',
-      timeout: FILE_TIMEOUT_MS,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const last = run.stdout?.trim().split('\n').at(-1) ?? '';
+    const run = await runner(python, [join(HERE, 'runner.py'), path, proxy.url], dirname(path));
+    const last = run.stdout.trim().split('\n').at(-1) ?? '';
     try {
       const { tests } = JSON.parse(last) as { tests: TestOutcome[] };
       if (tests.length !== names.length) {
@@ -205,10 +209,10 @@ async function runFile(
       }
       return tests;
     } catch {
-      const why = (run.stderr ?? '').trim().split('\n').at(-1) || run.error?.message || `exit ${run.status}`;
-      return failAll(`runner failed: ${why}`);
+      return failAll(`runner failed: ${run.stderr.trim().split('\n').at(-1) || run.failure}`);
     }
   } finally {
+    await proxy?.close();
     await Promise.all(children.map(stopChild));
     await admin.deleteTopics(Object.values(topics).map((topic) => topic.name));
     rmSync(storage, { recursive: true, force: true });
@@ -225,6 +229,30 @@ function topicSpec(name: string): TopicSpec {
     retentionMs: -1,
     cleanupPolicy: 'delete',
   };
+}
+
+/** Runs the gabbi runner without blocking this process, which serves the prefix proxy meanwhile. */
+async function runner(
+  python: string,
+  args: string[],
+  cwd: string,
+): Promise<{ stdout: string; stderr: string; failure: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(python, args, {
+      cwd,
+      encoding: 'utf8',
+      timeout: FILE_TIMEOUT_MS,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { stdout, stderr, failure: 'no result' };
+  } catch (err) {
+    const {
+      stdout = '',
+      stderr = '',
+      message,
+    } = err as { stdout?: string; stderr?: string; message: string };
+    return { stdout, stderr, failure: message };
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -25,7 +25,12 @@ export const RestSection = Type.Object(
     connectionTimeoutMs: Type.Integer({ minimum: 1000, default: 60_000 }),
     /** An idle keep-alive connection is closed after this (`keepAliveTimeout`). */
     keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 65_000 }),
-    /** Honour `X-Forwarded-Proto/Host/Prefix`; only safe behind a proxy that sets them. */
+    /**
+     * Gnocchi's `[api] enable_proxy_headers_parsing`: build the links of answers (Location, Link,
+     * `links`) from `Forwarded` (RFC 7239) or `X-Forwarded-Proto/Host`, and `X-Forwarded-Prefix`.
+     * Off by default, as in Gnocchi: only a proxy that sets (or strips) these headers on every
+     * request makes them trustworthy; otherwise any client chooses where the links it gets point.
+     */
     trustForwardedHeaders: Type.Boolean({ default: false }),
     cors: Type.Object(
       {

@@ -39,6 +39,38 @@ describe('discovery and health', () => {
     app = await testApi();
     const ignored = await app.inject({ method: 'GET', url: '/v1/', headers });
     expect(ignored.json().links[0].href).toBe('http://internal:8041/v1/');
+    const forwarded = await app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { host: 'internal:8041', forwarded: 'for=192.0.2.60;proto=https;host=foobar' },
+    });
+    expect(forwarded.json().versions[0].links[0].href).toBe('http://internal:8041/v1/');
+  });
+
+  it("prefers RFC 7239 Forwarded's first proxy to X-Forwarded-Proto/Host, as oslo's middleware", async () => {
+    const api = await testApi({ trustForwardedHeaders: true });
+    app = api;
+    const href = async (headers: Record<string, string>) =>
+      (await api.inject({ method: 'GET', url: '/', headers: { host: 'internal:8041', ...headers } })).json()
+        .versions[0].links[0].href;
+    // Gnocchi's http-proxy-to-wsgi.yaml, its test prefix /gnocchi arriving as X-Forwarded-Prefix.
+    expect(
+      await href({ forwarded: 'for=192.0.2.60;proto=http;host=foobar', 'x-forwarded-prefix': '/gnocchi' }),
+    ).toBe('http://foobar/gnocchi/v1/');
+    expect(
+      await href({
+        forwarded: 'For=192.0.2.60; Proto=https; Host="metrics.example:8443", for=10.0.0.1;host=inner',
+        'x-forwarded-host': 'ignored.example',
+      }),
+    ).toBe('https://metrics.example:8443/v1/');
+    // An element without proto or host keeps the request's own; X-Forwarded-* are not consulted.
+    expect(await href({ forwarded: 'for=192.0.2.60', 'x-forwarded-proto': 'https' })).toBe(
+      'http://internal:8041/v1/',
+    );
+    // The prefix is quoted into the URL as webob quotes SCRIPT_NAME; trailing slashes dropped.
+    expect(await href({ 'x-forwarded-prefix': '/a b/<x>;v=1/' })).toBe(
+      'http://internal:8041/a%20b/%3Cx%3E;v=1/v1/',
+    );
   });
 
   it('answers /healthcheck from the index health', async () => {
