@@ -241,10 +241,10 @@ describe('POST /v1/aggregates over a resource search', () => {
     });
   });
 
-  it("answers Gnocchi's 400 when no resource matches, or no metric of the found resources", async () => {
+  it("answers Gnocchi's 404 when no resource matches, or no metric of the found resources", async () => {
     const notFound = (names: string[]) => ({
-      status: 400,
-      body: { code: 400, title: 'Bad Request', description: { cause: 'Metrics not found', detail: names } },
+      status: 404,
+      body: { code: 404, title: 'Not Found', description: `Metric ['${names.join("', '")}'] does not exist` },
     });
     expect(
       await aggregates({
@@ -291,7 +291,9 @@ describe('POST /v1/aggregates over a resource search', () => {
         detail: ['search'],
       }),
     );
-    expect(await search({}, '?groupby=flavor')).toEqual(refused('Sort key supplied is invalid: flavor'));
+    expect(await search({}, '?groupby=flavor')).toEqual(
+      refused("Invalid pagination: `Sort key supplied is invalid: flavor'"),
+    );
   });
 
   it('with use_history, groups each revision with the points of its own time', async () => {
@@ -336,7 +338,8 @@ describe('POST /v1/aggregates over a resource search', () => {
         },
         query,
       );
-    expect((await inProjectB('')).status).toBe(400);
+    // Without history nothing is found: Gnocchi's NoSuchMetric.
+    expect((await inProjectB('')).status).toBe(404);
     expect(await inProjectB('?use_history=true')).toEqual({
       status: 200,
       body: {

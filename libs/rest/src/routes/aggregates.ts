@@ -13,9 +13,10 @@ import {
   referencesOf,
 } from '@granary/aggregates';
 import { fnmatch } from '@granary/index';
+import { pyRepr } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
-import { describedRestError, restError, undecodableBody } from '../errors.ts';
+import { describedRestError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points, Resource, ResourceType } from '../ports.ts';
@@ -341,12 +342,13 @@ function checkPatternLengths(ctx: RouteContext, patterns: readonly MetricReferen
   }
 }
 
-/** Gnocchi's NoSuchMetric for name patterns matching no metric of the found resources: a 400. */
+/**
+ * Gnocchi's NoSuchMetric for name patterns matching no metric of the found resources (in any group):
+ * a 404 naming the sorted patterns as Python prints the list.
+ */
 function metricsNotFound(patterns: readonly MetricReference[]) {
   const names = [...new Set(patterns.map((pattern) => pattern.metric))].sort();
-  return restError('REST_INVALID_INPUT', `Metrics not found: ${names.join(', ')}`, {
-    details: { description: { cause: 'Metrics not found', detail: names } },
-  });
+  return describedRestError('REST_NOT_FOUND', `Metric ${pyRepr(names)} does not exist`);
 }
 
 export const rowsOfSeries = (series: OutputSeries) =>
