@@ -47,6 +47,29 @@ export const IngestSection = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * OpenStack services' notifications (Ceilometer's notification agent): the oslo.messaging Kafka
+     * driver's `<topic>.<priority>` topics, turned into samples by meters.yaml definitions.
+     */
+    notifications: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        topics: Type.Array(Type.Composite([TopicSpecSchema], { additionalProperties: false }), {
+          default: [
+            {
+              name: 'notifications.info',
+              partitions: 4,
+              replicationFactor: 1,
+              retentionMs: 604_800_000,
+              cleanupPolicy: 'delete',
+            },
+          ],
+        }),
+        /** Ceilometer's meters.yaml format; empty uses apps/ingest/config/meters.yaml. */
+        metersFile: Type.String({ default: '' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     cache: Type.Object(
       {
         /** Resource fingerprints and metric ids remembered in this process. */

@@ -1,5 +1,6 @@
 import { GranaryError } from '@granary/errors';
 import { type ConsumedRecord, type OutgoingRecord, type RecordBatch, toDeadLetter } from '@granary/kafka';
+import { type NotificationMeters, decodeNotification } from '@granary/notification-meters';
 import type { Logger } from '@granary/observability';
 import type { MeterSample, SamplePipeline, SinkOutput } from '@granary/pipeline';
 import {
@@ -15,6 +16,9 @@ import type { IngestMetrics } from './metrics.ts';
 
 export interface IngestorOptions {
   samplesTopic: string;
+  /** OpenStack services' notification topics, metered by `notificationMeters`. */
+  notificationTopics: ReadonlySet<string>;
+  notificationMeters: NotificationMeters;
   measuresTopic: string;
   /** Dead letters of both input topics (Ceilometer's notifications included). */
   deadLetterTopic: string;
@@ -50,6 +54,8 @@ export class Ingestor {
     const { metrics } = this.options;
     const admitted: Admitted = { samples: [], recordOf: new Map(), deadLetters: new Map() };
     if (batch.topic === this.options.samplesTopic) await this.admitAvro(batch.records, admitted);
+    else if (this.options.notificationTopics.has(batch.topic))
+      this.admitNotifications(batch.records, admitted);
     else this.admitOslo(batch.records, admitted);
 
     const outputs = this.options.pipeline.process(admitted.samples);
@@ -116,6 +122,31 @@ export class Ingestor {
       // The good samples of a notification go on; the record is dead-lettered for the bad ones.
       for (const meter of meters)
         this.admitOne(record, () => admitMeterDict(meter, this.options.telemetrySecret), admitted);
+    }
+  }
+
+  /**
+   * Ceilometer's notification agent: meters.yaml makes the samples (unsigned: they are made here).
+   * A notification no definition meters is counted, not an error; a broken one is dead-lettered.
+   */
+  private admitNotifications(records: ConsumedRecord[], admitted: Admitted): void {
+    const { metrics } = this.options;
+    for (const record of records) {
+      let outcome: ReturnType<NotificationMeters['meter']>;
+      try {
+        outcome = this.options.notificationMeters.meter(decodeNotification(record.value));
+      } catch (error) {
+        this.deadLetter(record, coded(error), admitted);
+        continue;
+      }
+      if (outcome.kind === 'dropped') {
+        metrics.notificationsDropped.inc({ reason: outcome.reason });
+        continue;
+      }
+      metrics.samplesIn.inc({ format: 'notification' }, outcome.meters.length);
+      metrics.notificationSamplesWithoutVolume.inc(outcome.withoutVolume);
+      for (const failure of outcome.failures) this.deadLetter(record, coded(failure), admitted);
+      for (const meter of outcome.meters) this.admitOne(record, () => admitMeterDict(meter, ''), admitted);
     }
   }
 

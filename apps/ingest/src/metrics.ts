@@ -8,6 +8,8 @@ export class IngestMetrics {
   readonly measureBatches: Counter;
   readonly rejected: Counter<'reason'>;
   readonly unmapped: Counter;
+  readonly notificationsDropped: Counter<'reason'>;
+  readonly notificationSamplesWithoutVolume: Counter;
   readonly cacheLookups: Counter<'outcome'>;
   readonly sharedCacheErrors: Counter;
   readonly lag: Gauge<'topic' | 'partition'>;
@@ -16,7 +18,7 @@ export class IngestMetrics {
     const registers = [registry];
     this.samplesIn = new Counter({
       name: 'granary_ingest_samples_in_total',
-      help: 'Samples read, by wire format (avro: granary.samples; oslo: Ceilometer notifications)',
+      help: 'Samples read, by wire format (avro: granary.samples; oslo: Ceilometer notifications; notification: made from OpenStack notifications by meters.yaml)',
       labelNames: ['format'],
       registers,
     });
@@ -34,6 +36,17 @@ export class IngestMetrics {
       name: 'granary_ingest_rejected_total',
       help: 'Records and samples refused, by reason (the error code; dead-lettered unless a transformer refused it)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.notificationsDropped = new Counter({
+      name: 'granary_ingest_notifications_dropped_total',
+      help: 'Valid notifications that make no sample, by reason (event_type: no meter definition matches; priority: not info or sample)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.notificationSamplesWithoutVolume = new Counter({
+      name: 'granary_ingest_notification_samples_without_volume_total',
+      help: 'Samples a meter definition made whose volume path found nothing in the notification (skipped, as Gnocchi would refuse them)',
       registers,
     });
     this.unmapped = new Counter({

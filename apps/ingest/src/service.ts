@@ -2,6 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
+  type MeterDefinition,
+  NotificationMeters,
+  parseMeterDefinitions,
+} from '@granary/notification-meters';
+import {
   type Logger,
   type Registry,
   type ServiceHost,
@@ -32,6 +37,8 @@ import { IngestMetrics } from './metrics.ts';
 
 /** The resource definitions shipped with Granary (master's plus the hardware host types). */
 export const DEFAULT_RESOURCES_DEFINITION_FILE = new URL('../config/gnocchi_resources.yaml', import.meta.url);
+/** Granary's meters.yaml: the meters of Ceilometer's notification agent (docs/adr/0021). */
+export const DEFAULT_METERS_FILE = new URL('../config/meters.yaml', import.meta.url);
 
 export interface RunningIngest {
   readonly adminUrl: string;
@@ -67,6 +74,18 @@ async function loadPipeline(file: string, logger: Logger): Promise<PipelineDefin
     }
   }
   return definition;
+}
+
+/** meters.yaml, its refused entries logged and skipped as Ceilometer does. */
+async function loadMeterDefinitions(file: string, logger: Logger): Promise<readonly MeterDefinition[]> {
+  const origin = file || DEFAULT_METERS_FILE;
+  const { definitions, skipped } = parseMeterDefinitions(
+    await readText(origin, 'meters file'),
+    String(origin),
+  );
+  for (const { name, problem } of skipped)
+    logger.error({ meter: name, file: String(origin), problem }, 'meter definition skipped');
+  return definitions;
 }
 
 /**
@@ -107,7 +126,17 @@ export async function startIngest(
   const setup = await ensureCeilometerSetup(index, definitions);
   logger.info(setup, 'Ceilometer archive policies and resource types present in the index');
 
-  const inputs = [config.topics.samples, ...(settings.oslo.enabled ? [settings.oslo.topic] : [])];
+  const notificationTopics = settings.notifications.enabled ? settings.notifications.topics : [];
+  const notificationMeters = new NotificationMeters(
+    settings.notifications.enabled
+      ? await loadMeterDefinitions(settings.notifications.metersFile, logger)
+      : [],
+  );
+  const inputs = [
+    config.topics.samples,
+    ...(settings.oslo.enabled ? [settings.oslo.topic] : []),
+    ...notificationTopics,
+  ];
   const kafka = createKafkaClient(config.kafka, { logger });
   if (settings.provisionTopics) {
     const admin = kafka.createAdmin();
@@ -148,6 +177,8 @@ export async function startIngest(
   await producer.connect();
   const ingestor = new Ingestor({
     samplesTopic: config.topics.samples.name,
+    notificationTopics: new Set(notificationTopics.map((t) => t.name)),
+    notificationMeters,
     measuresTopic: config.topics.measures.name,
     deadLetterTopic: config.topics.samplesDeadLetter.name,
     telemetrySecret: settings.telemetrySecret,

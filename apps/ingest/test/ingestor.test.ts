@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Index, type Resource, type ResourceCreate, indexError, resourceUuid } from '@granary/index';
 import type { ConsumedRecord, OutgoingRecord, RecordBatch } from '@granary/kafka';
 import { DEAD_LETTER_HEADERS } from '@granary/kafka';
+import { NotificationMeters, parseMeterDefinitions } from '@granary/notification-meters';
 import { createLogger, createRegistry } from '@granary/observability';
 import { SamplePipeline, parsePipelineConfig } from '@granary/pipeline';
 import {
@@ -23,6 +24,27 @@ resources:
     metrics: {hardware.memory.used: , memory_util: }
     attributes: {host_name: resource_metadata.resource_url}
 `);
+
+/** A host meter made from a made-up service's notification, mapped by DEFINITIONS above. */
+const METERS = parseMeterDefinitions(
+  `
+metric:
+  - name: hardware.memory.used
+    event_type: node.report.*
+    type: gauge
+    unit: KB
+    volume: $.payload.used_kb
+    resource_id: $.payload.node
+    metadata: {resource_url: $.payload.node}
+  - name: memory_util
+    event_type: node.report.*
+    type: gauge
+    unit: '%'
+    volume: $.payload.used_kb
+    resource_id: $.payload.node
+`,
+  'unit meters',
+);
 
 /** The resource calls the resolver makes, over a map; a missing host_name is refused as the index does. */
 function memoryIndex(): Pick<Index, 'resources'> {
@@ -91,6 +113,8 @@ function ingestor(options: {
   const failures: string[] = [];
   const instance = new Ingestor({
     samplesTopic: 'samples',
+    notificationTopics: new Set(['notifications.info']),
+    notificationMeters: new NotificationMeters(METERS.definitions),
     measuresTopic: 'measures',
     deadLetterTopic: 'samples.dlq',
     telemetrySecret: SECRET,
@@ -119,7 +143,53 @@ const batchOf = (topic: string, records: ConsumedRecord[]): RecordBatch => ({
   highWatermark: String(Number(records.at(-1)!.offset) + 1),
 });
 
+const notification = (eventType: string, payload: unknown, priority = 'INFO') =>
+  JSON.stringify({
+    'oslo.version': '2.0',
+    'oslo.message': JSON.stringify({
+      message_id: randomUUID(),
+      publisher_id: 'node.agent',
+      event_type: eventType,
+      priority,
+      payload,
+      timestamp: '2026-01-01 00:00:10.000000',
+      context: {},
+    }),
+  });
+
 describe('Ingestor', () => {
+  it('meters OpenStack notifications with meters.yaml; unknown ones are counted, broken ones dead-lettered', async () => {
+    const { instance, sent, registry } = ingestor({});
+    expect(METERS.skipped).toEqual([
+      { name: 'memory_util', problem: expect.stringContaining('unexpected text') },
+    ]);
+    const topic = 'notifications.info';
+    await instance.handle(
+      batchOf(topic, [
+        record(topic, notification('node.report.periodic', { node: 'node-7', used_kb: 512 })),
+        record(topic, notification('node.report.periodic', { node: 'node-7' })),
+        record(topic, notification('node.other', { node: 'node-7', used_kb: 1 })),
+        record(topic, notification('node.report.periodic', { node: 'node-7', used_kb: 1 }, 'ERROR')),
+        record(topic, '{"oslo.version": "2.0", "oslo.message": "{\\"payload\\": {}}"}'),
+        record(topic, notification('node.report.periodic', { node: 'node-7', used_kb: 'lots' })),
+      ]),
+    );
+    const measures = sent.flat().filter((r) => r.topic === 'measures');
+    expect(measures.map((r) => JSON.parse(r.value!.toString()))).toMatchObject([
+      { timestamps: [Date.UTC(2026, 0, 1, 0, 0, 10) * 1000], values: [512] },
+    ]);
+    const letters = sent.flat().filter((r) => r.topic === 'samples.dlq');
+    expect(letters.map((r) => r.headers![DEAD_LETTER_HEADERS.errorCode])).toEqual([
+      'NOTIFICATION_INVALID',
+      'PUBLISHER_INVALID_VOLUME',
+    ]);
+    const text = await registry.metrics();
+    expect(text).toMatch(/granary_ingest_notifications_dropped_total\{reason="event_type"[^}]*\} 1/);
+    expect(text).toMatch(/granary_ingest_notifications_dropped_total\{reason="priority"[^}]*\} 1/);
+    expect(text).toMatch(/granary_ingest_notification_samples_without_volume_total\{[^}]*\} 1/);
+    expect(text).toMatch(/granary_ingest_samples_in_total\{format="notification"[^}]*\} 2/);
+  });
+
   it('publishes the good samples of a notification and dead-letters the record for the forged one, in one send', async () => {
     const { instance, sent } = ingestor({});
     const mixed = record('notifications.sample', oslo([{ volume: '1.0' }, { volume: '2.0', forge: true }]));

@@ -1,0 +1,385 @@
+import { notificationMeterErrors } from './errors.ts';
+
+/**
+ * The JSONPath dialect of Ceilometer's meter definitions (jsonpath-rw with jsonpath-rw-ext's
+ * extensions), evaluated over plain JSON values:
+ * - `$` root, `@` current, `a.b` children, `a..b` descendants, `*` every field, `[n]` index,
+ *   `[*]` / `[a:b]` slices (a non-list counts as a one-element list), `['quoted']` fields;
+ * - `a|b` union, binding tighter than `.` as in jsonpath-rw's grammar: `$.a.b|c.d` is `$.a.(b|c).d`;
+ * - filters `[?key=value]`, `[?(@.name='x')]`, `&`-joined, with `= == != < <= > >=` (a dict
+ *   filters its values);
+ * - arithmetic `+ - * /` binding loosest; a bare or quoted single name there is a string literal
+ *   (`$.payload.host + "_" + $.payload.nodename`), a number a number; both sides paths: pairwise;
+ * - named operators `` `len` ``, `` `sorted` ``, `` `str()` ``, `` `split(c, segment, maxsplit)` ``,
+ *   `` `sub(/regex/, replacement)` ``.
+ */
+export interface JsonPath {
+  readonly source: string;
+  /** Every value the path finds in `document`, nulls included, in jsonpath-rw's order. */
+  find(document: unknown): unknown[];
+}
+
+type Literal = string | number;
+type Node =
+  | { kind: 'root' }
+  | { kind: 'this' }
+  | { kind: 'fields'; name: string }
+  | { kind: 'any' }
+  | { kind: 'index'; at: number }
+  | { kind: 'slice'; start: number | undefined; end: number | undefined }
+  | { kind: 'filter'; tests: FilterTest[] }
+  | { kind: 'child'; left: Node; right: Node }
+  | { kind: 'descendants'; left: Node; right: Node }
+  | { kind: 'union'; left: Node; right: Node }
+  | { kind: 'operator'; apply: (value: unknown) => unknown[] }
+  | { kind: 'arithmetic'; op: ArithmeticOp; left: Node | Literal; right: Node | Literal }
+  | { kind: 'number'; value: number };
+type ArithmeticOp = '+' | '-' | '*' | '/';
+type Comparison = '=' | '==' | '!=' | '<' | '<=' | '>' | '>=';
+interface FilterTest {
+  target: Node;
+  comparison?: { op: Comparison; value: Literal | boolean };
+}
+
+/** Descendant searches stop here: documents are bounded by the wire, this bounds the work. */
+const MAX_DESCENT_DEPTH = 64;
+
+const isDict = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function find(node: Node, value: unknown, root: unknown): unknown[] {
+  switch (node.kind) {
+    case 'root':
+      return [root];
+    case 'this':
+      return [value];
+    case 'fields':
+      return isDict(value) && Object.hasOwn(value, node.name) ? [value[node.name]] : [];
+    case 'any':
+      return isDict(value) ? Object.values(value) : [];
+    case 'index': {
+      if (!Array.isArray(value)) return [];
+      const at = node.at < 0 ? value.length + node.at : node.at;
+      return at >= 0 && at < value.length ? [value[at]] : [];
+    }
+    case 'slice':
+      return asList(value).slice(node.start, node.end);
+    case 'filter': {
+      const items = isDict(value) ? Object.values(value) : Array.isArray(value) ? value : [];
+      return items.filter((item) => node.tests.every((test) => passes(test, item, root)));
+    }
+    case 'child':
+      return find(node.left, value, root).flatMap((match) => find(node.right, match, root));
+    case 'descendants':
+      return find(node.left, value, root).flatMap((match) =>
+        selfAndDescendants(match, 0).flatMap((inner) => find(node.right, inner, root)),
+      );
+    case 'union':
+      return [...find(node.left, value, root), ...find(node.right, value, root)];
+    case 'operator':
+      return node.apply(value);
+    case 'arithmetic':
+      return arithmetic(node, value, root);
+    case 'number':
+      return [node.value];
+  }
+}
+
+/** jsonpath-rw's slice "hack": a dict or a scalar is sliced as a one-element list. */
+function asList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  return value === null || value === undefined || typeof value === 'boolean' ? [] : [value];
+}
+
+function selfAndDescendants(value: unknown, depth: number): unknown[] {
+  if (depth > MAX_DESCENT_DEPTH) return [value];
+  const children = isDict(value) ? Object.values(value) : Array.isArray(value) ? value : [];
+  return [value, ...children.flatMap((child) => selfAndDescendants(child, depth + 1))];
+}
+
+function passes(test: FilterTest, item: unknown, root: unknown): boolean {
+  const found = find(test.target, item, root);
+  if (!test.comparison) return found.length > 0;
+  const { op, value } = test.comparison;
+  return found.some((candidate) => compare(candidate, op, value));
+}
+
+function compare(left: unknown, op: Comparison, right: Literal | boolean): boolean {
+  if (op === '=' || op === '==') return left === right;
+  if (op === '!=') return left !== right;
+  const comparable =
+    (typeof left === 'number' && typeof right === 'number') ||
+    (typeof left === 'string' && typeof right === 'string');
+  if (!comparable) return false;
+  const [a, b] = [left as number | string, right as number | string];
+  return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+}
+
+/** Python's operators on JSON values; a TypeError in Python gives no match, as in jsonpath-rw-ext. */
+function operate(op: ArithmeticOp, left: unknown, right: unknown): unknown {
+  const number = (v: unknown) => (typeof v === 'boolean' ? Number(v) : v);
+  const [a, b] = [number(left), number(right)];
+  if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
+  if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (typeof a !== 'number' || typeof b !== 'number') return undefined;
+  if (op === '/' && b === 0)
+    throw notificationMeterErrors('NOTIFICATION_METER_FAILED', 'division by zero in a JSONPath expression');
+  return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
+}
+
+function arithmetic(node: Extract<Node, { kind: 'arithmetic' }>, value: unknown, root: unknown): unknown[] {
+  const side = (operand: Node | Literal) =>
+    typeof operand === 'object' ? find(operand, value, root) : undefined;
+  const left = side(node.left);
+  const right = side(node.right);
+  const pairs: [unknown, unknown][] =
+    left && right
+      ? left.length > 0 && left.length === right.length
+        ? left.map((l, i) => [l, right[i]])
+        : []
+      : left
+        ? left.map((l) => [l, node.right])
+        : right
+          ? right.map((r) => [node.left, r])
+          : [[node.left, node.right]];
+  const results: unknown[] = [];
+  for (const [l, r] of pairs) {
+    const result = operate(node.op, l, r);
+    if (result === undefined) return [];
+    results.push(result);
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+type Token =
+  | { type: 'name'; value: string; quoted: boolean }
+  | { type: 'number'; value: number }
+  | { type: 'operator'; value: string }
+  | { type: 'punct'; value: string };
+
+const TOKEN =
+  /\s*(?:(-?\d+\.\d+|-?\d+)(?![\w@-])|([A-Za-z_][\w@-]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\.\.|==|!=|<=|>=|[$@.|()[\]*+\-/?&=<>:,]))/y;
+
+function tokenize(source: string, fail: (problem: string) => never): Token[] {
+  const tokens: Token[] = [];
+  const end = source.trimEnd().length;
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < end) {
+    const at = TOKEN.lastIndex;
+    const match = TOKEN.exec(source);
+    if (!match) fail(`unexpected text at column ${at + 1}`);
+    const [, number, name, single, double, operator, punct] = match!;
+    if (number !== undefined) tokens.push({ type: 'number', value: Number(number) });
+    else if (name !== undefined) tokens.push({ type: 'name', value: name, quoted: false });
+    else if (single !== undefined || double !== undefined)
+      tokens.push({ type: 'name', value: (single ?? double)!.replace(/\\(.)/g, '$1'), quoted: true });
+    else if (operator !== undefined) tokens.push({ type: 'operator', value: operator.trim() });
+    else tokens.push({ type: 'punct', value: punct! });
+  }
+  return tokens;
+}
+
+const COMPARISONS: readonly string[] = ['=', '==', '!=', '<', '<=', '>', '>='];
+
+export function compileJsonPath(source: string): JsonPath {
+  const fail = (problem: string): never => {
+    throw notificationMeterErrors('NOTIFICATION_PATH_SYNTAX', `${JSON.stringify(source)}: ${problem}`);
+  };
+  const tokens = tokenize(source, fail);
+  let position = 0;
+  const peek = (value?: string) => {
+    const token = tokens[position];
+    return token && (value === undefined || (token.type === 'punct' && token.value === value))
+      ? token
+      : undefined;
+  };
+  const expect = (value: string) => {
+    if (!peek(value)) fail(`expected ${value} at token ${position + 1}`);
+    position++;
+  };
+
+  const operand = (): Node => path();
+  const asLiteral = (node: Node): Node | Literal =>
+    node.kind === 'fields' ? node.name : node.kind === 'number' ? node.value : node;
+  const arithmeticOf = (next: () => Node, ops: readonly string[]): Node => {
+    let left = next();
+    for (let token = peek(); token?.type === 'punct' && ops.includes(token.value); token = peek()) {
+      position++;
+      const right = next();
+      left = {
+        kind: 'arithmetic',
+        op: token.value as ArithmeticOp,
+        left: asLiteral(left),
+        right: asLiteral(right),
+      };
+    }
+    return left;
+  };
+  const expression = (): Node => arithmeticOf(() => arithmeticOf(operand, ['*', '/']), ['+', '-']);
+  /** Left-associative `next (op next)*`: jsonpath-rw's `..` < `.` < `|` precedence levels. */
+  const chain = (next: () => Node, op: string, kind: 'descendants' | 'child' | 'union') => (): Node => {
+    let left = next();
+    while (peek(op)) {
+      position++;
+      left = { kind, left, right: next() };
+    }
+    return left;
+  };
+  const union = chain(() => postfix(), '|', 'union');
+  const child = chain(union, '.', 'child');
+  const path = chain(child, '..', 'descendants');
+  const postfix = (): Node => {
+    let node = atom();
+    while (peek('[')) node = { kind: 'child', left: node, right: bracket() };
+    return node;
+  };
+  const atom = (): Node => {
+    const token = tokens[position];
+    if (!token) return fail('unexpected end');
+    if (token.type === 'number') {
+      position++;
+      return { kind: 'number', value: token.value };
+    }
+    if (token.type === 'name') {
+      position++;
+      return { kind: 'fields', name: token.value };
+    }
+    if (token.type === 'operator') {
+      position++;
+      return { kind: 'operator', apply: namedOperator(token.value, fail) };
+    }
+    switch (token.value) {
+      case '$':
+        position++;
+        return { kind: 'root' };
+      case '@':
+        position++;
+        return { kind: 'this' };
+      case '*':
+        position++;
+        return { kind: 'any' };
+      case '(': {
+        position++;
+        const inner = expression();
+        expect(')');
+        return inner;
+      }
+      case '[':
+        return bracket();
+      default:
+        return fail(`unexpected ${token.value}`);
+    }
+  };
+  const integer = (): number | undefined => {
+    const token = tokens[position];
+    if (token?.type !== 'number') return undefined;
+    if (!Number.isInteger(token.value)) fail('an index must be an integer');
+    position++;
+    return token.value;
+  };
+  const bracket = (): Node => {
+    expect('[');
+    let node: Node;
+    if (peek('*')) {
+      position++;
+      node = { kind: 'slice', start: undefined, end: undefined };
+    } else if (peek('?')) {
+      position++;
+      node = { kind: 'filter', tests: filterTests() };
+    } else if (tokens[position]?.type === 'name' && (tokens[position] as { quoted: boolean }).quoted) {
+      node = { kind: 'fields', name: (tokens[position++] as { value: string }).value };
+    } else {
+      const start = integer();
+      if (peek(':')) {
+        position++;
+        node = { kind: 'slice', start, end: integer() };
+      } else if (start === undefined) return fail('expected an index, a slice, * or a filter');
+      else node = { kind: 'index', at: start };
+    }
+    expect(']');
+    return node;
+  };
+  const filterTests = (): FilterTest[] => {
+    const parenthesised = !!peek('(');
+    if (parenthesised) position++;
+    const tests: FilterTest[] = [];
+    do {
+      if (tests.length > 0) position++;
+      const target = child();
+      const op = tokens[position];
+      if (op?.type === 'punct' && COMPARISONS.includes(op.value)) {
+        position++;
+        const value = tokens[position++];
+        if (!value || (value.type !== 'name' && value.type !== 'number'))
+          return fail('expected a value to compare with');
+        const literal =
+          value.type === 'name' && !value.quoted && (value.value === 'true' || value.value === 'false')
+            ? value.value === 'true'
+            : value.value;
+        tests.push({ target, comparison: { op: op.value as Comparison, value: literal } });
+      } else tests.push({ target });
+    } while (peek('&'));
+    if (parenthesised) expect(')');
+    return tests;
+  };
+
+  const tree = expression();
+  if (position !== tokens.length) fail(`unexpected token ${position + 1}`);
+  return { source, find: (document) => find(tree, document, document) };
+}
+
+const SPLIT = /^split\((.),\s+(-?\d+),\s+(-?\d+)\)$/;
+const SUB = /^sub\(\/(.*)\/,\s+(.*)\)$/;
+
+/** jsonpath-rw-ext's string and list operators; a value they cannot take gives no match. */
+function namedOperator(text: string, fail: (problem: string) => never): (value: unknown) => unknown[] {
+  if (text === 'this') return (value) => [value];
+  if (text === 'len')
+    return (value) =>
+      Array.isArray(value) || typeof value === 'string'
+        ? [value.length]
+        : isDict(value)
+          ? [Object.keys(value).length]
+          : [];
+  if (text === 'sorted')
+    return (value) => {
+      if (isDict(value)) return [Object.keys(value).sort()];
+      if (!Array.isArray(value)) return [];
+      if (value.every((v) => typeof v === 'number')) return [[...value].sort((a, b) => a - b)];
+      return value.every((v) => typeof v === 'string') ? [[...value].sort()] : [];
+    };
+  if (text === 'str()') return (value) => (typeof value === 'string' ? [value] : [JSON.stringify(value)]);
+  const split = SPLIT.exec(text);
+  if (split) {
+    const [, separator, segment, maxSplit] = split;
+    return (value) => {
+      if (typeof value !== 'string') return [];
+      const parts = pythonSplit(value, separator!, Number(maxSplit));
+      const at = Number(segment) < 0 ? parts.length + Number(segment) : Number(segment);
+      return at >= 0 && at < parts.length ? [parts[at]] : [];
+    };
+  }
+  const sub = SUB.exec(text);
+  if (sub) {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(sub[1]!, 'g');
+    } catch (cause) {
+      return fail(`sub(): ${(cause as Error).message}`);
+    }
+    // Python's \1 group references are JavaScript's $1; a literal $ is $$.
+    const replacement = sub[2]!.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1');
+    return (value) => (typeof value === 'string' ? [value.replace(pattern, replacement)] : []);
+  }
+  return fail(`unknown operator \`${text}\``);
+}
+
+/** Python's `str.split(sep, maxsplit)`: at most `maxSplit` cuts from the left (-1: every one). */
+function pythonSplit(value: string, separator: string, maxSplit: number): string[] {
+  const parts = value.split(separator);
+  if (maxSplit < 0 || parts.length <= maxSplit + 1) return parts;
+  return [...parts.slice(0, maxSplit), parts.slice(maxSplit).join(separator)];
+}
