@@ -4,7 +4,7 @@ export { telemetryErrors } from './src/errors.ts';
 export type { TelemetryErrorCode } from './src/errors.ts';
 export { DEFAULT_EXPRESSION_LIMITS, compileExpression } from './src/expression/index.ts';
 export type { Expression, ExpressionLimits } from './src/expression/index.ts';
-export { PyFloat, pyFloatRepr, pyRepr, pyStr } from './src/python-repr.ts';
+export { PyFloat, compareCodePoints, pyFloatRepr, pyRepr, pyStr } from './src/python-repr.ts';
 export type { PyDict, PyValue } from './src/python-repr.ts';
 export { meterMessage, signSample, toCeilometerTimestamp, verifySample } from './src/sample.ts';
 export type { UnsignedSample } from './src/sample.ts';

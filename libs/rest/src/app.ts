@@ -25,8 +25,10 @@ import { registerAggregatesRoutes } from './routes/aggregates.ts';
 import { registerAggregationRoutes } from './routes/aggregation.ts';
 import { registerArchivePolicyRoutes } from './routes/archive-policies.ts';
 import { registerBatchRoutes } from './routes/batch.ts';
+import { registerInfluxDbRoutes } from './routes/influxdb.ts';
 import { registerMeasureRoutes } from './routes/measures.ts';
 import { registerMetricRoutes } from './routes/metrics.ts';
+import { registerPrometheusRoutes } from './routes/prometheus.ts';
 import { registerResourceTypeRoutes } from './routes/resource-types.ts';
 import { registerResourceRoutes } from './routes/resources.ts';
 import { registerRootRoutes } from './routes/root.ts';
@@ -159,6 +161,8 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   registerAggregationRoutes(app, context);
   registerSearchMetricRoutes(app, context);
   registerBatchRoutes(app, context);
+  await registerInfluxDbRoutes(app, context);
+  await registerPrometheusRoutes(app, context);
 
   // Gnocchi answers 405 for a known path with a method it does not serve; fastify would say 404.
   for (const [url, methods] of [...methodsByUrl]) {
@@ -257,7 +261,8 @@ function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (err: FastifyError, request, reply) => {
     const translated = translateFastifyError(err);
     const body = toGnocchiError(translated);
-    if (body.code >= 500) {
+    // A 501 describes the request (an unsupported InfluxDB query), not a failure of the API.
+    if (body.code >= 500 && body.code !== 501) {
       request.log.error({ err, method: request.method, url: request.url }, 'request failed');
     }
     return sendError(reply, translated, body);

@@ -23,6 +23,8 @@ export const restError = defineErrors({
   REST_BODY_TOO_LARGE: { message: 'Request Entity Too Large', status: 413, retriable: false },
   REST_UNSUPPORTED_MEDIA_TYPE: { message: 'Unsupported Media Type', status: 415, retriable: false },
   REST_INVALID_INPUT: { message: 'Invalid input', status: 400, retriable: false },
+  /** A request Gnocchi refuses as not implemented (an InfluxDB query other than CREATE DATABASE). */
+  REST_NOT_IMPLEMENTED: { message: 'Not Implemented', status: 501, retriable: false },
   REST_UNAVAILABLE: { message: 'Service Unavailable', status: 503, retriable: true },
   /** The auth section names a mode without what it needs (users file, Keystone service user). */
   REST_AUTH_CONFIG: { message: 'Invalid authentication configuration', status: 500, retriable: false },
@@ -60,11 +62,12 @@ export const undecodableBody = (reason: string) =>
 
 /**
  * Any coded error from any lib becomes Gnocchi's body with the status its code carries; the
- * description is `details.description` when the lib supplied Gnocchi's exact text. Anything else is
- * a 500 whose text does not leak internals (the caller logs the real error once).
+ * description is `details.description` when the lib supplied Gnocchi's exact text (a 501 too: it
+ * describes the request, not a failure). Anything else is a 500 whose text does not leak internals
+ * (the caller logs the real error once).
  */
 export function toGnocchiError(err: unknown): GnocchiErrorBody {
-  if (err instanceof GranaryError && err.status < 500) {
+  if (err instanceof GranaryError && (err.status < 500 || err.code === 'REST_NOT_IMPLEMENTED')) {
     const description =
       (err.details?.description as GnocchiErrorBody['description'] | undefined) ?? err.message;
     return body(err.status, description);

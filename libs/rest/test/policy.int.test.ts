@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, indexPort } from '../index.ts';
 import { createTestDatabase } from './database.ts';
 import { fakeMeasures, restConfig } from './helpers.ts';
+import { snappyLiteral, writeRequest } from './wire-encoders.ts';
 
 /*
  * The tenancy matrix: every route of the API × every kind of caller, against the real index on
@@ -87,6 +88,16 @@ function call(as: Who | Record<string, string>, method: string, url: string, pay
     url,
     headers: { ...identity, ...(payload !== undefined ? { 'content-type': contentType } : {}) },
     ...(payload !== undefined ? { payload: JSON.stringify(payload) } : {}),
+  });
+}
+
+/** A request whose body is not JSON (line protocol, snappy protobuf). */
+function callRaw(as: Who, url: string, contentType: string, body: string | Uint8Array) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { ...IDENTITY[as], 'content-type': contentType },
+    payload: Buffer.from(body),
   });
 }
 
@@ -502,6 +513,63 @@ const MATRIX = new Map<string, Case>([
         call(as, 'POST', '/v1/batch/resources/metrics/measures', {
           [await fx.resourceId()]: { cpu: MEASURES },
         }),
+    },
+  ],
+
+  // InfluxDB: CREATE DATABASE is `create resource type`; a write to an existing resource is
+  // `update resource` on it, then `post measures` on each metric written
+  ['GET /v1/influxdb/ping', { expect: ALL_OK(204), call: (_, as) => call(as, 'GET', '/v1/influxdb/ping') }],
+  [
+    'POST /v1/influxdb/query',
+    {
+      expect: [204, 204, 403, 403, 403, 403],
+      call: (_, as) =>
+        call(
+          as,
+          'POST',
+          `/v1/influxdb/query?q=${encodeURIComponent(`create database "rt-${randomUUID()}"`)}`,
+        ),
+    },
+  ],
+  [
+    'POST /v1/influxdb/write',
+    {
+      expect: [204, 204, 204, 204, 403, 403],
+      // The metric `<rule>.f` gets its archive policy from the fixture rule `<rule>.*`.
+      call: async (fx, as) =>
+        callRaw(
+          as,
+          '/v1/influxdb/write?db=generic',
+          'text/plain',
+          `${await fx.ruleName()},host=${await fx.resourceId()} f=1 1767225600000000000`,
+        ),
+    },
+  ],
+  // Prometheus: each caller writes its own resource (its id is the UUIDv5 of `job@instance` with
+  // the creator); the first write, the admin's, creates the `prometheus` type (admin or service:
+  // see influxdb-prometheus.int.test.ts for a member's first write)
+  [
+    'POST /v1/prometheus/write',
+    {
+      expect: ALL_OK(202),
+      call: async (fx, as) =>
+        callRaw(
+          as,
+          '/v1/prometheus/write',
+          'application/x-protobuf',
+          snappyLiteral(
+            writeRequest([
+              {
+                labels: [
+                  ['__name__', `${await fx.ruleName()}.up`],
+                  ['job', 'policy'],
+                  ['instance', as],
+                ],
+                samples: [{ value: 1, timestampMs: 1767225600000 }],
+              },
+            ]),
+          ),
+        ),
     },
   ],
 ]);

@@ -392,4 +392,37 @@ export const OPERATIONS: ReadonlyMap<string, OperationDoc> = new Map<string, Ope
       ),
     },
   ],
+
+  [
+    'GET /v1/influxdb/ping',
+    { responses: { '204': { description: 'Alive; the X-Influxdb-Version header names Gnocchi 4.7.1' } } },
+  ],
+  [
+    'POST /v1/influxdb/query',
+    {
+      responses: {
+        '204': { description: 'CREATE DATABASE done: the resource type of that name exists' },
+        '501': { description: 'Any other query', schema: GnocchiError },
+      },
+      query: { q: text('CREATE DATABASE <name> (also accepted form-encoded in the body)') },
+    },
+  ],
+  [
+    'POST /v1/influxdb/write',
+    {
+      responses: { '204': { description: 'Points written as measures' } },
+      query: {
+        db: text('the resource type (default influxdb)'),
+        precision: text('timestamp unit: n (default), u, ms, s, m, h'),
+      },
+      body: Type.String({ description: 'InfluxDB line protocol' }),
+    },
+  ],
+  [
+    'POST /v1/prometheus/write',
+    {
+      responses: accepted,
+      body: Type.String({ description: 'snappy-compressed protobuf WriteRequest', format: 'binary' }),
+    },
+  ],
 ]);
