@@ -41,6 +41,16 @@ export const adminHeaders = {
   'content-type': 'application/json',
 };
 
+/** A JSON request to the stack's API as admin: the status and the parsed body (undefined if not JSON). */
+export async function callApi(stack: ReadStack, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${stack.api.url}${path}`, {
+    method,
+    headers: adminHeaders,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, body: (await response.json().catch(() => undefined)) as unknown };
+}
+
 export async function until(condition: () => Promise<boolean>, attempts = 120): Promise<void> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (await condition()) return;

@@ -341,6 +341,29 @@ describe('alignment and fill', () => {
     const out = run('(metric (m1 mean) (m2 mean))', { m1: M1_LATER, m2: M2 }, { fill: 'ffill' }, [60]);
     expect(out.m2!.slice(-2).map(([, , v]) => v)).toEqual([12.5, 12.5]);
   });
+
+  // aggregation.yaml's "difference with fill": what no neighbour could fill is left out, as with dropna.
+  it('leaves out of the output what ffill/bfill could not fill, and keeps NaN with null', () => {
+    const difference = '(aggregate mean (- (metric m1 mean) (metric m2 mean)))';
+    const later = { m1: M1_LATER, m2: M2 };
+    const forward = run(difference, later, { fill: 'bfill' }, [60]);
+    // M2 ends at 14:35, so nothing fills it backward at 14:37 and 14:38.
+    expect(forward.aggregated!.map(([t]) => t.slice(11, 16))).toEqual(['14:33', '14:34', '14:35']);
+    expect(run(difference, later, { fill: 'ffill' }, [60]).aggregated!.at(-1)).toEqual([
+      '2015-03-06T14:38:00+00:00',
+      60,
+      15 - 12.5,
+    ]);
+    const empty = { m1: M1, m2: { 60: [] } };
+    for (const fill of ['ffill', 'bfill', 'full_ffill', 'full_bfill'] as const) {
+      expect(run(difference, empty, { fill }, [60]).aggregated ?? []).toEqual([]);
+    }
+    expect(run(difference, empty, { fill: 'null' }, [60]).aggregated!.map(([, , v]) => v)).toEqual([
+      Number.NaN,
+      Number.NaN,
+      Number.NaN,
+    ]);
+  });
 });
 
 describe('parse errors with Gnocchi descriptions', () => {

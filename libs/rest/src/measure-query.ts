@@ -6,7 +6,11 @@ import { describedRestError } from './errors.ts';
  * `{op: n}` applies `op` to the value and `n`; `{op: [a, b]}` to two sub-expressions (numbers are
  * constants, objects are evaluated against the value); `and`/`or` hold a list of queries.
  */
-export type MeasurePredicate = (value: number) => boolean;
+export interface MeasureQuery {
+  matches(value: number): boolean;
+  /** Nodes of the query: the work of one `matches`, for the caller's cost bound. */
+  nodes: number;
+}
 
 /** Operators the schema accepts; `not` is among them, but Gnocchi's evaluator then refuses it. */
 type Binary = (a: number, b: number) => number;
@@ -66,7 +70,7 @@ function singleEntry(node: unknown): [string, unknown] | undefined {
  * rejects, `not` (accepted by the schema, unknown to the evaluator, as in Gnocchi), too many nodes.
  * Division by zero and the like give IEEE results (Gnocchi answers 500 there).
  */
-export function compileMeasureQuery(query: unknown): MeasurePredicate {
+export function compileMeasureQuery(query: unknown): MeasureQuery {
   let nodes = 0;
   const count = () => {
     if (++nodes > MAX_QUERY_NODES) throw invalid(`Query has more than ${MAX_QUERY_NODES} nodes`);
@@ -111,5 +115,5 @@ export function compileMeasureQuery(query: unknown): MeasurePredicate {
   };
 
   const evaluate = search(query);
-  return (value) => truthy(evaluate(value));
+  return { matches: (value) => truthy(evaluate(value)), nodes };
 }

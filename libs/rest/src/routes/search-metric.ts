@@ -27,7 +27,7 @@ export function registerSearchMetricRoutes(app: FastifyInstance, ctx: RouteConte
     for (const metric of metrics) await authorizeMetric(ctx, principal, 'search metric', metric);
     if (request.body === undefined)
       throw describedRestError('REST_INVALID_INPUT', 'No query specified in body');
-    const predicate = compileMeasureQuery(request.body);
+    const measureQuery = compileMeasureQuery(request.body);
     const now = Date.now() * 1000;
     const timestamp = (name: 'start' | 'stop') => {
       const raw = queryValue(query, name);
@@ -49,21 +49,34 @@ export function registerSearchMetricRoutes(app: FastifyInstance, ctx: RouteConte
       return { metric, granularities };
     });
     const reader = measureReader(ctx);
+    let cost = 0;
     // Metric ids are keys here: the object has no prototype, and ids are canonical UUIDs anyway.
     const found: Record<string, unknown[]> = Object.create(null);
     for (const { metric, granularities } of plans) {
       const series = await reader.read({ metric, aggregation, granularities, ...range, refresh: false });
+      cost += series.reduce((sum, { points }) => sum + points.values.length, 0) * measureQuery.nodes;
+      if (cost > MAX_SEARCH_COST) throw searchTooCostly();
       found[metric.id] = [...series]
         .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
         .flatMap(({ granularitySeconds, points }) =>
           [...points.values.keys()]
-            .filter((i) => predicate(points.values[i]!))
+            .filter((i) => measureQuery.matches(points.values[i]!))
             .map((i) => [isoSecondsFromMicros(points.timestamps[i]!), granularitySeconds, points.values[i]!]),
         );
     }
     return found;
   });
 }
+
+/** Query nodes one search may evaluate (points searched × nodes): about 100 ms of one thread. */
+export const MAX_SEARCH_COST = 5_000_000;
+
+const searchTooCostly = () =>
+  describedRestError('REST_INVALID_INPUT', {
+    cause: 'Search too costly',
+    reason: `More than ${MAX_SEARCH_COST} query nodes to evaluate over the points searched; narrow the metrics, granularities, time range or query`,
+    detail: [],
+  });
 
 /** The active metrics among the ids, each once; ids that are not UUIDs or unknown are left out. */
 async function knownMetrics(ctx: RouteContext, ids: readonly string[]): Promise<Metric[]> {
