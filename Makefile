@@ -24,6 +24,7 @@ help:
 	@echo "make test            install dependencies, type-check, lint, unit, integration, conformance and fuzz tests"
 	@echo "make bench           run every benchmark (infrastructure started as needed)"
 	@echo "make bench-vs-gnocchi   Gnocchi 4.7.1 and Granary side by side on Ceilometer-like workloads"
+	@echo "make diff-gnocchi [CASES=200 SEED=1]   differential test: the same seeded workloads into Gnocchi 4.7.1 and Granary"
 	@echo "make build | dist    type-check, and bundle each app into dist/<app>.mjs (what make run and the image run)"
 	@echo "make infra-up|infra-down|infra-status   local Kafka, registry, PostgreSQL, Redis, S3Proxy"
 	@echo "make k8s-check       render every k8s overlay and validate it offline (kubeconform -strict)"
@@ -112,6 +113,15 @@ bench: dist infra-up
 bench-vs-gnocchi: dist infra-up
 	set -a && source .granary/infra.env && set +a && \
 	NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning $(TSX) tools/bench/vs-gnocchi/main.ts $(BENCH_ARGS)
+
+# Issue 16: the differential test, Gnocchi 4.7.1 (tools/gnocchi-oracle) and Granary fed the same seeded
+# random workloads, every read compared (test/differential). CASES=200 SEED=1 by default.
+.PHONY: diff-gnocchi
+CASES ?= 200
+SEED ?= 1
+diff-gnocchi: install infra-up
+	set -a && source .granary/infra.env && set +a && \
+	NODE_OPTIONS=--disable-warning=TimeoutNegativeWarning $(TSX) tools/gnocchi-oracle/diff/main.ts --cases $(CASES) --seed $(SEED)
 
 run: dist
 	$(TSX) tools/run.ts

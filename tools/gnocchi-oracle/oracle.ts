@@ -49,6 +49,12 @@ export interface GnocchiOracleOptions {
   metricdWorkers?: number;
   /** Seconds between metricd's scheduling passes (Gnocchi's default: 60). */
   metricProcessingDelay?: number;
+  /**
+   * HTTP keep-alive, as `gnocchi-api` runs uwsgi (default true). Without it each answer ends with
+   * the connection: uwsgi's router sends Gnocchi's bodiless 500s without a length, and on a kept-alive
+   * connection the client then waits for a body that never comes.
+   */
+  keepAlive?: boolean;
   /** A PostgreSQL server URL; the oracle creates its own database there. Default: the local infra's. */
   databaseUrl?: string;
 }
@@ -139,10 +145,9 @@ export async function startGnocchi(options: GnocchiOracleOptions): Promise<Gnocc
         'gnocchi.rest.wsgi',
         '--pyargv',
         `--config-file ${config}`,
-        '--so-keepalive',
-        '--http-keepalive',
-        '--add-header',
-        'Connection: Keep-Alive',
+        ...(options.keepAlive === false
+          ? []
+          : ['--so-keepalive', '--http-keepalive', '--add-header', 'Connection: Keep-Alive']),
         '-H',
         venv,
       ],
