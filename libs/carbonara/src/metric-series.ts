@@ -218,7 +218,7 @@ export class MetricSeries {
     }
   }
 
-  /** Applies one batch of measures (any order; duplicates keep their first occurrence). */
+  /** Applies one batch of measures (any order; of duplicate timestamps the smallest value stays). */
   apply(timestamps: ArrayLike<number>, values: ArrayLike<number>): ApplyResult {
     const length = normalizeBatch(timestamps, values, batchBuffer);
     const raw = this.rawTailColumn;

@@ -144,9 +144,10 @@ export function mergeInto(
 }
 
 /**
- * Validates a batch of measures and writes it sorted by time into `out[0, n)`; returns n. On
- * duplicate timestamps the first occurrence in the batch is kept, as Gnocchi's
- * `combine_timeseries` does. Copying into a reused buffer is cheaper than allocating typed arrays
+ * Validates a batch of measures and writes it sorted by time into `out[0, n)`; returns n. Of
+ * duplicate timestamps the smallest value is kept, as in Gnocchi: its
+ * `numpy.sort(measures, order='timestamps')` breaks ties on the value field, then
+ * `combine_timeseries` keeps the first of each timestamp. Copying into a reused buffer is cheaper than allocating typed arrays
  * per batch, even when the batch is already sorted (the common case).
  */
 export function normalizeBatch(
@@ -178,7 +179,9 @@ export function normalizeBatch(
     return length;
   }
   const order = Array.from({ length }, (_, index) => index);
-  order.sort((a, b) => (timestamps[a] as number) - (timestamps[b] as number) || a - b);
+  order.sort(
+    (a, b) => (timestamps[a] as number) - (timestamps[b] as number) || byValue(values[a] as number, values[b] as number),
+  );
   let count = 0;
   for (const index of order) {
     const ts = timestamps[index] as number;
@@ -187,4 +190,10 @@ export function normalizeBatch(
     outValues[count++] = values[index] as number;
   }
   return count;
+}
+
+/** numpy's order: ascending, NaN last. */
+function byValue(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+  return Number.isNaN(b) ? -1 : a - b;
 }

@@ -240,17 +240,19 @@ describe('MetricSeries', () => {
     expect(series.apply([BASE], [5])).toEqual({ accepted: 0, droppedTooOld: 1, changes: [] });
   });
 
-  it('keeps the first of duplicate timestamps within a batch, and lets later batches win', () => {
+  it('keeps the smallest of duplicate timestamps within a batch, as Gnocchi, and lets later batches win', () => {
     const policy = createArchivePolicy({
       name: 'p',
       definition: [{ granularity: SECOND }],
       aggregationMethods: ['last'],
     });
     const series = new MetricSeries(policy);
-    series.apply([BASE, BASE, BASE, BASE], [9, 8, 7, 4]);
-    expect(series.points('last', SECOND).values).toEqual(Float64Array.from([9]));
-    series.apply([BASE], [3]);
-    expect(series.points('last', SECOND).values).toEqual(Float64Array.from([3]));
+    series.apply([BASE, BASE, BASE, BASE], [8, 9, 4, 7]);
+    expect(series.points('last', SECOND).values).toEqual(Float64Array.from([4]));
+    series.apply([BASE + SECOND, BASE + SECOND, BASE + 2 * SECOND], [-1, -2, 5]);
+    expect(series.points('last', SECOND).values).toEqual(Float64Array.from([4, -2, 5]));
+    series.apply([BASE + 2 * SECOND], [9]);
+    expect(series.points('last', SECOND).values).toEqual(Float64Array.from([4, -2, 9]));
   });
 
   it('resumes from encoded state exactly as if it had never stopped', () => {

@@ -90,7 +90,8 @@ export class NaiveGnocchi {
 
   apply(batch: Pair[]): { accepted: number; droppedTooOld: number } {
     const sorted: Pair[] = [];
-    for (const pair of [...batch].sort((a, b) => a[0] - b[0])) {
+    // numpy.sort(order='timestamps') breaks ties on the value: the smallest duplicate comes first.
+    for (const pair of [...batch].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
       if (!sorted.some(([ts]) => ts === pair[0])) sorted.push(pair);
     }
     const threshold = this.raw.length > 0 ? this.firstBlockStart() : Number.NEGATIVE_INFINITY;
