@@ -176,15 +176,11 @@ function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): V
       };
     }
     case 'aggregate': {
-      let sub = asGrid(evaluate(op.operand, grid, all), op.kind);
-      let method = op.method;
-      if (method.startsWith('rate:')) {
-        sub = differentiate(sub, false);
-        method = method.slice('rate:'.length);
-      }
-      const reduce = REDUCE[method as Reducer];
+      const sub = asGrid(evaluate(op.operand, grid, all), op.kind);
+      const { reduce, rated } = reducerOf(op.method);
       const column = Float64Array.from(sub.times, (_, row) => reduce(sub.columns.map((c) => c[row]!)));
-      return { ...sub, columns: [column], references: null };
+      const reduced: Grid = { ...sub, columns: [column], references: null };
+      return rated ? differentiate(reduced, false) : reduced;
     }
     case 'resample': {
       const sub = asGrid(evaluate(op.operand, grid, all), op.kind);
@@ -220,13 +216,14 @@ function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): V
           detail: ['operations'],
         });
       }
-      const reduce = REDUCE[op.method as Reducer];
+      const { reduce, rated } = reducerOf(op.method);
       const columns = sub.columns.map((column) =>
         Float64Array.from({ length: column.length - op.window + 1 }, (_, i) =>
           reduce([...column.subarray(i, i + op.window)]),
         ),
       );
-      return { ...sub, times: sub.times.slice(op.window - 1), columns };
+      const rolled: Grid = { ...sub, times: sub.times.slice(op.window - 1), columns };
+      return rated ? differentiate(rolled, false) : rolled;
     }
     case 'rateofchange':
       return differentiate(asGrid(evaluate(op.operand, grid, all), op.kind), op.perSecond);
@@ -248,6 +245,15 @@ function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): V
       return combine(clipped, evaluate(op.max, grid, all), BINARY.clip_max, all);
     }
   }
+}
+
+/**
+ * Gnocchi's `rate:X` (rated_agg) reduces with X first, then takes consecutive differences of the
+ * result: across series, `rate:max` is the change of the maximum, not the maximum of the changes.
+ */
+function reducerOf(method: string): { reduce: (values: number[]) => number; rated: boolean } {
+  const rated = method.startsWith('rate:');
+  return { reduce: REDUCE[(rated ? method.slice('rate:'.length) : method) as Reducer], rated };
 }
 
 function asGrid(value: Value, operation: string): Grid {
@@ -360,5 +366,7 @@ const BINARY: Record<Extract<Operation, { kind: 'binary' }>['operator'], (x: num
   div: (x, y) => x / y,
   pow: (x, y) => x ** y,
   clip_min: (x, y) => (Number.isNaN(x) ? x : Math.max(x, y)),
+  // numpy.fmax: a NaN loses to a number.
+  fmax: (x, y) => (Number.isNaN(x) ? y : Number.isNaN(y) ? x : Math.max(x, y)),
   clip_max: (x, y) => (Number.isNaN(x) ? x : Math.min(x, y)),
 };

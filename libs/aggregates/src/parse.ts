@@ -56,6 +56,7 @@ const BINARY_ALIASES = {
   pow: 'pow',
   clip_min: 'clip_min',
   clip_max: 'clip_max',
+  max: 'fmax',
 } as const;
 export type BinaryOperator = (typeof BINARY_ALIASES)[keyof typeof BINARY_ALIASES];
 
@@ -129,7 +130,7 @@ export function parseOperations(input: unknown): Operation {
       const size = asNumber(window);
       if (
         args.length !== 3 ||
-        !isReducer(method, false) ||
+        !isReducer(method, true) ||
         size === undefined ||
         !Number.isInteger(size) ||
         size < 1

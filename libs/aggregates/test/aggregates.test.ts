@@ -272,6 +272,25 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
     ]);
   });
 
+  it("reduces before differentiating in rate: methods, rolls them, and takes the binary max as numpy's fmax", () => {
+    // Gnocchi's rated_agg: numpy.diff(numpy.nanmax(values, axis=1)) — the change of the maximum.
+    const across = run(
+      ['aggregate', 'rate:max', ['metric', ['m1', 'mean'], ['m2', 'mean']]],
+      { m1: M1, m2: M2 },
+      {},
+      [60],
+    );
+    expect(across.aggregated!.map(([t, , v]) => [t.slice(11, 19), v])).toEqual([
+      ['14:34:00', 4.5 - 43.1],
+      ['14:35:00', 12.5 - 4.5],
+    ]);
+    // rolling max over 2 points of m1 (60 s): 43.1, 10; its rate: one difference.
+    const rolled = run(['rolling', 'rate:max', 2, ['metric', 'm1', 'mean']], { m1: M1 }, {}, [60]);
+    expect(rolled.m1!.map(([t, , v]) => [t.slice(11, 19), v])).toEqual([['14:35:00', 10 - 43.1]]);
+    const larger = run(['max', ['metric', 'm1', 'mean'], 5], { m1: M1 }, {}, [60]);
+    expect(larger.m1!.map(([, , v]) => v)).toEqual([43.1, 5, 10]);
+  });
+
   it('computes the rate of change of one series', () => {
     const out = run('(rateofchange (metric m1 mean))', { m1: M1 });
     expect(out.m1!.map(([, g, v]) => [g, v])).toEqual([
