@@ -28,7 +28,9 @@ const MAX_MICROS = Number.MAX_SAFE_INTEGER;
  */
 export function registerPrometheusRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   return registerRawBodyRoutes(app, (scope) => {
-    const config = { bodyTypes: ['application/x-protobuf'] };
+    // Prometheus sends application/x-protobuf; documented as octet-stream, which OpenAPI tools can
+    // produce (the route reads any media type).
+    const config = { bodyTypes: ['application/octet-stream'] };
     scope.post('/v1/prometheus/write', { config }, async (request, reply) => {
       const principal = ctx.principal(request);
       const writes = resourceWrites(ctx, decode(rawBody(request.body), ctx.config.bodyLimitBytes));
