@@ -177,6 +177,49 @@ describe('/v1/aggregation/resource/<type>/metric/<name>', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('is refused with a 4xx, never a 5xx', async () => {
+    const ids = () => `metric=${cpu['web-1']}&metric=${cpu['web-2']}`;
+    const legacy = [
+      'reaggregation=wtf',
+      'reaggregation=constructor',
+      'reaggregation=__proto__',
+      'aggregation=__proto__',
+      'aggregation=constructor&reaggregation=mean',
+      'granularity=abc',
+      'granularity=-1',
+      'granularity=1&resample=0',
+      'granularity=1&resample=-5',
+      'granularity=1&resample=abc',
+      'needed_overlap=abc',
+      'fill=abc',
+      'start=garbage',
+      'stop=99999999999999999999',
+      'refresh=maybe',
+    ];
+    for (const query of legacy) {
+      const answer = await call('GET', `/v1/aggregation/metric?${ids()}&${query}`);
+      expect(answer.status, `${query}: ${JSON.stringify(answer.body)}`).toBeGreaterThanOrEqual(400);
+      expect(answer.status, query).toBeLessThan(500);
+    }
+    for (const body of [[1, 2], 'garbage', 12, { '=': { nope: 1 } }, { __proto__: { '=': 1 } }, { in: 5 }]) {
+      const answer = await call('POST', '/v1/aggregation/resource/generic/metric/cpu', body);
+      expect(answer.status, `${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`).toBeLessThan(500);
+    }
+    for (const filter of ["id='", '(((((', 'nope = 1']) {
+      const answer = await call(
+        'POST',
+        `/v1/aggregation/resource/generic/metric/cpu?filter=${encodeURIComponent(filter)}`,
+      );
+      expect(answer.status, filter).toBe(400);
+    }
+    for (const body of [[], 'x', { '=': [1, [2, 3]] }, { and: [{ or: [{ '**': 1e308 }] }] }]) {
+      const answer = await call('POST', `/v1/search/metric?metric_id=${cpu['web-1']}`, body);
+      expect(answer.status, JSON.stringify(body)).toBeLessThan(500);
+    }
+  });
+});
+
 describe('POST /v1/search/metric', () => {
   it('answers the stored points whose value matches, per metric, coarsest granularity first', async () => {
     const answer = await call(
