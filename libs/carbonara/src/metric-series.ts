@@ -229,7 +229,10 @@ export class MetricSeries {
     if (accepted === 0) return { accepted, droppedTooOld, changes: [] };
     raw.merge(batchBuffer, droppedTooOld, length);
 
-    const firstNew = batchBuffer.timestamps[droppedTooOld] as number;
+    // Gnocchi recomputes from max(first raw point, oldest measure of the batch), counting the
+    // oldest even when it was too old to keep: then the whole raw tail is recomputed, and a rate's
+    // first new delta takes the point before it however far back (storage/__init__.py `tstamp`).
+    const firstNew = (droppedTooOld > 0 ? raw.times[raw.head] : batchBuffer.timestamps[0]) as number;
     const changes: AggregationChange[] = [];
     for (const { granularity, plain, rate } of this.granularities) {
       const bucketStart = floorTimestamp(firstNew, granularity);

@@ -255,6 +255,51 @@ describe('MetricSeries', () => {
     expect(series.points('last', SECOND).values).toEqual(Float64Array.from([4, -2, 9]));
   });
 
+  it('recomputes the whole raw tail when a batch holds a too-old measure, as Gnocchi does', () => {
+    const policy = createArchivePolicy({
+      name: 'p',
+      definition: [{ granularity: 5 * SECOND }],
+      aggregationMethods: ['rate:max'],
+    });
+    const rates = (batches: [number, number][][]) => {
+      const series = new MetricSeries(policy);
+      for (const batch of batches) {
+        series.apply(
+          batch.map(([s]) => BASE + s * SECOND),
+          batch.map(([, v]) => v),
+        );
+      }
+      const { timestamps, values } = series.points('rate:max', 5 * SECOND);
+      return Array.from(timestamps, (t, i) => [(t - BASE) / SECOND, values[i]]);
+    };
+    // Alone, 118 s starts its bucket's derivation at 110 s: no earlier point there, no delta.
+    expect(
+      rates([
+        [
+          [100, 10],
+          [107, 20],
+        ],
+        [[118, 5]],
+      ]),
+    ).toEqual([[105, 10]]);
+    // With a measure older than the back window beside it, Gnocchi derives from the tail's start.
+    expect(
+      rates([
+        [
+          [100, 10],
+          [107, 20],
+        ],
+        [
+          [118, 5],
+          [50, 1],
+        ],
+      ]),
+    ).toEqual([
+      [105, 10],
+      [115, -15],
+    ]);
+  });
+
   it('resumes from encoded state exactly as if it had never stopped', () => {
     fc.assert(
       fc.property(policyArbitrary, batchesArbitrary, batchesArbitrary, (policy, before, after) => {

@@ -101,7 +101,9 @@ export class NaiveGnocchi {
     for (const [ts, value] of fresh) merged.set(ts, value);
     this.raw = [...merged].sort((a, b) => a[0] - b[0]);
 
-    const firstNew = (fresh[0] as Pair)[0];
+    // storage/__init__.py: tstamp = max(bound_timeserie.first, measures['timestamps'][0]), the
+    // batch's oldest measure counted even when it was too old to keep.
+    const firstNew = Math.max((this.raw[0] as Pair)[0], (sorted[0] as Pair)[0]);
     for (const { granularity, timespan } of this.policy.definition) {
       const start = floorTimestamp(firstNew, granularity);
       for (const method of this.policy.methods) {
