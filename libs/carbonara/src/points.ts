@@ -180,7 +180,9 @@ export function normalizeBatch(
   }
   const order = Array.from({ length }, (_, index) => index);
   order.sort(
-    (a, b) => (timestamps[a] as number) - (timestamps[b] as number) || byValue(values[a] as number, values[b] as number),
+    (a, b) =>
+      (timestamps[a] as number) - (timestamps[b] as number) ||
+      byValue(values[a] as number, values[b] as number),
   );
   let count = 0;
   for (const index of order) {
