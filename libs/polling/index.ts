@@ -8,6 +8,26 @@ export { createPollingMetrics } from './src/metrics.ts';
 export type { PollingMetrics } from './src/metrics.ts';
 export { cachedRead } from './src/model.ts';
 export type { Discovery, PollContext, PolledSample, Pollster } from './src/model.ts';
+export {
+  LibvirtClient,
+  NOVA_METADATA_NAMESPACE,
+  parseBlockInfo,
+  parseCpuTimeNs,
+  parseDomainXml,
+  parseRawDomainStats,
+  parseStatLines,
+} from './src/libvirt.ts';
+export type { DomainDescription, LibvirtClientOptions, NovaMetadata } from './src/libvirt.ts';
+export {
+  COMPUTE_METER_NAMES,
+  computeSamples,
+  createComputePollsters,
+  instanceMetadata,
+  localInstancesDiscovery,
+  readCompute,
+  vnicResourceId,
+} from './src/pollsters/compute.ts';
+export type { ComputeOptions, InstanceReading } from './src/pollsters/compute.ts';
 export { HOST_METER_NAMES, createHostPollsters, localNodeDiscovery } from './src/pollsters/host.ts';
 export type { HostPollsterOptions } from './src/pollsters/host.ts';
 export { createPrometheusPollster, parsePrometheusText } from './src/pollsters/prometheus.ts';

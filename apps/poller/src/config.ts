@@ -35,6 +35,19 @@ export const PollerSection = Type.Object(
     /** Ceilometer's hardware SNMP definitions; empty uses the yoga file shipped with Granary. */
     snmpDefinitionsFile: Type.String({ default: '' }),
     snmpTimeoutMs: Type.Integer({ minimum: 1, default: 2000 }),
+    /** The compute pollsters' hypervisor (Ceilometer's `[DEFAULT]libvirt_uri`), read through `virsh`. */
+    libvirt: Type.Object(
+      {
+        uri: Type.String({ minLength: 1, default: 'qemu:///system' }),
+        /**
+         * A libvirt that does not answer discovers no instances, logged once at info level,
+         * instead of a counted discovery failure every cycle: for machines that may have no hypervisor.
+         */
+        optional: Type.Boolean({ default: false }),
+        timeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /**
      * Scale-out: replicas join one consumer group on a small topic; the partitions a replica is
      * assigned decide the shared resources it polls (murmur2 of the resource, as Kafka keys).

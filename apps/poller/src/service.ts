@@ -17,10 +17,12 @@ import {
 import {
   type Discovery,
   type DynamicPollsterDefinition,
+  LibvirtClient,
   type PollingConfig,
   PollingScheduler,
   type Pollster,
   type SnmpMeterDefinition,
+  createComputePollsters,
   createDynamicPollster,
   createHostPollsters,
   createPollingMetrics,
@@ -29,6 +31,7 @@ import {
   defaultSnmpDefinitions,
   endpointDiscovery,
   loadPollingConfig,
+  localInstancesDiscovery,
   localNodeDiscovery,
   parseDynamicPollsterDefinitions,
   parseSnmpDefinitions,
@@ -98,8 +101,11 @@ export async function startPoller(
     );
   const replicaId = `${settings.host || hostname()}-${randomUUID().slice(0, 8)}`;
   let pollingConfig: PollingConfig = await loadPollingConfig(settings.pollingFile);
+  const host = settings.host || hostname();
+  const libvirt = new LibvirtClient({ uri: settings.libvirt.uri, timeoutMs: settings.libvirt.timeoutMs });
   const pollsters: Pollster[] = [
     ...createHostPollsters(),
+    ...createComputePollsters({ client: libvirt, host }),
     ...createSnmpPollsters(await loadSnmpDefinitions(settings.snmpDefinitionsFile), {
       timeoutMs: settings.snmpTimeoutMs,
     }),
@@ -107,7 +113,13 @@ export async function startPoller(
     ...(await loadDynamicPollsters(settings.pollstersDefinitionsDirs)),
   ];
   const discoveries: Discovery[] = [
-    localNodeDiscovery(settings.host || hostname()),
+    localNodeDiscovery(host),
+    localInstancesDiscovery({
+      client: libvirt,
+      host,
+      optional: settings.libvirt.optional,
+      logger,
+    }),
     endpointDiscovery(settings.endpoints),
     urlDiscovery,
   ];
