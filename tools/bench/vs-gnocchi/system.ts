@@ -12,6 +12,11 @@ export interface BenchSystem {
   stopWorker(): Promise<void>;
   /** Starts it again; returns the CPU seconds it spent before it was ready (0 when it only resumed). */
   startWorker(): Promise<number>;
+  /**
+   * Waits until work the worker defers past `/v1/status` reaching 0 is done too (Granary: its
+   * checkpoint segments folded into Gnocchi's split layout), so the CPU it costs is measured.
+   */
+  settle(): Promise<void>;
   /** What each figure's label notes about this system's setup. */
   readonly setup: string;
   stop(): Promise<void>;

@@ -62,7 +62,8 @@ const MEASURES_PER_REQUEST = 20_000;
 /** Granary's default `maxMetricsPerBatch`; Ceilometer's publisher sends one batch per polling cycle. */
 const METRICS_PER_REQUEST = 1000;
 const METRICS_PER_RESOURCE = 500;
-const DRAIN_POLL_MS = 200;
+/** Each /v1/status costs the API CPU (Gnocchi lists its incoming files): once a second. */
+const DRAIN_POLL_MS = 1000;
 const DRAIN_TIMEOUT_MS = 600_000;
 const YEAR_POINTS = 525_600;
 const AGGREGATED_METRICS = 100;
@@ -140,14 +141,15 @@ async function postBatches(
   });
 }
 
-/** Seconds until the system reports no measure left to aggregate. */
-async function waitDrained(api: RestClient, what: string): Promise<number> {
+/** Seconds until the system reports no measure left to aggregate and has settled. */
+async function waitDrained(system: BenchSystem, what: string): Promise<number> {
   const started = performance.now();
-  while ((await api.backlog()) > 0) {
+  while ((await system.api.backlog()) > 0) {
     if (performance.now() - started > DRAIN_TIMEOUT_MS)
       throw new Error(`${what}: backlog not drained in ${DRAIN_TIMEOUT_MS / 1000} s`);
     await sleep(DRAIN_POLL_MS);
   }
+  await system.settle();
   return seconds(started);
 }
 
@@ -213,7 +215,7 @@ export async function runWorkloads(
     );
   await phase('steady stream, warm-up interval', async () => {
     await postRound(0);
-    await waitDrained(api, 'warm-up');
+    await waitDrained(system, 'warm-up');
   });
   const stream = await phase(`steady stream, ${sizes.streamIntervals} intervals`, async () => {
     let postCpu = 0;
@@ -225,7 +227,7 @@ export async function runWorkloads(
       await sleep(Math.max(0, sizes.streamIntervalMs - (performance.now() - started)));
     }
     const lag = await api.backlog();
-    const drainAfter = await waitDrained(api, 'steady stream');
+    const drainAfter = await waitDrained(system, 'steady stream');
     return { lag, drainAfter, postCpu };
   });
   const streamed = sizes.streamMetrics * sizes.streamIntervals;
@@ -254,7 +256,7 @@ export async function runWorkloads(
     let startupCpu = 0;
     const drained = await phase(`backlog ${ids.length} × ${shape}, draining`, async () => {
       startupCpu = await system.startWorker();
-      return waitDrained(api, `backlog ${shape}`);
+      return waitDrained(system, `backlog ${shape}`);
     });
     const startup = startupCpu > 0 ? `incl. ${startupCpu.toFixed(2)} CPU-s start-up` : undefined;
     record(`${key}.worker`, total / drained.cpu.workerCpu, startup);
@@ -267,7 +269,7 @@ export async function runWorkloads(
     const year = series(todayMs - YEAR_POINTS * MINUTE_MS, YEAR_POINTS, 7);
     for (const part of chunks(year, MEASURES_PER_REQUEST))
       await api.request('POST', '/v1/batch/metrics/measures', { [yearId as string]: part });
-    await waitDrained(api, 'one-year series');
+    await waitDrained(system, 'one-year series');
   });
   const yearTimes: number[] = [];
   let yearPoints = 0;
