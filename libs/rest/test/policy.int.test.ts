@@ -706,8 +706,8 @@ describe('identity edge cases', () => {
       200,
     );
     const other = await call('other', 'POST', '/v1/aggregates?needed_overlap=0', body);
-    // Gnocchi: the search finds nothing for them, so no metric matches.
-    expect(other.statusCode).toBe(400);
+    // Gnocchi: the search finds nothing for them, so no metric matches (NoSuchMetric, a 404).
+    expect(other.statusCode).toBe(404);
   });
 });
 
