@@ -36,16 +36,25 @@ const appConfigFile = (app: string) => join('config', 'local', `${app}.yaml`);
  * The app's ports: those of its config/local file, shifted by `infra.portOffset` so that an
  * isolated stack (test/reliability) does not clash with the shared one.
  */
-function appPorts(app: string): { admin: number; api?: number } {
+function appPorts(app: string): { admin: number; api?: number; udp: Record<string, number> } {
   const config = parse(readFileSync(join(PROJECT_ROOT, appConfigFile(app)), 'utf8')) as {
     admin?: { port?: number };
     api?: { port?: number };
+    ingest?: { udp?: Record<string, { enabled?: boolean; port?: number }> };
   };
   if (!config.admin?.port) throw new Error(`${appConfigFile(app)} names no admin port`);
   const offset = loadInfraSettings().infra.portOffset;
+  // Ingest's UDP inputs (samples, statsd) that the file enables, as GRANARY_INGEST__UDP__<INPUT>__PORT.
+  const udp = Object.entries(config.ingest?.udp ?? {}).filter(([, input]) => input.enabled && input.port);
   return {
     admin: config.admin.port + offset,
     ...(config.api?.port ? { api: config.api.port + offset } : {}),
+    udp: Object.fromEntries(
+      udp.map(([input, { port }]) => [
+        `GRANARY_INGEST__UDP__${input.toUpperCase()}__PORT`,
+        String(port! + offset),
+      ]),
+    ),
   };
 }
 
@@ -66,6 +75,7 @@ function launch(app: string, env: NodeJS.ProcessEnv): ChildProcess {
       GRANARY_CONFIG: appConfigFile(app),
       GRANARY_ADMIN__PORT: String(ports.admin),
       ...(ports.api ? { GRANARY_API__PORT: String(ports.api) } : {}),
+      ...ports.udp,
       ...(APPS_WITH_STORAGE.has(app) ? { GRANARY_STORAGE__FILE__BASE_PATH: storage } : {}),
     },
     stdio: 'inherit',

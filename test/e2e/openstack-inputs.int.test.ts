@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { type PyDict, PyFloat, computeSignature } from '@granary/telemetry';
+import { encode } from '@msgpack/msgpack';
 import type { TSchema } from '@sinclair/typebox';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -23,7 +26,8 @@ import { TEST_USERS_FILE } from '../infra/settings.ts';
 /**
  * Issue 18's OpenStack inputs end to end: services' notifications on the oslo.messaging Kafka
  * topic → ingest (meters.yaml) → MeasureBatch → processor → the Gnocchi API, every app in this
- * process with its real wiring on topics, a database and a storage folder of its own.
+ * process with its real wiring on topics, a database and a storage folder of its own. And the UDP
+ * inputs: a Ceilometer `udp://` publisher's msgpack datagrams and a statsd client, to the API.
  */
 const suffix = randomUUID().slice(0, 8);
 const work = mkdtempSync(join(tmpdir(), 'granary-openstack-'));
@@ -31,6 +35,8 @@ const database = `e2e_os_${suffix}`;
 const processorGroup = `e2e-os-processors-${suffix}`;
 const ADMIN = { authorization: `Basic ${Buffer.from('admin:').toString('base64')}` };
 const NOTIFICATIONS_TOPIC = `e2e.${suffix}.notifications.info`;
+const TELEMETRY_SECRET = 'e2e openstack secret';
+const STATSD_RESOURCE = `e2e-statsd-${suffix}`;
 
 const topic = (name: string, partitions: number) => ({
   name: `e2e.${suffix}.${name}`,
@@ -138,6 +144,43 @@ async function send(topicName: string, records: Buffer[]): Promise<void> {
   }
 }
 
+/** Datagrams to an ingest UDP input, from a socket of their own, as a separate client would. */
+async function sendDatagrams(address: { host: string; port: number } | undefined, datagrams: Uint8Array[]) {
+  expect(address).toBeDefined();
+  const socket = createSocket('udp4');
+  try {
+    for (const datagram of datagrams)
+      await new Promise<void>((resolve, reject) =>
+        socket.send(datagram, address!.port, address!.host, (err) => (err ? reject(err) : resolve())),
+      );
+  } finally {
+    socket.close();
+  }
+}
+
+/** What Ceilometer's udp:// publisher sends: `msgpack.dumps(meter_message_from_counter(...))`. */
+function signedMeterDatagram(resourceId: string, volume: number, secret: string): Uint8Array {
+  const meter: PyDict = {
+    source: 'hardware',
+    counter_name: 'hardware.cpu.load.1min',
+    counter_type: 'gauge',
+    counter_unit: 'process',
+    counter_volume: new PyFloat(volume),
+    user_id: null,
+    user_name: null,
+    project_id: null,
+    project_name: null,
+    resource_id: resourceId,
+    timestamp: new Date().toISOString().replace('Z', ''),
+    resource_metadata: { resource_url: resourceId },
+    message_id: randomUUID(),
+    monotonic_time: null,
+  };
+  const signature = computeSignature(meter, secret);
+  // A non-integral volume: msgpack writes it as float64, as Python's msgpack writes any float.
+  return encode({ ...meter, counter_volume: volume, message_signature: signature });
+}
+
 async function ingestMetrics(): Promise<string> {
   return (await fetch(`${ingest!.adminUrl}/metrics`)).text();
 }
@@ -173,10 +216,21 @@ beforeAll(async () => {
       ...shared,
       ingest: {
         groupId: `e2e-os-ingest-${suffix}`,
-        telemetrySecret: 'e2e openstack secret',
+        telemetrySecret: TELEMETRY_SECRET,
         oslo: { enabled: false },
         notifications: { enabled: true, topics: [topic('notifications.info', 2)] },
         cache: { redisKeyPrefix: `granary:e2e-os:${suffix}:` },
+        udp: {
+          samples: { enabled: true, host: '127.0.0.1', port: 0, flushIntervalMs: 100 },
+          statsd: {
+            enabled: true,
+            host: '127.0.0.1',
+            port: 0,
+            resourceId: STATSD_RESOURCE,
+            archivePolicyName: 'ceilometer-low',
+            flushDelayMs: 500,
+          },
+        },
       },
     }),
     logger,
@@ -247,6 +301,45 @@ describe('OpenStack notifications → ingest (meters.yaml) → processor → API
     });
     expect(metrics).toMatch(/granary_ingest_notifications_dropped_total\{reason="event_type"[^}]*\} 1/);
     expect(metrics).toMatch(/granary_ingest_samples_in_total\{format="notification"[^}]*\} 10/);
+    expect((await fetch(`${ingest!.adminUrl}/healthz`)).status).toBe(200);
+  }, 180_000);
+});
+
+describe('UDP inputs → ingest → processor → API', () => {
+  it("takes Ceilometer's signed msgpack samples; a forged or malformed datagram is counted and dropped", async () => {
+    const node = `udp-node-${suffix}`;
+    await sendDatagrams(ingest!.udp.samples, [
+      Buffer.from([0x82, 0xa1, 0x61]),
+      signedMeterDatagram(node, 0.75, 'not the secret'),
+      signedMeterDatagram(node, 0.75, TELEMETRY_SECRET),
+    ]);
+    const host = await resourceOf('host', node, ['hardware.cpu.load.1min']);
+    expect(host.host_name).toBe(node);
+    expect(await values(host.metrics['hardware.cpu.load.1min']!)).toEqual([0.75]);
+    const metrics = await ingestMetrics();
+    expect(metrics).toMatch(/granary_ingest_udp_datagrams_total\{input="samples"[^}]*\} 3/);
+    expect(metrics).toMatch(
+      /granary_ingest_udp_dropped_total\{input="samples",reason="UDP_MALFORMED_DATAGRAM"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(/granary_ingest_rejected_total\{reason="PUBLISHER_FORGED_SAMPLE"[^}]*\} 1/);
+    expect(metrics).toMatch(/granary_ingest_samples_in_total\{format="udp"[^}]*\} 2/);
+  }, 180_000);
+
+  it("takes a statsd client's counters and gauges into the configured resource, Gnocchi's way", async () => {
+    await sendDatagrams(ingest!.udp.statsd, [
+      Buffer.from('e2e.requests:1|c\ne2e.requests:2|c|@0.5\ne2e.temperature:21.5|g\nbroken line\n'),
+      Buffer.from([0xff, 0xfe]),
+    ]);
+    const resource = await resourceOf('generic', STATSD_RESOURCE, ['e2e.requests|c', 'e2e.temperature|g']);
+    expect(await values(resource.metrics['e2e.requests|c']!)).toEqual([5]);
+    expect(await values(resource.metrics['e2e.temperature|g']!)).toEqual([21.5]);
+    const metric = (await getJson(`/v1/metric/${resource.metrics['e2e.requests|c']}`)) as {
+      archive_policy: { name: string };
+    };
+    expect(metric.archive_policy.name).toBe('ceilometer-low');
+    const metrics = await ingestMetrics();
+    expect(metrics).toMatch(/granary_ingest_udp_dropped_total\{input="statsd",reason="fields"[^}]*\} 1/);
+    expect(metrics).toMatch(/granary_ingest_udp_dropped_total\{input="statsd",reason="encoding"[^}]*\} 1/);
     expect((await fetch(`${ingest!.adminUrl}/healthz`)).status).toBe(200);
   }, 180_000);
 });

@@ -70,6 +70,43 @@ export const IngestSection = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** UDP inputs, off unless enabled: nothing listens on a port the operator did not ask for. */
+    udp: Type.Object(
+      {
+        /** Ceilometer's `udp://host:port` publisher: one signed msgpack meter dict per datagram. */
+        samples: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+            port: Type.Integer({ minimum: 0, maximum: 65_535, default: 4952 }),
+            /** Samples are published in batches, at least this often. */
+            flushIntervalMs: Type.Integer({ minimum: 10, default: 200 }),
+            /** Samples waiting for a batch; beyond, datagrams are dropped and counted. */
+            maxPending: Type.Integer({ minimum: 1, default: 10_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** Gnocchi's statsd daemon (`gnocchi-statsd`): counters, gauges and timers into one resource. */
+        statsd: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+            port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8125 }),
+            /** The generic resource the metrics belong to (`[statsd]resource_id`); required when enabled. */
+            resourceId: Type.String({ default: '' }),
+            creator: Type.String({ minLength: 1, default: 'granary-statsd' }),
+            /** Archive policy of the metrics it creates; empty lets the archive policy rules choose. */
+            archivePolicyName: Type.String({ default: '' }),
+            /** `[statsd]flush_delay`. */
+            flushDelayMs: Type.Integer({ minimum: 100, default: 10_000 }),
+            /** Distinct metrics held per flush interval; lines of further names are dropped and counted. */
+            maxNamesPerFlush: Type.Integer({ minimum: 1, default: 10_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     cache: Type.Object(
       {
         /** Resource fingerprints and metric ids remembered in this process. */

@@ -13,6 +13,11 @@ export const ingestErrors = defineErrors({
     status: 400,
     retriable: false,
   },
+  INGEST_STATSD_RESOURCE_MISSING: {
+    message: 'ingest.udp.statsd is enabled without a resourceId',
+    status: 500,
+    retriable: false,
+  },
   INGEST_DEPENDENCY_FAILED: {
     message: 'A dependency failed with an error that has no code; the batch is retried',
     status: 503,

@@ -11,6 +11,7 @@ import {
   decodeOsloNotification,
 } from '@granary/publisher';
 import type { MeasureBatch, Sample, TopicSerde } from '@granary/schema';
+import type { PyDict } from '@granary/telemetry';
 import { ingestErrors } from './errors.ts';
 import type { IngestMetrics } from './metrics.ts';
 
@@ -57,7 +58,58 @@ export class Ingestor {
     else if (this.options.notificationTopics.has(batch.topic))
       this.admitNotifications(batch.records, admitted);
     else this.admitOslo(batch.records, admitted);
+    await this.publish(admitted);
 
+    const last = batch.records.at(-1);
+    if (last)
+      metrics.lag.set(
+        { topic: batch.topic, partition: String(batch.partition) },
+        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
+      );
+  }
+
+  /**
+   * Meter dicts from Ceilometer's `udp://` publisher, checked (signature included) as those of
+   * Kafka are. A datagram has no record to dead-letter: a refused sample is counted and logged.
+   */
+  async ingestMeters(meters: readonly PyDict[]): Promise<void> {
+    const { metrics, logger } = this.options;
+    const admitted: Admitted = { samples: [], recordOf: new Map(), deadLetters: new Map() };
+    metrics.samplesIn.inc({ format: 'udp' }, meters.length);
+    for (const meter of meters) {
+      try {
+        admitted.samples.push(admitMeterDict(meter, this.options.telemetrySecret));
+      } catch (error) {
+        const refusal = coded(error);
+        metrics.rejected.inc({ reason: refusal.code });
+        logger.warn({ code: refusal.code, err: refusal }, 'UDP sample refused; skipped');
+      }
+    }
+    await this.publish(admitted);
+  }
+
+  /** Measures of metrics already resolved (Gnocchi's statsd input), sent as the others are. */
+  async sendMeasures(batches: readonly MeasureBatch[]): Promise<void> {
+    await dependency(() => this.options.send(batches.map((measures) => this.measuresRecord(measures))));
+    this.countOut(batches);
+  }
+
+  private measuresRecord(measures: MeasureBatch): OutgoingRecord {
+    return {
+      topic: this.options.measuresTopic,
+      key: measures.metric_id,
+      value: this.options.measures.encode(measures),
+    };
+  }
+
+  private countOut(batches: readonly MeasureBatch[]): void {
+    this.options.metrics.samplesOut.inc(batches.reduce((n, b) => n + b.values.length, 0));
+    this.options.metrics.measureBatches.inc(batches.length);
+  }
+
+  /** Admitted samples → pipeline → publisher → measures and dead letters, sent and acknowledged. */
+  private async publish(admitted: Admitted): Promise<void> {
+    const { metrics } = this.options;
     const outputs = this.options.pipeline.process(admitted.samples);
     const result = await dependency(() => this.options.publisher.publish(outputs.flatMap(publishItems)));
 
@@ -72,25 +124,13 @@ export class Ingestor {
       );
     }
 
-    const records: OutgoingRecord[] = result.batches.map((measures) => ({
-      topic: this.options.measuresTopic,
-      key: measures.metric_id,
-      value: this.options.measures.encode(measures),
-    }));
+    const records: OutgoingRecord[] = result.batches.map((measures) => this.measuresRecord(measures));
     for (const [record, error] of admitted.deadLetters) {
       metrics.rejected.inc({ reason: error.code });
       records.push(toDeadLetter(record, error, this.options.deadLetterTopic));
     }
     await dependency(() => this.options.send(records));
-
-    metrics.samplesOut.inc(result.batches.reduce((n, b) => n + b.values.length, 0));
-    metrics.measureBatches.inc(result.batches.length);
-    const last = batch.records.at(-1);
-    if (last)
-      metrics.lag.set(
-        { topic: batch.topic, partition: String(batch.partition) },
-        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
-      );
+    this.countOut(result.batches);
   }
 
   private async admitAvro(records: ConsumedRecord[], admitted: Admitted): Promise<void> {
@@ -188,7 +228,7 @@ export class Ingestor {
     this.options.metrics.rejected.inc({ reason: error.code });
     this.options.logger.warn(
       { code: error.code, err: error, meter: sample.counter_name, resourceId: sample.resource_id },
-      'transformed sample refused by the index; skipped',
+      'sample without a record (made by a transformer or a UDP input) refused by the index; skipped',
     );
   }
 }

@@ -10,6 +10,8 @@ export class IngestMetrics {
   readonly unmapped: Counter;
   readonly notificationsDropped: Counter<'reason'>;
   readonly notificationSamplesWithoutVolume: Counter;
+  readonly datagrams: Counter<'input'>;
+  readonly datagramsRefused: Counter<'input' | 'reason'>;
   readonly cacheLookups: Counter<'outcome'>;
   readonly sharedCacheErrors: Counter;
   readonly lag: Gauge<'topic' | 'partition'>;
@@ -18,7 +20,7 @@ export class IngestMetrics {
     const registers = [registry];
     this.samplesIn = new Counter({
       name: 'granary_ingest_samples_in_total',
-      help: 'Samples read, by wire format (avro: granary.samples; oslo: Ceilometer notifications; notification: made from OpenStack notifications by meters.yaml)',
+      help: 'Samples read, by wire format (avro: granary.samples; oslo: Ceilometer notifications; notification: made from OpenStack notifications by meters.yaml; udp: the Ceilometer udp:// publisher)',
       labelNames: ['format'],
       registers,
     });
@@ -47,6 +49,18 @@ export class IngestMetrics {
     this.notificationSamplesWithoutVolume = new Counter({
       name: 'granary_ingest_notification_samples_without_volume_total',
       help: 'Samples a meter definition made whose volume path found nothing in the notification (skipped, as Gnocchi would refuse them)',
+      registers,
+    });
+    this.datagrams = new Counter({
+      name: 'granary_ingest_udp_datagrams_total',
+      help: 'UDP datagrams received, by input (samples: Ceilometer udp://; statsd)',
+      labelNames: ['input'],
+      registers,
+    });
+    this.datagramsRefused = new Counter({
+      name: 'granary_ingest_udp_dropped_total',
+      help: 'UDP datagrams (samples) or statsd lines dropped, by input and reason (malformed ones by what is wrong, full: over the bound, index: metric not created)',
+      labelNames: ['input', 'reason'],
       registers,
     });
     this.unmapped = new Counter({

@@ -34,6 +34,7 @@ import type { IngestConfig } from './config.ts';
 import { ingestErrors } from './errors.ts';
 import { Ingestor } from './ingestor.ts';
 import { IngestMetrics } from './metrics.ts';
+import { type UdpInputs, startUdpInputs } from './udp.ts';
 
 /** The resource definitions shipped with Granary (master's plus the hardware host types). */
 export const DEFAULT_RESOURCES_DEFINITION_FILE = new URL('../config/gnocchi_resources.yaml', import.meta.url);
@@ -43,6 +44,8 @@ export const DEFAULT_METERS_FILE = new URL('../config/meters.yaml', import.meta.
 export interface RunningIngest {
   readonly adminUrl: string;
   readonly registry: Registry;
+  /** Where the enabled UDP inputs listen. */
+  readonly udp: UdpInputs['addresses'];
   /** Settles when the consumer stops: resolves after `stop()`, rejects if it crashed. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -191,6 +194,8 @@ export async function startIngest(
     logger,
   });
 
+  const udp = await startUdpInputs(settings.udp, { ingestor, index, metrics, logger });
+
   // Offsets are committed after each handled batch, and a batch is handled once its measures and
   // dead letters are acknowledged: the at-least-once order the measures topic relies on.
   const consumer = kafka.createConsumer({
@@ -226,11 +231,12 @@ export async function startIngest(
     stopping ??= (async () => {
       await admin.close();
       await consumer.stop();
+      await udp.stop();
       await producer.close();
       await cache.close();
       await index.close();
     })();
     return stopping;
   };
-  return { adminUrl: admin.url, registry, done, stop };
+  return { adminUrl: admin.url, registry, udp: udp.addresses, done, stop };
 }
