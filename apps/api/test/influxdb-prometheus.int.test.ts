@@ -132,9 +132,9 @@ describe('InfluxDB write API', () => {
         ['2024-05-01T12:00:01+00:00', 1, 80.5],
       ],
     });
-    expect((await get('/v1/resource/telegraf/web2/metric/it.load/measures?refresh=true&granularity=1')).body).toEqual([
-      ['2024-05-01T12:00:00+00:00', 1, 1.5],
-    ]);
+    expect(
+      (await get('/v1/resource/telegraf/web2/metric/it.load/measures?refresh=true&granularity=1')).body,
+    ).toEqual([['2024-05-01T12:00:00+00:00', 1, 1.5]]);
   });
 
   it('takes the resource id from the tag the header names, and adds new metrics to an existing resource', async () => {

@@ -6,15 +6,15 @@ import { type Series, snappyLiteral, writeRequest } from './wire-encoders.ts';
 
 const NS = precisionNanos(undefined)!;
 const parse = (text: string, unit = NS) => parseLineProtocol(Buffer.from(text), unit);
-const points = (text: string, unit = NS) => {
-  const result = parse(text, unit);
+const points = async (text: string, unit = NS) => {
+  const result = await parse(text, unit);
   if ('error' in result) throw new Error(`line ${result.line}: ${result.error}`);
   return result.points;
 };
 
 describe('line protocol', () => {
-  it("reads Gnocchi's test lines: tags, integer and float fields, nanosecond timestamps", () => {
-    const [first, second] = points(
+  it("reads Gnocchi's test lines: tags, integer and float fields, nanosecond timestamps", async () => {
+    const [first, second] = await points(
       'mymetric,host=foobar,mytag=myvalue field=123 1510581804179554816\ncpu,path=/foobar,mytag=myvalue field=43i 1510581804179554816',
     );
     expect(first).toEqual({
@@ -32,8 +32,8 @@ describe('line protocol', () => {
     expect(second?.fields.get('field')).toBe(43);
   });
 
-  it('unescapes names and values as Gnocchi: \\ , = escaped, other backslashes kept, quoted tokens', () => {
-    const [point] = points(
+  it('unescapes names and values as Gnocchi: \\ , = escaped, other backslashes kept, quoted tokens', async () => {
+    const [point] = await points(
       'we\\ ird\\,m,t\\=k=v\\ 1,back=sl\\ash,"quoted tag"="a b=c" f\\ 1=1,s="x \\"y\\"",b=true',
     );
     expect(point?.measurement).toBe('we ird,m');
@@ -50,63 +50,68 @@ describe('line protocol', () => {
     expect(point?.timestamp).toBeNull();
   });
 
-  it('reads every numeric form: signed integers, unsigned, floats with exponents', () => {
-    const [point] = points('m a=-5i,b=7u,c=-1.5e3,d=.25,e=+3,f=1E-2');
+  it('reads every numeric form: signed integers, unsigned, floats with exponents', async () => {
+    const [point] = await points('m a=-5i,b=7u,c=-1.5e3,d=.25,e=+3,f=1E-2');
     expect([...point!.fields.values()]).toEqual([-5, 7, -1500, 0.25, 3, 0.01]);
   });
 
-  it('keeps the last of a repeated tag or field, as a dict does', () => {
-    const [point] = points('m,a=1,a=2 f=1,f=2');
+  it('keeps the last of a repeated tag or field, as a dict does', async () => {
+    const [point] = await points('m,a=1,a=2 f=1,f=2');
     expect(point?.tags.get('a')).toBe('2');
     expect(point?.fields.get('f')).toBe(2);
   });
 
-  it('takes timestamps in the precision asked for, truncated to microseconds', () => {
-    const at = (precision: string, stamp: string) =>
-      points(`m f=1 ${stamp}`, precisionNanos(precision)!)[0]?.timestamp;
-    expect(at('ns', '1510581804179554816')).toBe(1510581804179554);
-    expect(at('n', '1999')).toBe(1);
-    expect(at('u', '1510581804179554')).toBe(1510581804179554);
-    expect(at('ms', '1510581804179')).toBe(1510581804179000);
-    expect(at('s', '1510581804')).toBe(1510581804000000);
-    expect(at('m', '2')).toBe(120_000_000);
-    expect(at('h', '1')).toBe(3_600_000_000);
+  it('takes timestamps in the precision asked for, truncated to microseconds', async () => {
+    const at = async (precision: string, stamp: string) =>
+      (await points(`m f=1 ${stamp}`, precisionNanos(precision)!))[0]?.timestamp;
+    expect(await at('ns', '1510581804179554816')).toBe(1510581804179554);
+    expect(await at('n', '1999')).toBe(1);
+    expect(await at('u', '1510581804179554')).toBe(1510581804179554);
+    expect(await at('ms', '1510581804179')).toBe(1510581804179000);
+    expect(await at('s', '1510581804')).toBe(1510581804000000);
+    expect(await at('m', '2')).toBe(120_000_000);
+    expect(await at('h', '1')).toBe(3_600_000_000);
     expect(precisionNanos('fortnight')).toBeUndefined();
   });
 
-  it('skips empty and comment lines, accepts CRLF and trailing blanks, and numbers lines from 1', () => {
-    const read = points('\n# a comment\r\nm f=1 5000\r\n   \nm f=2  \n');
+  it('skips empty and comment lines, accepts CRLF and trailing blanks, and numbers lines from 1', async () => {
+    const read = await points('\n# a comment\r\nm f=1 5000\r\n   \nm f=2  \n');
     expect(read.map((p) => [p.line, p.fields.get('f'), p.timestamp])).toEqual([
       [3, 1, 5],
       [5, 2, null],
     ]);
   });
 
-  it('says which line and where it could not read', () => {
-    expect(parse('m f=1\nm,t f=1')).toEqual({
+  it('says which line and where it could not read', async () => {
+    expect(await parse('m f=1\nm,t f=1')).toEqual({
       line: 2,
       error: "expected '=' after the tag key at column 4 (' ')",
     });
-    expect(parse('m')).toEqual({ line: 1, error: "expected ' ' before the fields at the end of the line" });
-    expect(parse('m f=abc')).toMatchObject({ error: /expected a field value .* at column 5/ });
-    expect(parse('m f=1 12:00')).toMatchObject({ error: /expected an integer timestamp at column 7/ });
-    expect(parse('m f=1 12 junk')).toMatchObject({ error: /unexpected character at column 10/ });
-    expect(parse('m f="open')).toMatchObject({ error: /unterminated quoted field value/ });
-    expect(parse('m,=v f=1')).toMatchObject({ error: /expected a tag key/ });
-    expect(parse('m f=1e400')).toMatchObject({ error: /field value out of range/ });
-    expect(parse('m f=1 -1000')).toMatchObject({ error: 'timestamp before the epoch' });
-    expect(parse('m f=1 99999999999999999999999')).toMatchObject({
+    expect(await parse('m')).toEqual({
+      line: 1,
+      error: "expected ' ' before the fields at the end of the line",
+    });
+    expect(await parse('m f=abc')).toMatchObject({ error: /expected a field value .* at column 5/ });
+    expect(await parse('m f=1 12:00')).toMatchObject({ error: /expected an integer timestamp at column 7/ });
+    expect(await parse('m f=1 12 junk')).toMatchObject({ error: /unexpected character at column 10/ });
+    expect(await parse('m f="open')).toMatchObject({ error: /unterminated quoted field value/ });
+    expect(await parse('m,=v f=1')).toMatchObject({ error: /expected a tag key/ });
+    expect(await parse('m f=1e400')).toMatchObject({ error: /field value out of range/ });
+    expect(await parse('m f=1 -1000')).toMatchObject({ error: 'timestamp before the epoch' });
+    expect(await parse('m f=1 99999999999999999999999')).toMatchObject({
       error: 'timestamp too far in the future',
     });
-    expect(parse('m f=1 1'.replace('f', 'f\0'))).toMatchObject({ error: 'NUL characters are not accepted' });
-    expect(parseLineProtocol(Uint8Array.from([0x6d, 0x20, 0x66, 0x3d, 0x31, 0x0a, 0xff]), NS)).toEqual({
+    expect(await parse('m f=1 1'.replace('f', 'f\0'))).toMatchObject({
+      error: 'NUL characters are not accepted',
+    });
+    expect(await parseLineProtocol(Uint8Array.from([0x6d, 0x20, 0x66, 0x3d, 0x31, 0x0a, 0xff]), NS)).toEqual({
       line: 2,
       error: 'not valid UTF-8',
     });
   });
 
-  it('keeps hostile names as plain data (Maps, no prototype involved)', () => {
-    const [point] = points('__proto__,constructor=__proto__,toString=x __proto__=1,hasOwnProperty=2');
+  it('keeps hostile names as plain data (Maps, no prototype involved)', async () => {
+    const [point] = await points('__proto__,constructor=__proto__,toString=x __proto__=1,hasOwnProperty=2');
     expect(point?.measurement).toBe('__proto__');
     expect([...point!.tags]).toEqual([
       ['constructor', '__proto__'],
@@ -121,7 +126,7 @@ describe('line protocol', () => {
 });
 
 describe('snappy', () => {
-  it('decodes literals and every copy form, overlapping runs included', () => {
+  it('decodes literals and every copy form, overlapping runs included', async () => {
     // "abc" + copy(offset 3, length 9) with a 1-byte offset.
     expect(text(snappyUncompress(Uint8Array.from([12, 0x08, 0x61, 0x62, 0x63, 0x15, 0x03]), 100))).toBe(
       'abcabcabcabc',
@@ -146,7 +151,7 @@ describe('snappy', () => {
     expect(text(snappyUncompress(Uint8Array.from(input), 100))).toBe('abababab!aba');
   });
 
-  it('decodes long literals (length in 1 to 4 extra bytes)', () => {
+  it('decodes long literals (length in 1 to 4 extra bytes)', async () => {
     const payload = Buffer.alloc(70_000, 'x');
     expect(text(snappyUncompress(snappyLiteral(payload), 100_000))).toBe(payload.toString());
     const short = Buffer.alloc(100, 'y');
@@ -157,7 +162,7 @@ describe('snappy', () => {
     expect(text(snappyUncompress(Uint8Array.from([5, 63 << 2, 4, 0, 0, 0, ...hello]), 10))).toBe('hello');
   });
 
-  it('refuses a declared length over the limit before allocating, and every malformed stream', () => {
+  it('refuses a declared length over the limit before allocating, and every malformed stream', async () => {
     // Declares 4 GiB - 1.
     expect(snappyUncompress(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]), 1 << 20)).toMatchObject({
       tooLarge: true,
@@ -192,42 +197,46 @@ describe('remote write protobuf', () => {
     { labels: [['__name__', '__proto__']], samples: [] },
   ];
 
-  it('decodes timeseries, labels in order, samples (NaN kept) and skips unknown fields', () => {
-    const decoded = decodeWriteRequest(writeRequest(series, { unknownFields: true }));
+  it('decodes timeseries, labels in order, samples (NaN kept) and skips unknown fields', async () => {
+    const decoded = await decodeWriteRequest(writeRequest(series, { unknownFields: true }));
     expect(decoded).toEqual({ timeseries: series });
   });
 
-  it('reads negative int64 timestamps (10-byte varints) so the caller can refuse them', () => {
-    const decoded = decodeWriteRequest(
+  it('reads negative int64 timestamps (10-byte varints) so the caller can refuse them', async () => {
+    const decoded = await decodeWriteRequest(
       writeRequest([{ labels: [], samples: [{ value: 2, timestampMs: -1000 }] }]),
     );
     expect(decoded).toMatchObject({ timeseries: [{ samples: [{ timestampMs: -1000 }] }] });
-    const huge = decodeWriteRequest(
+    const huge = (await decodeWriteRequest(
       writeRequest([{ labels: [], samples: [{ value: 2, timestampMs: 2 ** 62 + 1 }] }]),
-    ) as { timeseries: { samples: { timestampMs: number }[] }[] };
+    )) as { timeseries: { samples: { timestampMs: number }[] }[] };
     expect(Number.isSafeInteger(huge.timeseries[0]?.samples[0]?.timestampMs)).toBe(false);
   });
 
-  it('refuses truncation, wrong wire types, groups and invalid UTF-8', () => {
+  it('refuses truncation, wrong wire types, groups and invalid UTF-8', async () => {
     const good = writeRequest(series);
-    expect(decodeWriteRequest(good.subarray(0, good.length - 3))).toEqual({
+    expect(await decodeWriteRequest(good.subarray(0, good.length - 3))).toEqual({
       error: 'truncated protobuf message',
     });
     // Field 1 as a varint.
-    expect(decodeWriteRequest(Uint8Array.from([0x08, 0x01]))).toEqual({
+    expect(await decodeWriteRequest(Uint8Array.from([0x08, 0x01]))).toEqual({
       error: 'timeseries has protobuf wire type 0, not 2',
     });
     // Field 2 as a start-group.
-    expect(decodeWriteRequest(Uint8Array.from([0x13]))).toEqual({
+    expect(await decodeWriteRequest(Uint8Array.from([0x13]))).toEqual({
       error: 'unsupported protobuf wire type 3',
     });
-    expect(decodeWriteRequest(Uint8Array.from([0x00]))).toEqual({ error: 'invalid protobuf field number 0' });
-    expect(decodeWriteRequest(Uint8Array.from([0x0a, 0x80]))).toEqual({ error: 'truncated protobuf varint' });
+    expect(await decodeWriteRequest(Uint8Array.from([0x00]))).toEqual({
+      error: 'invalid protobuf field number 0',
+    });
+    expect(await decodeWriteRequest(Uint8Array.from([0x0a, 0x80]))).toEqual({
+      error: 'truncated protobuf varint',
+    });
     // timeseries { label { name: "\xff" } }
-    expect(decodeWriteRequest(Uint8Array.from([0x0a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff]))).toEqual({
+    expect(await decodeWriteRequest(Uint8Array.from([0x0a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff]))).toEqual({
       error: 'label name is not valid UTF-8',
     });
-    expect(decodeWriteRequest(Uint8Array.from(Array(11).fill(0xff)))).toEqual({
+    expect(await decodeWriteRequest(Uint8Array.from(Array(11).fill(0xff)))).toEqual({
       error: 'protobuf varint longer than 10 bytes',
     });
   });

@@ -73,7 +73,7 @@ export function registerInfluxDbRoutes(app: FastifyInstance, ctx: RouteContext):
       }
       const header = request.headers[RESOURCE_ID_TAG_HEADER];
       const resourceIdTag = (Array.isArray(header) ? header.at(-1) : header) ?? DEFAULT_RESOURCE_ID_TAG;
-      const writes = resourceWrites(ctx, rawBody(request.body), unitNanos, resourceIdTag);
+      const writes = await resourceWrites(ctx, rawBody(request.body), unitNanos, resourceIdTag);
       const batches = await resourceMeasureBatches(ctx, principal, type, writes.values());
       if (batches.length > 0) await measureWriter(ctx).write(batches);
       return reply.code(204).send();
@@ -107,13 +107,13 @@ export function createdDatabase(query: string): string | undefined {
  * Gnocchi's `<measurement>.<field>@<tag>=<value>,…` with the other tags in order and `/` as `_`.
  * String and boolean fields are skipped; lines without a timestamp get one "now" for the request.
  */
-function resourceWrites(
+async function resourceWrites(
   ctx: RouteContext,
   body: Buffer,
   unitNanos: bigint,
   resourceIdTag: string,
-): Map<string, ResourceWrite> {
-  const parsed = parseLineProtocol(body, unitNanos);
+): Promise<Map<string, ResourceWrite>> {
+  const parsed = await parseLineProtocol(body, unitNanos);
   if ('error' in parsed) {
     throw describedRestError('REST_INVALID_INPUT', {
       cause: 'Value error',

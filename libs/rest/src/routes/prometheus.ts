@@ -33,7 +33,7 @@ export function registerPrometheusRoutes(app: FastifyInstance, ctx: RouteContext
     const config = { bodyTypes: ['application/octet-stream'] };
     scope.post('/v1/prometheus/write', { config }, async (request, reply) => {
       const principal = ctx.principal(request);
-      const writes = resourceWrites(ctx, decode(rawBody(request.body), ctx.config.bodyLimitBytes));
+      const writes = resourceWrites(ctx, await decode(rawBody(request.body), ctx.config.bodyLimitBytes));
       if (writes.size > 0) await ensureResourceType(ctx, principal);
       const batches = await resourceMeasureBatches(ctx, principal, RESOURCE_TYPE, writes.values());
       if (batches.length > 0) await measureWriter(ctx).write(batches);
@@ -43,13 +43,13 @@ export function registerPrometheusRoutes(app: FastifyInstance, ctx: RouteContext
 }
 
 /** The series of a body; its decompressed size is held to the same limit as bodies. */
-function decode(body: Buffer, maxBytes: number): RemoteTimeSeries[] {
+async function decode(body: Buffer, maxBytes: number): Promise<RemoteTimeSeries[]> {
   const uncompressed = snappyUncompress(body, maxBytes);
   if ('error' in uncompressed) {
     if (uncompressed.tooLarge) throw describedRestError('REST_BODY_TOO_LARGE', uncompressed.error);
     throw invalidWrite(`Unable to decompress the body: ${uncompressed.error}`);
   }
-  const decoded = decodeWriteRequest(uncompressed.bytes);
+  const decoded = await decodeWriteRequest(uncompressed.bytes);
   if ('error' in decoded) throw invalidWrite(`Unable to decode the WriteRequest: ${decoded.error}`);
   return decoded.timeseries;
 }

@@ -56,6 +56,9 @@ const BOOLEAN = new Map<string, boolean>(
 const TIMESTAMP = /^-?\d{1,25}$/;
 /** Epoch µs are exact in a double up to 2^53 (year 2255), Granary's ceiling for time. */
 const MAX_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
+const [SPACE, COMMA, EQUALS, BACKSLASH] = [' ', ',', '=', '\\'].map((char) => char.charCodeAt(0));
+/** `\ `, `\,` and `\=` stand for the character; any other backslash is itself. */
+const ESCAPED_SEPARATOR = /\\([ ,=])/g;
 const WHITESPACE_ESCAPES = new Map([
   ['t', '\t'],
   ['n', '\n'],
@@ -63,32 +66,57 @@ const WHITESPACE_ESCAPES = new Map([
   ['r', '\r'],
 ]);
 
+/** Lines read between two turns of the event loop: a 16 MB body is ~150,000 lines. */
+const LINES_PER_TURN = 5000;
+
 /**
  * Every point of a body, or the first line that cannot be read. `unitNanos` comes from
- * `precisionNanos`. Lines are separated by `\n`; empty and comment lines are skipped.
+ * `precisionNanos`. Lines are separated by `\n`; empty and comment lines are skipped. Pure, but
+ * it lets the event loop run every few thousand lines, so a large body does not hold up other
+ * requests.
  */
-export function parseLineProtocol(body: Uint8Array, unitNanos: bigint): LineProtocolResult {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+export async function parseLineProtocol(body: Uint8Array, unitNanos: bigint): Promise<LineProtocolResult> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return { line: firstUndecodableLine(body), error: 'not valid UTF-8' };
+  }
   const points: LinePoint[] = [];
-  let start = 0;
-  for (let line = 1; start <= body.length; line++) {
-    let end = body.indexOf(0x0a, start);
-    if (end === -1) end = body.length;
-    const bytes = body.subarray(start, end);
-    start = end + 1;
-    let text: string;
-    try {
-      // A CRLF body's lines end in `\r`, which is no part of the point.
-      text = decoder.decode(bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes);
-    } catch {
-      return { line, error: 'not valid UTF-8' };
-    }
-    if (text.trim() === '' || text.startsWith('#')) continue;
-    const parsed = parseLine(text, unitNanos);
-    if ('error' in parsed) return { line, error: parsed.error };
-    points.push({ line, ...parsed });
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    if (index % LINES_PER_TURN === LINES_PER_TURN - 1) await new Promise((next) => setImmediate(next));
+    let line = lines[index]!;
+    // A CRLF body's lines end in `\r`, which is no part of the point.
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const parsed = parseLine(line, unitNanos);
+    if ('error' in parsed) return { line: index + 1, error: parsed.error };
+    points.push({
+      line: index + 1,
+      measurement: parsed.measurement,
+      tags: parsed.tags,
+      fields: parsed.fields,
+      timestamp: parsed.timestamp,
+    });
   }
   return { points };
+}
+
+/** The 1-based line holding the first byte sequence that is not UTF-8 (the body has one). */
+function firstUndecodableLine(body: Uint8Array): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  for (let line = 1; ; line++) {
+    const end = body.indexOf(0x0a, start);
+    try {
+      decoder.decode(body.subarray(start, end === -1 ? body.length : end));
+    } catch {
+      return line;
+    }
+    if (end === -1) return line;
+    start = end + 1;
+  }
 }
 
 type ParsedLine = Omit<LinePoint, 'line'>;
@@ -98,129 +126,138 @@ class LineError extends Error {}
 /** One line, read left to right by a cursor; a LineError says where it stopped. */
 function parseLine(text: string, unitNanos: bigint): ParsedLine | { error: string } {
   if (text.includes('\0')) return { error: 'NUL characters are not accepted' };
-  let at = 0;
-  const fail = (what: string): never => {
-    throw new LineError(
-      at < text.length ? `${what} at column ${at + 1} ('${text[at]}')` : `${what} at the end of the line`,
-    );
-  };
-  const expect = (char: string, what: string) => {
-    if (text[at] !== char) fail(what);
-    at++;
-  };
-  /** A name or tag value: Gnocchi's quoted or unquoted token, at least one character. */
-  const token = (what: string): string => {
-    if (text[at] === '"') return quoted(what);
-    let out = '';
-    while (at < text.length) {
-      const char = text[at]!;
-      if (char === ' ' || char === ',' || char === '=') break;
-      if (char === '\\') {
-        const next = text[at + 1];
-        if (next === ' ' || next === ',' || next === '=') {
-          out += next;
-          at += 2;
-          continue;
-        }
-      }
-      out += char;
-      at++;
-    }
-    if (out === '') fail(`expected ${what}`);
-    return out;
-  };
-  const quoted = (what: string): string => {
-    const open = at;
-    at++;
-    let out = '';
-    while (at < text.length && text[at] !== '"') {
-      if (text[at] === '\\' && at + 1 < text.length) {
-        const next = text[at + 1]!;
-        out += WHITESPACE_ESCAPES.get(next) ?? next;
-        at += 2;
-      } else {
-        out += text[at];
-        at++;
-      }
-    }
-    if (at >= text.length) {
-      at = open;
-      fail(`unterminated quoted ${what}`);
-    }
-    at++;
-    return out;
-  };
-  const spaces = () => {
-    const from = at;
-    while (text[at] === ' ') at++;
-    return at > from;
-  };
-
   try {
-    const measurement = token('a measurement name');
-    const tags = new Map<string, string>();
-    while (text[at] === ',') {
-      at++;
-      const key = token('a tag key');
-      expect('=', "expected '=' after the tag key");
-      tags.set(key, token('a tag value'));
-    }
-    if (!spaces()) fail("expected ' ' before the fields");
-    const fields = new Map<string, FieldValue>();
-    for (;;) {
-      const key = token('a field key');
-      expect('=', "expected '=' after the field key");
-      fields.set(key, fieldValue(text[at] === '"' ? { quoted: quoted('field value') } : rawValue()));
-      if (text[at] !== ',') break;
-      at++;
-    }
-    let timestamp: number | null = null;
-    if (spaces() && at < text.length) {
-      const from = at;
-      while (at < text.length && text[at] !== ' ' && text[at] !== '\t' && text[at] !== '\r') at++;
-      timestamp = toMicros(text.slice(from, at), unitNanos, () => {
-        at = from;
-        return fail('expected an integer timestamp');
-      });
-    }
-    if (text.slice(at).trim() !== '') fail('unexpected character');
-    return { measurement, tags, fields, timestamp };
+    return new LineCursor(text).point(unitNanos);
   } catch (err) {
     if (err instanceof LineError) return { error: err.message };
     throw err;
   }
+}
 
-  function rawValue(): { raw: string; from: number } {
-    const from = at;
-    while (at < text.length && text[at] !== ',' && text[at] !== ' ') at++;
-    return { raw: text.slice(from, at), from };
+/** Methods, not closures: a body has hundreds of thousands of lines. */
+class LineCursor {
+  private at = 0;
+  constructor(private readonly text: string) {}
+
+  point(unitNanos: bigint): ParsedLine {
+    const { text } = this;
+    const measurement = this.token('a measurement name');
+    const tags = new Map<string, string>();
+    while (text[this.at] === ',') {
+      this.at++;
+      const key = this.token('a tag key');
+      this.expect('=', "expected '=' after the tag key");
+      tags.set(key, this.token('a tag value'));
+    }
+    if (!this.spaces()) this.fail("expected ' ' before the fields");
+    const fields = new Map<string, FieldValue>();
+    for (;;) {
+      const key = this.token('a field key');
+      this.expect('=', "expected '=' after the field key");
+      fields.set(key, text[this.at] === '"' ? this.quoted('field value') : this.fieldValue());
+      if (text[this.at] !== ',') break;
+      this.at++;
+    }
+    let timestamp: number | null = null;
+    if (this.spaces() && this.at < text.length) timestamp = this.timestamp(unitNanos);
+    if (text.slice(this.at).trim() !== '') this.fail('unexpected character');
+    return { measurement, tags, fields, timestamp };
   }
 
-  function fieldValue(value: { quoted: string } | { raw: string; from: number }): FieldValue {
-    if ('quoted' in value) return value.quoted;
-    const { raw, from } = value;
-    const bad = (what: string): never => {
-      at = from;
-      return fail(what);
+  /** A name or tag value: Gnocchi's quoted or unquoted token, at least one character. */
+  private token(what: string): string {
+    const { text } = this;
+    if (text[this.at] === '"') return this.quoted(what);
+    const from = this.at;
+    let escaped = false;
+    while (this.at < text.length) {
+      const char = text.charCodeAt(this.at);
+      if (char === SPACE || char === COMMA || char === EQUALS) break;
+      if (char === BACKSLASH) {
+        escaped = true;
+        const next = text.charCodeAt(this.at + 1);
+        if (next === SPACE || next === COMMA || next === EQUALS) this.at++;
+      }
+      this.at++;
+    }
+    if (this.at === from) this.fail(`expected ${what}`);
+    const raw = text.slice(from, this.at);
+    return escaped ? raw.replace(ESCAPED_SEPARATOR, '$1') : raw;
+  }
+
+  private quoted(what: string): string {
+    const { text } = this;
+    const open = this.at;
+    const close = (from: number): number => {
+      for (let at = from; at < text.length; at++) {
+        if (text[at] === '\\') at++;
+        else if (text[at] === '"') return at;
+      }
+      return -1;
     };
+    const end = close(open + 1);
+    if (end === -1) this.fail(`unterminated quoted ${what}`);
+    this.at = end + 1;
+    return text
+      .slice(open + 1, end)
+      .replace(/\\(.)/g, (_, char: string) => WHITESPACE_ESCAPES.get(char) ?? char);
+  }
+
+  /** An unquoted field value: a number, or a boolean (read, then ignored by the caller). */
+  private fieldValue(): FieldValue {
+    const { text } = this;
+    const from = this.at;
+    while (this.at < text.length && text[this.at] !== ',' && text[this.at] !== ' ') this.at++;
+    const raw = text.slice(from, this.at);
     const number =
       INTEGER.test(raw) || UNSIGNED.test(raw)
         ? Number(raw.slice(0, -1))
         : FLOAT.test(raw)
           ? Number(raw)
           : undefined;
-    if (number !== undefined) return Number.isFinite(number) ? number : bad('field value out of range');
+    if (number !== undefined && Number.isFinite(number)) return number;
     const boolean = BOOLEAN.get(raw);
-    return boolean ?? bad('expected a field value (number, "string" or boolean)');
+    if (boolean !== undefined) return boolean;
+    this.at = from;
+    return this.fail(
+      number === undefined
+        ? 'expected a field value (number, "string" or boolean)'
+        : 'field value out of range',
+    );
   }
-}
 
-function toMicros(digits: string, unitNanos: bigint, invalid: () => never): number {
-  if (!TIMESTAMP.test(digits)) return invalid();
-  const nanos = BigInt(digits) * unitNanos;
-  // Truncated to µs: Granary's time resolution.
-  const micros = nanos / 1000n;
-  if (nanos < 0n) throw new LineError('timestamp before the epoch');
-  if (micros > MAX_MICROS) throw new LineError('timestamp too far in the future');
-  return Number(micros);
+  /** Epoch µs from an integer in `unitNanos` units, truncated to µs (Granary's resolution). */
+  private timestamp(unitNanos: bigint): number {
+    const { text } = this;
+    const from = this.at;
+    while (this.at < text.length && text[this.at] !== ' ' && text[this.at] !== '\t') this.at++;
+    const digits = text.slice(from, this.at);
+    if (!TIMESTAMP.test(digits)) {
+      this.at = from;
+      this.fail('expected an integer timestamp');
+    }
+    const nanos = BigInt(digits) * unitNanos;
+    if (nanos < 0n) throw new LineError('timestamp before the epoch');
+    const micros = nanos / 1000n;
+    if (micros > MAX_MICROS) throw new LineError('timestamp too far in the future');
+    return Number(micros);
+  }
+
+  private spaces(): boolean {
+    const from = this.at;
+    while (this.text[this.at] === ' ') this.at++;
+    return this.at > from;
+  }
+
+  private expect(char: string, what: string): void {
+    if (this.text[this.at] !== char) this.fail(what);
+    this.at++;
+  }
+
+  private fail(what: string): never {
+    const { text, at } = this;
+    throw new LineError(
+      at < text.length ? `${what} at column ${at + 1} ('${text[at]}')` : `${what} at the end of the line`,
+    );
+  }
 }

@@ -33,13 +33,26 @@ const FIXED32 = 5;
 
 class DecodeError extends Error {}
 
-export function decodeWriteRequest(bytes: Uint8Array): RemoteWriteResult {
+/** Messages decoded between two turns of the event loop. */
+const SERIES_PER_TURN = 2000;
+
+/**
+ * The series of a `WriteRequest`, or why it cannot be read. Pure, but it lets the event loop run
+ * every few thousand series, so a large body does not hold up other requests.
+ */
+export async function decodeWriteRequest(bytes: Uint8Array): Promise<RemoteWriteResult> {
   try {
+    const reader = new Reader(bytes);
     const timeseries: RemoteTimeSeries[] = [];
-    forEachField(new Reader(bytes), (reader, field, wireType) => {
-      if (field === 1) timeseries.push(decodeTimeSeries(reader.message(wireType, 'timeseries')));
-      else reader.skip(wireType);
-    });
+    while (!reader.done(bytes.length)) {
+      const [field, wireType] = reader.key();
+      if (field !== 1) {
+        reader.skip(wireType);
+        continue;
+      }
+      timeseries.push(decodeTimeSeries(reader, reader.message(wireType, 'timeseries')));
+      if (timeseries.length % SERIES_PER_TURN === 0) await new Promise((next) => setImmediate(next));
+    }
     return { timeseries };
   } catch (err) {
     if (err instanceof DecodeError) return { error: err.message };
@@ -47,55 +60,72 @@ export function decodeWriteRequest(bytes: Uint8Array): RemoteWriteResult {
   }
 }
 
-function decodeTimeSeries(reader: Reader): RemoteTimeSeries {
+/** Each decoder reads one message, from the cursor to `end` (returned by `Reader.message`). */
+function decodeTimeSeries(reader: Reader, end: number): RemoteTimeSeries {
   const series: RemoteTimeSeries = { labels: [], samples: [] };
-  forEachField(reader, (r, field, wireType) => {
-    if (field === 1) series.labels.push(decodeLabel(r.message(wireType, 'label')));
-    else if (field === 2) series.samples.push(decodeSample(r.message(wireType, 'sample')));
-    else r.skip(wireType);
-  });
+  while (!reader.done(end)) {
+    const [field, wireType] = reader.key();
+    if (field === 1) series.labels.push(decodeLabel(reader, reader.message(wireType, 'label')));
+    else if (field === 2) series.samples.push(decodeSample(reader, reader.message(wireType, 'sample')));
+    else reader.skip(wireType);
+  }
   return series;
 }
 
-function decodeLabel(reader: Reader): [string, string] {
+function decodeLabel(reader: Reader, end: number): [string, string] {
   let name = '';
   let value = '';
-  forEachField(reader, (r, field, wireType) => {
-    if (field === 1) name = r.string(wireType, 'label name');
-    else if (field === 2) value = r.string(wireType, 'label value');
-    else r.skip(wireType);
-  });
+  while (!reader.done(end)) {
+    const [field, wireType] = reader.key();
+    if (field === 1) name = reader.string(wireType, 'label name');
+    else if (field === 2) value = reader.string(wireType, 'label value');
+    else reader.skip(wireType);
+  }
   return [name, value];
 }
 
-function decodeSample(reader: Reader): RemoteSample {
+function decodeSample(reader: Reader, end: number): RemoteSample {
   const sample: RemoteSample = { value: 0, timestampMs: 0 };
-  forEachField(reader, (r, field, wireType) => {
-    if (field === 1) sample.value = r.double(wireType);
-    else if (field === 2) sample.timestampMs = r.int64(wireType);
-    else r.skip(wireType);
-  });
-  return sample;
-}
-
-function forEachField(reader: Reader, onField: (reader: Reader, field: number, wireType: number) => void) {
-  while (!reader.done()) {
-    const key = reader.varint();
-    const field = Math.floor(key / 8);
-    if (field === 0) throw new DecodeError('invalid protobuf field number 0');
-    onField(reader, field, key % 8);
+  while (!reader.done(end)) {
+    const [field, wireType] = reader.key();
+    if (field === 1) sample.value = reader.double(wireType);
+    else if (field === 2) sample.timestampMs = reader.int64(wireType);
+    else reader.skip(wireType);
   }
+  return sample;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A cursor over one message's bytes; every read is bounds-checked. */
+/**
+ * A cursor over the whole body; every read is bounds-checked against the end of the innermost
+ * message being read, so a field cannot run past its message.
+ */
 class Reader {
   private at = 0;
-  constructor(private readonly bytes: Uint8Array) {}
+  /** The end of the innermost message being read: no read goes past it. */
+  private limit: number;
+  /** The limits of the enclosing messages, innermost last. */
+  private readonly outer: number[] = [];
+  private readonly view: DataView;
 
-  done(): boolean {
-    return this.at >= this.bytes.length;
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.limit = bytes.length;
+  }
+
+  /** True at the end of the message ending at `end` (whose enclosing message then bounds reads). */
+  done(end: number): boolean {
+    if (this.at < end) return false;
+    if (this.limit === end && this.outer.length > 0) this.limit = this.outer.pop()!;
+    return true;
+  }
+
+  key(): [field: number, wireType: number] {
+    const key = this.varint();
+    const field = Math.floor(key / 8);
+    if (field === 0) throw new DecodeError('invalid protobuf field number 0');
+    return [field, key % 8];
   }
 
   /**
@@ -127,28 +157,28 @@ class Reader {
     throw new DecodeError('protobuf varint longer than 10 bytes');
   }
 
-  private byte(): number {
-    if (this.done()) throw new DecodeError('truncated protobuf varint');
-    return this.bytes[this.at++]!;
-  }
-
   double(wireType: number): number {
     this.expect(wireType, FIXED64, 'sample value');
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.take(8), 8);
-    return view.getFloat64(0, true);
+    return this.view.getFloat64(this.take(8), true);
   }
 
-  message(wireType: number, what: string): Reader {
+  /** Enters a length-delimited field; returns where it ends, for `done`. */
+  message(wireType: number, what: string): number {
     this.expect(wireType, LENGTH_DELIMITED, what);
     const length = this.varint();
     const from = this.take(length);
-    return new Reader(this.bytes.subarray(from, from + length));
+    this.at = from;
+    this.outer.push(this.limit);
+    this.limit = from + length;
+    return this.limit;
   }
 
   string(wireType: number, what: string): string {
-    const reader = this.message(wireType, what);
+    this.expect(wireType, LENGTH_DELIMITED, what);
+    const length = this.varint();
+    const from = this.take(length);
     try {
-      return utf8.decode(reader.bytes);
+      return utf8.decode(this.bytes.subarray(from, from + length));
     } catch {
       throw new DecodeError(`${what} is not valid UTF-8`);
     }
@@ -162,14 +192,19 @@ class Reader {
     else throw new DecodeError(`unsupported protobuf wire type ${wireType}`);
   }
 
+  private byte(): number {
+    if (this.at >= this.limit) throw new DecodeError('truncated protobuf varint');
+    return this.bytes[this.at++]!;
+  }
+
   private expect(wireType: number, wanted: number, what: string): void {
     if (wireType !== wanted)
       throw new DecodeError(`${what} has protobuf wire type ${wireType}, not ${wanted}`);
   }
 
-  /** Advances past `count` bytes, returning where they start. */
+  /** Advances past `count` bytes of the current message, returning where they start. */
   private take(count: number): number {
-    if (count > this.bytes.length - this.at) throw new DecodeError('truncated protobuf message');
+    if (count > this.limit - this.at) throw new DecodeError('truncated protobuf message');
     const from = this.at;
     this.at += count;
     return from;
