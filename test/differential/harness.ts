@@ -1,4 +1,5 @@
 import { firstDifference } from './compare.ts';
+import { knownDifference } from './known-differences.ts';
 import type { Case, Operation, Read } from './workload.ts';
 
 /** A Gnocchi-compatible REST API: the oracle or Granary. */
@@ -21,10 +22,11 @@ export interface Difference {
   request: string;
   detail: string;
   /**
-   * `oracle-error`: Gnocchi itself failed (5xx or no answer), so there is nothing to match; Granary's answer
-   * (not a 5xx) is its own, the cases are in docs/compatibility.md. `differs`: a real difference.
+   * Why, when the difference is understood (docs/compatibility.md lists each id):
+   * `gnocchi-error` when Gnocchi itself failed (5xx or no answer) and Granary answered sanely.
+   * Undefined: an unexplained difference.
    */
-  kind: 'differs' | 'oracle-error';
+  explanation?: string;
 }
 
 const REFRESH_ATTEMPTS = 20;
@@ -151,19 +153,24 @@ export function compareCase(seed: number, oracle: Exchange[], granary: Exchange[
   for (const [i, expected] of oracle.entries()) {
     const actual = granary[i];
     if (actual === undefined || actual.request !== expected.request) {
-      differences.push({ seed, request: expected.request, detail: 'not sent to Granary', kind: 'differs' });
+      differences.push({ seed, request: expected.request, detail: 'not sent to Granary' });
       continue;
     }
-    if (
-      (expected.status >= 500 || expected.status === NO_ANSWER) &&
-      actual.status < 500 &&
-      actual.status !== NO_ANSWER
-    ) {
+    const failed = (status: number) => status >= 500 || status === NO_ANSWER;
+    if (failed(actual.status)) {
+      differences.push({
+        seed,
+        request: expected.request,
+        detail: `Granary ${actual.status}: ${summary(actual.body)}`,
+      });
+      continue;
+    }
+    if (failed(expected.status)) {
       differences.push({
         seed,
         request: expected.request,
         detail: `Gnocchi ${expected.status}, Granary ${actual.status}`,
-        kind: 'oracle-error',
+        explanation: 'gnocchi-error',
       });
       continue;
     }
@@ -172,14 +179,14 @@ export function compareCase(seed: number, oracle: Exchange[], granary: Exchange[
         seed,
         request: expected.request,
         detail: `status ${expected.status} ≠ ${actual.status}: ${summary(expected.body)} / ${summary(actual.body)}`,
-        kind: 'differs',
       });
       continue;
     }
     if (expected.status >= 400) continue;
     const detail = firstDifference(expected.body, actual.body);
-    if (detail !== undefined) differences.push({ seed, request: expected.request, detail, kind: 'differs' });
+    if (detail !== undefined) differences.push({ seed, request: expected.request, detail });
   }
+  for (const d of differences) d.explanation ??= knownDifference(d);
   return differences;
 }
 
