@@ -15,12 +15,13 @@ import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/
 import { type Poller, PollerConfigSchema, startPoller } from '../../apps/poller/index.ts';
 import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '../../apps/processor/index.ts';
 import { infra } from '../infra/endpoints.ts';
+import { type TestHypervisor, startTestHypervisor } from '../infra/libvirt.ts';
 import { TEST_USERS_FILE } from '../infra/settings.ts';
 import { type Snmpd, startSnmpd } from '../infra/snmpd.ts';
 
 /**
  * Issue 9's end-to-end paths: the poller (host pollster on this machine, SNMP pollster against a
- * real snmpd) → Avro samples → ingest (resources and metrics created in the index) → MeasureBatch →
+ * real snmpd, compute pollsters against libvirt's test driver — issue 18) → Avro samples → ingest (resources and metrics created in the index) → MeasureBatch →
  * processor (checkpointed state) → the Gnocchi API, whose aggregates must equal what the sources
  * reported; and the same from a Ceilometer oslo.messaging notification on Kafka. Every app runs in
  * this process with its real wiring, on topics, a database and a storage folder of its own.
@@ -46,6 +47,7 @@ let processor: RunningProcessor | undefined;
 let ingest: RunningIngest | undefined;
 let poller: Poller | undefined;
 let snmpd: Snmpd | undefined;
+let hypervisor: TestHypervisor | undefined;
 /** UCD-SNMP memTotalReal.0: what Ceilometer's SNMP pollster reads for hardware.memory.total. */
 const MEM_TOTAL_REAL = '.1.3.6.1.4.1.2021.4.5.0';
 /** The signing secret the poller and ingest share (Ceilometer's default is refused at start). */
@@ -131,6 +133,20 @@ function hostResource(originalId: string, meters: readonly string[]): Promise<Ho
   });
 }
 
+interface TypedResource extends HostResource {
+  [attribute: string]: unknown;
+}
+
+/** The resource of `type` whose original id is `originalId`, once it has all of `meters`. */
+function typedResource(type: string, originalId: string, meters: readonly string[]): Promise<TypedResource> {
+  return waitFor(`${type} ${originalId} with ${meters.join(', ')}`, async () => {
+    const resources = (await getJson(`/v1/resource/${type}`)) as TypedResource[];
+    return resources.find(
+      (r) => r.original_resource_id === originalId && meters.every((meter) => r.metrics[meter]),
+    );
+  });
+}
+
 /** A metric's stored aggregates, asking the owning processor to checkpoint first (refresh). */
 function aggregates(metricId: string): Promise<[string, number, number][]> {
   return waitFor(`aggregates of ${metricId}`, async () => {
@@ -194,6 +210,7 @@ beforeAll(async () => {
   );
   const pollingFile = join(work, 'polling.yaml');
   snmpd = await startSnmpd();
+  hypervisor = startTestHypervisor();
   writeFileSync(
     pollingFile,
     [
@@ -205,11 +222,16 @@ beforeAll(async () => {
       '    interval: 2',
       '    meters: [hardware.memory.total]',
       `    resources: ["snmp://${snmpd.community}@${snmpd.host}:${snmpd.port}"]`,
+      '  - name: e2e-compute',
+      '    interval: 2',
+      '    meters: [cpu, memory.usage, "disk.device.*", "network.incoming.*"]',
       '',
     ].join('\n'),
   );
   poller = await startPoller(
-    configOf(PollerConfigSchema, 'poller', { poller: { pollingFile, telemetrySecret: TELEMETRY_SECRET } }),
+    configOf(PollerConfigSchema, 'poller', {
+      poller: { pollingFile, telemetrySecret: TELEMETRY_SECRET, libvirt: { uri: hypervisor.uri } },
+    }),
     logger,
   );
 }, 180_000);
@@ -220,6 +242,7 @@ afterAll(async () => {
   await processor?.stop();
   await api?.stop();
   await snmpd?.stop();
+  hypervisor?.remove();
   await withAdminDatabase(`drop database if exists ${database} with (force)`);
 }, 120_000);
 
@@ -263,5 +286,38 @@ describe('poller → ingest → processor → API', () => {
     expect(points).toHaveLength(1);
     expect(points[0]![1]).toBe(300);
     expect(points[0]![2]).toBe(4096);
+  }, 180_000);
+
+  it("serves a libvirt instance with nova's attributes and its cpu, memory, disk and network measures", async () => {
+    const [instance] = hypervisor!.instances;
+    const server = await typedResource('instance', instance!.uuid, ['cpu', 'memory.usage']);
+    expect(server).toMatchObject({
+      id: instance!.uuid,
+      display_name: instance!.displayName,
+      flavor_id: instance!.flavor.id,
+      flavor_name: instance!.flavor.name,
+      image_ref: instance!.imageId,
+      host: hostname(),
+      project_id: instance!.projectId,
+      user_id: instance!.userId,
+    });
+    // The test driver's balloon: available − usable = half the memory, 1024 MiB.
+    for (const [, granularity, value] of await aggregates(server.metrics['memory.usage']!)) {
+      expect(granularity).toBe(300);
+      expect(value).toBe(instance!.memoryKiB / 2 / 1024);
+    }
+    expect((await aggregates(server.metrics.cpu!)).length).toBeGreaterThan(0);
+
+    const disk = await typedResource('instance_disk', `${instance!.uuid}-${instance!.disk}`, [
+      'disk.device.read.bytes',
+      'disk.device.capacity',
+    ]);
+    expect(disk).toMatchObject({ name: instance!.disk, instance_id: instance!.uuid });
+    expect((await aggregates(disk.metrics['disk.device.read.bytes']!)).length).toBeGreaterThan(0);
+
+    const vnicId = `${instance!.domainName}-${instance!.uuid}-${instance!.vnic.name}`;
+    const vnic = await typedResource('instance_network_interface', vnicId, ['network.incoming.bytes']);
+    expect(vnic).toMatchObject({ name: instance!.vnic.name, instance_id: instance!.uuid });
+    expect((await aggregates(vnic.metrics['network.incoming.bytes']!)).length).toBeGreaterThan(0);
   }, 180_000);
 });
