@@ -3,17 +3,21 @@ import { CRASH_POINTS } from '@granary/processing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHORT_WITH_RATE, generateStream, seededRandom } from '../../../libs/processing/test/stream.ts';
 import { compactedObjects } from '../../../libs/processing/test/support.ts';
+import { infra } from '../../../test/infra/endpoints.ts';
+import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
+import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';
 import {
+  type TestStorage,
   caughtUp,
   compactEverything,
   createTestIndex,
   createTopics,
-  dropBucket,
   endOffsets,
   exited,
+  fileTestStorage,
   processorConfig,
   produce,
-  s3Store,
+  s3TestStorage,
   scratchDirectory,
   spawnProcessor,
   uniqueSuffix,
@@ -24,9 +28,10 @@ import {
  * processor's own fault injection, so each moment is hit for sure) at least twice at each moment
  * of the protocol and restarted every time, and one crash-free run over the same records; once
  * both are fully compacted, every stored object of the Gnocchi layout must be byte-identical.
+ * It runs on each storage: the filesystem, S3Proxy (whose conditional writes are not atomic) and
+ * MinIO (whose are), each with a topic of its own.
  */
 const suffix = uniqueSuffix();
-const topic = `test.processor.crash.${suffix}`;
 const PARTITIONS = 4;
 const KILLS_PER_POINT = 2;
 const { metricIds, batches } = generateStream({
@@ -37,8 +42,27 @@ const { metricIds, batches } = generateStream({
   stepUs: 20_000_000,
   lateShare: 0.05,
 });
-const buckets = { reference: `granary-crash-ref-${suffix}`, crashed: `granary-crash-run-${suffix}` };
+const places = { reference: `granary-crash-ref-${suffix}`, crashed: `granary-crash-run-${suffix}` };
 let database: Awaited<ReturnType<typeof createTestIndex>>;
+
+/** Each storage the test runs on; `start` makes it ready and says how to undo that. */
+const BACKENDS: { id: string; start(): Promise<{ storage: TestStorage; stop(): Promise<void> }> }[] = [
+  { id: 'file', start: async () => ({ storage: fileTestStorage(scratchDirectory()), stop: async () => {} }) },
+  {
+    id: 's3proxy',
+    start: async () => ({
+      storage: s3TestStorage('S3Proxy', infra().s3Endpoint, S3_CREDENTIALS),
+      stop: async () => {},
+    }),
+  },
+  {
+    id: 'minio',
+    async start() {
+      const minio = await startMinio();
+      return { storage: s3TestStorage('MinIO', minio.endpoint, MINIO_CREDENTIALS), stop: minio.stop };
+    },
+  },
+];
 
 beforeAll(async () => {
   database = await createTestIndex();
@@ -58,12 +82,10 @@ beforeAll(async () => {
   for (let start = 0; start < metricIds.length; start += 4) {
     await Promise.all(metricIds.slice(start, start + 4).map((id, offset) => create(id, start + offset)));
   }
-  await createTopics(topic, PARTITIONS);
 });
 
 afterAll(async () => {
   await database?.drop();
-  for (const bucket of Object.values(buckets)) await dropBucket(bucket);
 });
 
 /** The stream reaches Kafka in parts, one before each crashed life, so every life has work to die in. */
@@ -82,87 +104,110 @@ function crashAfterFor(point: CrashPoint, random: () => number): number {
   return low + Math.floor(random() * (high - low));
 }
 
-describe('processor crash test (kill -9 at every moment of the checkpoint protocol)', () => {
-  it('stores byte-identical splits after crashes and restarts as without them', async () => {
-    const directory = scratchDirectory();
-    let ends = new Map<number, number>();
-    let produced = 0;
-    const produceNextPart = async () => {
-      const upTo = Math.min(batches.length, produced + Math.ceil(batches.length / PARTS));
-      await produce(topic, batches.slice(produced, upTo));
-      produced = upTo;
-      ends = await endOffsets(topic);
-    };
-    const config = (bucket: string, life: string, processor: Record<string, unknown> = {}) =>
-      processorConfig({
-        topic,
-        bucket,
-        databaseUrl: database.databaseUrl,
-        groupId: `crash-${suffix}-${life}`,
-        processor,
-      });
+for (const backend of BACKENDS) {
+  describe(`processor crash test on ${backend.id} (kill -9 at every moment of the checkpoint protocol)`, () => {
+    const topic = `test.processor.crash.${backend.id}.${suffix}`;
+    let storage: TestStorage;
+    let stopBackend: () => Promise<void> = async () => {};
 
-    /** Runs one processor until it dies or has checkpointed everything (then SIGTERM); how did it end? */
-    const live = async (bucket: string, life: string, processor: Record<string, unknown>, linger: number) => {
-      const store = s3Store(bucket);
-      const child = spawnProcessor(config(bucket, life, processor), directory, life);
-      const ended = exited(child);
-      let outcome: Awaited<typeof ended> | undefined;
-      ended.then((result) => {
-        outcome = result;
-      });
-      while (!outcome && !(await caughtUp(store, topic, ends))) await new Promise((r) => setTimeout(r, 250));
-      // Caught up: give compaction (crash lives) time to run and maybe die, then stop it.
-      if (!outcome) await Promise.race([ended, new Promise((r) => setTimeout(r, linger))]);
-      if (!outcome) child.kill('SIGTERM');
-      const result = await ended;
-      await store.close();
-      return result;
-    };
+    beforeAll(async () => {
+      ({ storage, stop: stopBackend } = await backend.start());
+      await createTopics(topic, PARTITIONS);
+    });
 
-    const random = seededRandom(7);
-    const kills = new Map<CrashPoint, number>(CRASH_POINTS.map((point) => [point, 0]));
-    const plan: CrashPoint[] = [];
-    let lives = 0;
-    while ([...kills.values()].some((count) => count < KILLS_PER_POINT)) {
-      if (++lives > 40) break;
-      if (plan.length === 0)
-        plan.push(...CRASH_POINTS.filter((point) => (kills.get(point) as number) < KILLS_PER_POINT));
-      if (produced < batches.length) await produceNextPart();
-      const point = plan.splice(Math.floor(random() * plan.length), 1)[0] as CrashPoint;
-      const after = crashAfterFor(point, random);
-      const result = await live(
-        buckets.crashed,
-        `life-${lives}`,
-        { faultInjection: { crashAt: point, after } },
-        3000,
+    afterAll(async () => {
+      if (storage) for (const place of Object.values(places)) await storage.drop(place);
+      await stopBackend();
+    });
+
+    it('stores byte-identical splits after crashes and restarts as without them', async () => {
+      const directory = scratchDirectory();
+      let ends = new Map<number, number>();
+      let produced = 0;
+      const produceNextPart = async () => {
+        const upTo = Math.min(batches.length, produced + Math.ceil(batches.length / PARTS));
+        await produce(topic, batches.slice(produced, upTo));
+        produced = upTo;
+        ends = await endOffsets(topic);
+      };
+      const config = (bucket: string, life: string, processor: Record<string, unknown> = {}) =>
+        processorConfig({
+          topic,
+          bucket,
+          databaseUrl: database.databaseUrl,
+          groupId: `crash-${backend.id}-${suffix}-${life}`,
+          processor,
+          storage,
+        });
+
+      /** Runs one processor until it dies or has checkpointed everything (then SIGTERM); how did it end? */
+      const live = async (
+        bucket: string,
+        life: string,
+        processor: Record<string, unknown>,
+        linger: number,
+      ) => {
+        const store = storage.open(bucket);
+        const child = spawnProcessor(config(bucket, life, processor), directory, life);
+        const ended = exited(child);
+        let outcome: Awaited<typeof ended> | undefined;
+        ended.then((result) => {
+          outcome = result;
+        });
+        while (!outcome && !(await caughtUp(store, topic, ends)))
+          await new Promise((r) => setTimeout(r, 250));
+        // Caught up: give compaction (crash lives) time to run and maybe die, then stop it.
+        if (!outcome) await Promise.race([ended, new Promise((r) => setTimeout(r, linger))]);
+        if (!outcome) child.kill('SIGTERM');
+        const result = await ended;
+        await store.close();
+        return result;
+      };
+
+      const random = seededRandom(7);
+      const kills = new Map<CrashPoint, number>(CRASH_POINTS.map((point) => [point, 0]));
+      const plan: CrashPoint[] = [];
+      let lives = 0;
+      while ([...kills.values()].some((count) => count < KILLS_PER_POINT)) {
+        if (++lives > 40) break;
+        if (plan.length === 0)
+          plan.push(...CRASH_POINTS.filter((point) => (kills.get(point) as number) < KILLS_PER_POINT));
+        if (produced < batches.length) await produceNextPart();
+        const point = plan.splice(Math.floor(random() * plan.length), 1)[0] as CrashPoint;
+        const after = crashAfterFor(point, random);
+        const result = await live(
+          places.crashed,
+          `life-${lives}`,
+          { faultInjection: { crashAt: point, after } },
+          3000,
+        );
+        if (result.signal === 'SIGKILL') kills.set(point, (kills.get(point) as number) + 1);
+        else expect(result).toEqual({ code: 0, signal: null });
+      }
+      expect(Object.fromEntries(kills)).toEqual(
+        Object.fromEntries(CRASH_POINTS.map((point) => [point, KILLS_PER_POINT])),
       );
-      if (result.signal === 'SIGKILL') kills.set(point, (kills.get(point) as number) + 1);
-      else expect(result).toEqual({ code: 0, signal: null });
-    }
-    expect(Object.fromEntries(kills)).toEqual(
-      Object.fromEntries(CRASH_POINTS.map((point) => [point, KILLS_PER_POINT])),
-    );
-    while (produced < batches.length) await produceNextPart();
-    const last = await live(buckets.crashed, 'last', {}, 0);
-    expect(last).toEqual({ code: 0, signal: null });
-    // The crash-free run reads the same records in the same order from the start of the topic.
-    const reference = await live(buckets.reference, 'reference', {}, 0);
-    expect(reference).toEqual({ code: 0, signal: null });
+      while (produced < batches.length) await produceNextPart();
+      const last = await live(places.crashed, 'last', {}, 0);
+      expect(last).toEqual({ code: 0, signal: null });
+      // The crash-free run reads the same records in the same order from the start of the topic.
+      const reference = await live(places.reference, 'reference', {}, 0);
+      expect(reference).toEqual({ code: 0, signal: null });
 
-    const stores = { reference: s3Store(buckets.reference), crashed: s3Store(buckets.crashed) };
-    await compactEverything(stores.reference, topic, PARTITIONS, database.index);
-    await compactEverything(stores.crashed, topic, PARTITIONS, database.index);
-    const expected = await compactedObjects(stores.reference);
-    const actual = await compactedObjects(stores.crashed);
-    // 1000 raw tails, and splits of both policies.
-    expect(expected.size).toBeGreaterThan(1000 * 10);
-    expect([...actual.keys()]).toEqual([...expected.keys()]);
-    const differing = [...expected]
-      .filter(([key, bytes]) => !actual.get(key)?.equals(bytes))
-      .map(([key]) => key);
-    expect(differing).toEqual([]);
-    await stores.reference.close();
-    await stores.crashed.close();
-  }, 900_000);
-});
+      const stores = { reference: storage.open(places.reference), crashed: storage.open(places.crashed) };
+      await compactEverything(stores.reference, topic, PARTITIONS, database.index);
+      await compactEverything(stores.crashed, topic, PARTITIONS, database.index);
+      const expected = await compactedObjects(stores.reference);
+      const actual = await compactedObjects(stores.crashed);
+      // 1000 raw tails, and splits of both policies.
+      expect(expected.size).toBeGreaterThan(1000 * 10);
+      expect([...actual.keys()]).toEqual([...expected.keys()]);
+      const differing = [...expected]
+        .filter(([key, bytes]) => !actual.get(key)?.equals(bytes))
+        .map(([key]) => key);
+      expect(differing).toEqual([]);
+      await stores.reference.close();
+      await stores.crashed.close();
+    }, 900_000);
+  });
+}

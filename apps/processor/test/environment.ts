@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +15,7 @@ import {
   indexMetricDirectory,
 } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
-import { type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import type { StreamBatch } from '../../../libs/processing/test/stream.ts';
@@ -104,31 +104,57 @@ export async function endOffsets(topic: string): Promise<Map<number, number>> {
   return new Map(offsets.map(({ partition, offset }) => [partition, Number(offset)]));
 }
 
-export function s3Store(bucket: string): S3ObjectStore {
-  return new S3ObjectStore({
-    endpoint: infra().s3Endpoint,
-    region: 'us-east-1',
-    bucket,
-    forcePathStyle: true,
-    ...S3_CREDENTIALS,
-  });
+/**
+ * Where a test processor keeps its checkpoints and splits: buckets of an S3 server, or folders.
+ * A `place` is a bucket name or a folder name.
+ */
+export interface TestStorage {
+  readonly name: string;
+  /** The processor config's `storage` section for `place`. */
+  config(place: string): Record<string, unknown>;
+  open(place: string): ObjectStore;
+  /** Empty and remove `place`, whether or not a test got as far as creating it. */
+  drop(place: string): Promise<void>;
 }
 
-export async function dropBucket(bucket: string): Promise<void> {
-  const store = s3Store(bucket);
-  // A test that failed early may not have created it.
-  await store.ensureBucket();
-  await store.delete(await store.list(''));
-  await store.close();
-  const client = new S3Client({
-    endpoint: infra().s3Endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: S3_CREDENTIALS,
-  });
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  client.destroy();
+export function s3TestStorage(
+  name: string,
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): TestStorage {
+  const open = (bucket: string) =>
+    new S3ObjectStore({ endpoint, region: 'us-east-1', bucket, forcePathStyle: true, ...credentials });
+  return {
+    name,
+    config: (bucket) => ({ driver: 's3', s3: { endpoint, bucket, ...credentials } }),
+    open,
+    async drop(bucket) {
+      const store = open(bucket);
+      await store.ensureBucket();
+      await store.delete(await store.list(''));
+      await store.close();
+      const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+      client.destroy();
+    },
+  };
 }
+
+export function fileTestStorage(root: string): TestStorage {
+  return {
+    name: 'filesystem',
+    config: (folder) => ({ driver: 'file', file: { basePath: join(root, folder) } }),
+    open: (folder) => new FileObjectStore({ basePath: join(root, folder) }),
+    drop: async (folder) => rmSync(join(root, folder), { recursive: true, force: true }),
+  };
+}
+
+/** The shared S3Proxy of test/infra: the storage of every test that names no other. */
+const s3proxy = () => s3TestStorage('S3Proxy', infra().s3Endpoint, S3_CREDENTIALS);
+
+export const s3Store = (bucket: string) => s3proxy().open(bucket) as S3ObjectStore;
+
+export const dropBucket = (bucket: string) => s3proxy().drop(bucket);
 
 /** True once every partition's manifest says it has checkpointed up to the partition's end. */
 export async function caughtUp(
@@ -153,11 +179,13 @@ export interface ProcessorRun {
   readonly databaseUrl: string;
   readonly groupId: string;
   readonly processor?: Record<string, unknown>;
+  /** Default: the shared S3Proxy. */
+  readonly storage?: TestStorage;
 }
 
 /** The configuration a processor of these tests runs with, as the YAML file `loadConfig` reads. */
 export function processorConfig(run: ProcessorRun): Record<string, unknown> {
-  const { kafkaBrokers, schemaRegistryUrl, redisUrl, s3Endpoint } = infra();
+  const { kafkaBrokers, schemaRegistryUrl, redisUrl } = infra();
   return {
     processor: {
       groupId: run.groupId,
@@ -176,7 +204,7 @@ export function processorConfig(run: ProcessorRun): Record<string, unknown> {
     schemaRegistry: { url: schemaRegistryUrl },
     database: { url: run.databaseUrl },
     redis: { url: redisUrl },
-    storage: { driver: 's3', s3: { endpoint: s3Endpoint, bucket: run.bucket, ...S3_CREDENTIALS } },
+    storage: (run.storage ?? s3proxy()).config(run.bucket),
     log: { level: 'warn' },
     admin: { port: 0 },
   };
