@@ -85,6 +85,7 @@ async function createFixtures(): Promise<string> {
       bind('^/v1/archive_policy/', { name: 'policies' }),
       bind('^/v1/archive_policy_rule/', { name: 'rules' }),
       bind('^/v1/resource_type/', { name: 'resourceTypes' }),
+      bind('^/v1/aggregation/resource/', { type: 'types', name: 'metricNames' }),
       // Gnocchi answers any InfluxDB query but CREATE DATABASE with 501 (documented), not a failure.
       '[[operations]]\ninclude-path = "/v1/influxdb/query"\n' +
         'checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]\n',

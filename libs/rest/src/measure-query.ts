@@ -37,6 +37,9 @@ const MULTIPLE: ReadonlyMap<string, 'all' | 'any'> = new Map([
 ]);
 const NOT = 'not';
 
+/** Every operator name the language knows (for `/openapi.json`). */
+export const MEASURE_QUERY_OPERATORS: readonly string[] = [...BINARY.keys(), ...MULTIPLE.keys()];
+
 /** Nodes one query may have: each is evaluated once per point of every series searched. */
 export const MAX_QUERY_NODES = 256;
 

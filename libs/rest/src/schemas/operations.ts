@@ -1,4 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
+import { MEASURE_QUERY_OPERATORS } from '../measure-query.ts';
 
 /**
  * What `/openapi.json` says about each route beyond the schemas fastify validates: the responses
@@ -191,8 +192,17 @@ const legacyAggregation: OperationDoc = {
   responses: ok(Measures),
   query: { ...LEGACY_AGGREGATION_QUERY, metric: text('metric id, repeated') },
 };
-/** A measure search (`measure-query.ts`): one operator over the value, or `and`/`or` of such. */
-const MeasureQuery = Type.Record(Type.String(), Type.Unknown(), { minProperties: 1, maxProperties: 1 });
+/**
+ * A measure search (`measure-query.ts`): one operator over the value with a number or two operands,
+ * or `and`/`or` of such.
+ */
+const MeasureQuery = Type.Unsafe<Record<string, unknown>>({
+  type: 'object',
+  minProperties: 1,
+  maxProperties: 1,
+  propertyNames: { enum: [...MEASURE_QUERY_OPERATORS] },
+  additionalProperties: { anyOf: [{ type: 'number' }, { type: 'array', maxItems: 4 }] },
+});
 
 /** By `"<METHOD> <fastify url>"`. */
 export const OPERATIONS: ReadonlyMap<string, OperationDoc> = new Map<string, OperationDoc>([
