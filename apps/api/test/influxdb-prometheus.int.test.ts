@@ -150,6 +150,39 @@ describe('InfluxDB write API', () => {
     expect(Object.keys(web1.metrics)).toContain('it.extra@cpu=cpu0');
   });
 
+  it('reads the body whatever its media type (none, form-encoded as curl sends it), up to the body limit', async () => {
+    const plain = await fetch(`${url}/v1/influxdb/write?db=telegraf`, {
+      method: 'POST',
+      headers: admin,
+      body: new Blob([Buffer.from('it,host=typeless f=1 1714564800000000000')]),
+    });
+    expect(plain.status).toBe(204);
+    const form = await lines('telegraf', 'it,host=formed f=1 1714564800000000000', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(form.status).toBe(204);
+    expect((await get('/v1/resource/telegraf/typeless')).status).toBe(200);
+    expect((await get('/v1/resource/telegraf/formed')).status).toBe(200);
+    // The API's default bodyLimitBytes is 16 MiB.
+    const tooLarge = await lines('telegraf', `it,host=big f=1 1\n${'#'.repeat(17 * 1024 * 1024)}`);
+    expect(tooLarge.status).toBe(413);
+  });
+
+  it('creates a new resource and its metrics once when writers race for them', async () => {
+    const body = 'it,host=raced a=1,b=2 1714564800000000000';
+    const answers = await Promise.all(Array.from({ length: 6 }, () => lines('telegraf', body)));
+    expect(answers.map((answer) => answer.status)).toEqual([204, 204, 204, 204, 204, 204]);
+    const resource = (await get('/v1/resource/telegraf/raced')).body as { metrics: object };
+    expect(Object.keys(resource.metrics).sort()).toEqual(['it.a', 'it.b']);
+    // A second wave adds one metric to the now existing resource, again from racing writers.
+    const more = await Promise.all(
+      Array.from({ length: 6 }, () => lines('telegraf', 'it,host=raced c=3 1714564800000000000')),
+    );
+    expect(more.map((answer) => answer.status)).toEqual([204, 204, 204, 204, 204, 204]);
+    const after = (await get('/v1/resource/telegraf/raced')).body as { metrics: object };
+    expect(Object.keys(after.metrics).sort()).toEqual(['it.a', 'it.b', 'it.c']);
+  });
+
   it('keeps hostile names as data: __proto__ and constructor as measurement, tags and resource', async () => {
     const written = await lines(
       'telegraf',
