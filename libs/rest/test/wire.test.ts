@@ -91,12 +91,27 @@ describe('line protocol', () => {
       line: 1,
       error: "expected ' ' before the fields at the end of the line",
     });
-    expect(await parse('m f=abc')).toMatchObject({ error: /expected a field value .* at column 5/ });
-    expect(await parse('m f=1 12:00')).toMatchObject({ error: /expected an integer timestamp at column 7/ });
-    expect(await parse('m f=1 12 junk')).toMatchObject({ error: /unexpected character at column 10/ });
-    expect(await parse('m f="open')).toMatchObject({ error: /unterminated quoted field value/ });
-    expect(await parse('m,=v f=1')).toMatchObject({ error: /expected a tag key/ });
-    expect(await parse('m f=1e400')).toMatchObject({ error: /field value out of range/ });
+    expect(await parse('m f=abc')).toEqual({
+      line: 1,
+      error: 'expected a field value (number, "string" or boolean) at column 5 (\'a\')',
+    });
+    expect(await parse('m f=1 12:00')).toEqual({
+      line: 1,
+      error: "expected an integer timestamp at column 7 ('1')",
+    });
+    expect(await parse('m f=1 12 junk')).toEqual({
+      line: 1,
+      error: "unexpected character at column 10 ('j')",
+    });
+    expect(await parse('m f="open')).toEqual({
+      line: 1,
+      error: "unterminated quoted field value at column 5 ('\"')",
+    });
+    expect(await parse('m,=v f=1')).toEqual({ line: 1, error: "expected a tag key at column 3 ('=')" });
+    expect(await parse('m f=1e400')).toEqual({
+      line: 1,
+      error: "field value out of range at column 5 ('1')",
+    });
     expect(await parse('m f=1 -1000')).toMatchObject({ error: 'timestamp before the epoch' });
     expect(await parse('m f=1 99999999999999999999999')).toMatchObject({
       error: 'timestamp too far in the future',

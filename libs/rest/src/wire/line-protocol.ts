@@ -160,7 +160,8 @@ class LineCursor {
     }
     let timestamp: number | null = null;
     if (this.spaces() && this.at < text.length) timestamp = this.timestamp(unitNanos);
-    if (text.slice(this.at).trim() !== '') this.fail('unexpected character');
+    while (this.at < text.length && text[this.at]!.trim() === '') this.at++;
+    if (this.at < text.length) this.fail('unexpected character');
     return { measurement, tags, fields, timestamp };
   }
 

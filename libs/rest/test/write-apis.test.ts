@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN, FOOBAR, testApi } from './helpers.ts';
+import { snappyLiteral, writeRequest } from './wire-encoders.ts';
+
+/*
+ * The InfluxDB and Prometheus routes' HTTP behaviour before any index work: methods, headers, and
+ * the refusals of their input (the index side is in apps/api/test/influxdb-prometheus.int.test.ts).
+ */
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function inject(
+  method: string,
+  url: string,
+  body?: string | Uint8Array,
+  headers: Record<string, string> = {},
+) {
+  app ??= await testApi({ bodyLimitBytes: 4096 });
+  return app.inject({
+    method: method as 'POST',
+    url,
+    headers: { authorization: ADMIN, ...headers },
+    ...(body !== undefined ? { payload: Buffer.from(body) } : {}),
+  });
+}
+
+describe('/v1/influxdb', () => {
+  it('pings with 204 and X-Influxdb-Version on GET and HEAD, 405 for other methods, 401 without credentials', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const response = await inject(method, '/v1/influxdb/ping');
+      expect(response.statusCode).toBe(204);
+      expect(response.headers['x-influxdb-version']).toBe('Gnocchi 4.7.1');
+    }
+    expect((await inject('DELETE', '/v1/influxdb/ping')).statusCode).toBe(405);
+    expect((await inject('GET', '/v1/influxdb/write')).statusCode).toBe(405);
+    expect((await inject('GET', '/v1/influxdb/query')).statusCode).toBe(405);
+    expect((await app!.inject({ method: 'GET', url: '/v1/influxdb/ping' })).statusCode).toBe(401);
+  });
+
+  it("answers any query but CREATE DATABASE with Gnocchi's 501, and a missing q with 204", async () => {
+    const refused = await inject('POST', '/v1/influxdb/query?q=SHOW+DATABASES');
+    expect(refused.statusCode).toBe(501);
+    expect(refused.json()).toEqual({
+      code: 501,
+      title: 'Not Implemented',
+      description: { cause: 'Not implemented error', detail: 'q', reason: 'Query not implemented' },
+    });
+    expect((await inject('POST', '/v1/influxdb/query')).statusCode).toBe(204);
+    // Checked after the query is read, as Gnocchi: a member may not create a type.
+    const member = await inject('POST', '/v1/influxdb/query?q=create+database+x', undefined, {
+      authorization: FOOBAR,
+    });
+    expect(member.statusCode).toBe(403);
+  });
+
+  it('refuses unreadable lines, an unknown precision and oversized bodies before touching the index', async () => {
+    const write = (body: string, query = '') =>
+      inject('POST', `/v1/influxdb/write?db=nosuchtype${query}`, body, { 'content-type': 'text/plain' });
+    const unreadable = await write('m,host=a f=1\n\nm,host=a f=1 1 2');
+    expect(unreadable.statusCode).toBe(400);
+    expect(unreadable.json().description).toEqual({
+      cause: 'Value error',
+      detail: 'line',
+      reason: "Unable to parse line 3: unexpected character at column 16 ('2')",
+    });
+    expect((await write('m,host=a f=1', '&precision=d')).json().description.detail).toBe('precision');
+    expect((await write('m,rack=a f=1')).json().description.reason).toBe("Unable to find key `host' in tags");
+    expect((await write(`m,host=a f=1\n#${'x'.repeat(5000)}`)).statusCode).toBe(413);
+  });
+});
+
+describe('/v1/prometheus/write', () => {
+  const write = (body: Uint8Array) =>
+    inject('POST', '/v1/prometheus/write', body, { 'content-type': 'application/x-protobuf' });
+
+  it('refuses a decompressed size over the body limit (413), bad snappy and bad protobuf (400)', async () => {
+    const declaredTooLarge = await write(Uint8Array.from([0x80, 0x40, 0x00]));
+    expect(declaredTooLarge.statusCode).toBe(413);
+    expect(declaredTooLarge.json().description).toBe(
+      'snappy data decompresses to 8192 bytes, more than 4096',
+    );
+    const truncated = await write(Uint8Array.from([4, 0x0c, 0x61]));
+    expect(truncated.json()).toMatchObject({
+      code: 400,
+      description: { reason: 'Unable to decompress the body: truncated snappy literal' },
+    });
+    const notProtobuf = await write(snappyLiteral(Uint8Array.from([0x0a, 0x05, 0x01])));
+    expect(notProtobuf.json().description.reason).toBe(
+      'Unable to decode the WriteRequest: truncated protobuf message',
+    );
+    const nameless = await write(snappyLiteral(writeRequest([{ labels: [['job', 'x']], samples: [] }])));
+    expect(nameless.json().description.reason).toBe('A time series has no __name__ label');
+  });
+
+  it('answers 202 to a write with no samples, creating nothing', async () => {
+    const empty = await write(snappyLiteral(writeRequest([{ labels: [['__name__', 'up']], samples: [] }])));
+    expect(empty.statusCode).toBe(202);
+    expect((await inject('GET', '/v1/resource_type/prometheus')).statusCode).toBe(404);
+  });
+});
