@@ -71,13 +71,20 @@ export function isSafeVirshArgument(value: string): boolean {
   return SAFE_ARGUMENT.test(value);
 }
 
+/** Elements that may repeat, always read as lists (by path: nova's `<disk>` is a scalar). */
+const LIST_PATHS = new Set([
+  'domain.devices.disk',
+  'domain.devices.interface',
+  'domain.devices.interface.filterref.parameter',
+]);
+
 const xmlParser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
-  isArray: (name) => name === 'disk' || name === 'interface' || name.endsWith('parameter'),
+  isArray: (_name, path) => LIST_PATHS.has(String(path)),
 });
 
 type XmlNode = Record<string, unknown>;
