@@ -82,43 +82,23 @@ describe('line protocol', () => {
     ]);
   });
 
-  it('says which line and where it could not read', async () => {
-    expect(await parse('m f=1\nm,t f=1')).toEqual({
-      line: 2,
-      error: "expected '=' after the tag key at column 4 (' ')",
-    });
-    expect(await parse('m')).toEqual({
-      line: 1,
-      error: "expected ' ' before the fields at the end of the line",
-    });
-    expect(await parse('m f=abc')).toEqual({
-      line: 1,
-      error: 'expected a field value (number, "string" or boolean) at column 5 (\'a\')',
-    });
-    expect(await parse('m f=1 12:00')).toEqual({
-      line: 1,
-      error: "expected an integer timestamp at column 7 ('1')",
-    });
-    expect(await parse('m f=1 12 junk')).toEqual({
-      line: 1,
-      error: "unexpected character at column 10 ('j')",
-    });
-    expect(await parse('m f="open')).toEqual({
-      line: 1,
-      error: "unterminated quoted field value at column 5 ('\"')",
-    });
-    expect(await parse('m,=v f=1')).toEqual({ line: 1, error: "expected a tag key at column 3 ('=')" });
-    expect(await parse('m f=1e400')).toEqual({
-      line: 1,
-      error: "field value out of range at column 5 ('1')",
-    });
-    expect(await parse('m f=1 -1000')).toMatchObject({ error: 'timestamp before the epoch' });
-    expect(await parse('m f=1 99999999999999999999999')).toMatchObject({
-      error: 'timestamp too far in the future',
-    });
-    expect(await parse('m f=1 1'.replace('f', 'f\0'))).toMatchObject({
-      error: 'NUL characters are not accepted',
-    });
+  it.each([
+    ['m f=1\nm,t f=1', 2, "expected '=' after the tag key at column 4 (' ')"],
+    ['m', 1, "expected ' ' before the fields at the end of the line"],
+    ['m f=abc', 1, 'expected a field value (number, "string" or boolean) at column 5 (\'a\')'],
+    ['m f=1 12:00', 1, "expected an integer timestamp at column 7 ('1')"],
+    ['m f=1 12 junk', 1, "unexpected character at column 10 ('j')"],
+    ['m f="open', 1, "unterminated quoted field value at column 5 ('\"')"],
+    ['m,=v f=1', 1, "expected a tag key at column 3 ('=')"],
+    ['m f=1e400', 1, "field value out of range at column 5 ('1')"],
+    ['m f=1 -1000', 1, 'timestamp before the epoch'],
+    ['m f=1 99999999999999999999999', 1, 'timestamp too far in the future'],
+    ['m f\0=1 1', 1, 'NUL characters are not accepted'],
+  ])('says which line and where it could not read %j', async (text, line, error) => {
+    expect(await parse(text)).toEqual({ line, error });
+  });
+
+  it('names the line that is not UTF-8', async () => {
     expect(await parseLineProtocol(Uint8Array.from([0x6d, 0x20, 0x66, 0x3d, 0x31, 0x0a, 0xff]), NS)).toEqual({
       line: 2,
       error: 'not valid UTF-8',
