@@ -183,14 +183,27 @@ describe('InfluxDB write API', () => {
     expect(Object.keys(after.metrics).sort()).toEqual(['it.a', 'it.b', 'it.c']);
   });
 
-  it('keeps hostile names as data: __proto__ and constructor as measurement, tags and resource', async () => {
+  it('keeps hostile names as data: __proto__ and constructor as measurement, tags, fields and resource', async () => {
+    const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
     const written = await lines(
       'telegraf',
-      'it.__proto__,host=__proto__,constructor=prototype __proto__=3 1714564800',
+      [
+        'it.__proto__,host=__proto__,constructor=prototype __proto__=3 1714564800',
+        'it,host=constructor,__proto__=polluted constructor=1,toString=2,hasOwnProperty=3 1714564800',
+      ].join('\n'),
     );
     expect(written.status).toBe(204);
     const resource = (await get('/v1/resource/telegraf/__proto__')).body as { metrics: object };
     expect(Object.keys(resource.metrics)).toEqual(['it.__proto__.__proto__@constructor=prototype']);
+    const other = (await get('/v1/resource/telegraf/constructor')).body as { metrics: object };
+    expect(Object.keys(other.metrics).sort()).toEqual([
+      'it.constructor@__proto__=polluted',
+      'it.hasOwnProperty@__proto__=polluted',
+      'it.toString@__proto__=polluted',
+    ]);
+    // The API runs in this process: nothing reached Object.prototype.
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("refuses a resource id that another type's resource holds with Gnocchi's 409", async () => {
