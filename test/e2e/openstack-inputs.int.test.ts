@@ -173,7 +173,9 @@ describe('OpenStack notifications → ingest (meters.yaml) → processor → API
 
     const metrics = await waitFor('the broken notification counted', async () => {
       const text = await ingestMetrics();
-      return /granary_ingest_rejected_total\{reason="NOTIFICATION_INVALID"[^}]*\} 1/.test(text)
+      return /granary_ingest_rejected_total\{reason="NOTIFICATION_METERS_NOT_A_NOTIFICATION"[^}]*\} 1/.test(
+        text,
+      )
         ? text
         : undefined;
     });
@@ -197,7 +199,7 @@ describe('UDP inputs → ingest → processor → API', () => {
     const metrics = await ingestMetrics();
     expect(metrics).toMatch(/granary_ingest_udp_datagrams_total\{input="samples"[^}]*\} 3/);
     expect(metrics).toMatch(
-      /granary_ingest_udp_dropped_total\{input="samples",reason="UDP_MALFORMED_DATAGRAM"[^}]*\} 1/,
+      /granary_ingest_udp_dropped_total\{input="samples",reason="UDP_INPUTS_MALFORMED_DATAGRAM"[^}]*\} 1/,
     );
     expect(metrics).toMatch(/granary_ingest_rejected_total\{reason="PUBLISHER_FORGED_SAMPLE"[^}]*\} 1/);
     expect(metrics).toMatch(/granary_ingest_samples_in_total\{format="udp"[^}]*\} 2/);

@@ -63,7 +63,7 @@ async function startSamplesInput(settings: UdpSettings['samples'], deps: Depende
       try {
         pending.push(decodeSampleDatagram(datagram));
       } catch (error) {
-        const code = error instanceof GranaryError ? error.code : 'UDP_MALFORMED_DATAGRAM';
+        const code = error instanceof GranaryError ? error.code : 'UDP_INPUTS_MALFORMED_DATAGRAM';
         metrics.datagramsRefused.inc({ input: 'samples', reason: code });
         logger.debug({ err: error, code }, 'UDP sample datagram dropped');
       }

@@ -180,7 +180,7 @@ describe('Ingestor', () => {
     ]);
     const letters = sent.flat().filter((r) => r.topic === 'samples.dlq');
     expect(letters.map((r) => r.headers![DEAD_LETTER_HEADERS.errorCode])).toEqual([
-      'NOTIFICATION_INVALID',
+      'NOTIFICATION_METERS_NOT_A_NOTIFICATION',
       'PUBLISHER_INVALID_VOLUME',
     ]);
     const text = await registry.metrics();

@@ -70,10 +70,15 @@ export function parseMeterDefinitions(text: string, origin: string): MeterDefini
   try {
     document = parseYaml(text, { merge: true, maxAliasCount: 10_000 });
   } catch (cause) {
-    throw notificationMeterErrors('NOTIFICATION_METERS_INVALID', `${origin}: not YAML`, { cause });
+    throw notificationMeterErrors('NOTIFICATION_METERS_DEFINITIONS_INVALID', `${origin}: not YAML`, {
+      cause,
+    });
   }
   if (!isDict(document) || !Array.isArray(document.metric))
-    throw notificationMeterErrors('NOTIFICATION_METERS_INVALID', `${origin}: no top-level metric: list`);
+    throw notificationMeterErrors(
+      'NOTIFICATION_METERS_DEFINITIONS_INVALID',
+      `${origin}: no top-level metric: list`,
+    );
   const definitions: MeterDefinition[] = [];
   const skipped: { name: string; problem: string }[] = [];
   const seen = new Set<string>();
@@ -92,7 +97,7 @@ export function parseMeterDefinitions(text: string, origin: string): MeterDefini
 
 function meterDefinition(entry: unknown): MeterDefinition {
   const refuse = (problem: string): never => {
-    throw notificationMeterErrors('NOTIFICATION_METERS_INVALID', problem);
+    throw notificationMeterErrors('NOTIFICATION_METERS_DEFINITIONS_INVALID', problem);
   };
   if (!isDict(entry)) return refuse('a metric entry is not a mapping');
   const missing = REQUIRED.filter((field) => !truthy(entry[field]));
@@ -132,7 +137,7 @@ function meterDefinition(entry: unknown): MeterDefinition {
 
 export function attributeDefinition(name: string, config: unknown): AttributeDefinition {
   const refuse = (problem: string): never => {
-    throw notificationMeterErrors('NOTIFICATION_METERS_INVALID', `${name}: ${problem}`);
+    throw notificationMeterErrors('NOTIFICATION_METERS_DEFINITIONS_INVALID', `${name}: ${problem}`);
   };
   let fields = config;
   let plugin: ((values: unknown[]) => unknown) | undefined;
@@ -159,7 +164,10 @@ export function attributeDefinition(name: string, config: unknown): AttributeDef
       const found = path.find(notification).filter((value) => all || (value !== null && value !== undefined));
       if (plugin) {
         if (all)
-          throw notificationMeterErrors('NOTIFICATION_METER_FAILED', `${name}: a plugin gives one value`);
+          throw notificationMeterErrors(
+            'NOTIFICATION_METERS_DEFINITION_FAILED',
+            `${name}: a plugin gives one value`,
+          );
         const value = plugin(found);
         return value ?? null;
       }

@@ -123,7 +123,10 @@ function operate(op: ArithmeticOp, left: unknown, right: unknown): unknown {
   if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   if (typeof a !== 'number' || typeof b !== 'number') return undefined;
   if (op === '/' && b === 0)
-    throw notificationMeterErrors('NOTIFICATION_METER_FAILED', 'division by zero in a JSONPath expression');
+    throw notificationMeterErrors(
+      'NOTIFICATION_METERS_DEFINITION_FAILED',
+      'division by zero in a JSONPath expression',
+    );
   return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
 }
 
@@ -186,7 +189,7 @@ const COMPARISONS: readonly string[] = ['=', '==', '!=', '<', '<=', '>', '>='];
 
 export function compileJsonPath(source: string): JsonPath {
   const fail = (problem: string): never => {
-    throw notificationMeterErrors('NOTIFICATION_PATH_SYNTAX', `${JSON.stringify(source)}: ${problem}`);
+    throw notificationMeterErrors('NOTIFICATION_METERS_PATH_SYNTAX', `${JSON.stringify(source)}: ${problem}`);
   };
   const tokens = tokenize(source, fail);
   let position = 0;

@@ -68,7 +68,7 @@ export class NotificationMeters {
       } catch (error) {
         failures.push(
           notificationMeterErrors(
-            'NOTIFICATION_METER_FAILED',
+            'NOTIFICATION_METERS_DEFINITION_FAILED',
             `${definition.name} on ${notification.event_type}: ${error instanceof Error ? error.message : String(error)}`,
             { cause: error },
           ),

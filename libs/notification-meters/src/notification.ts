@@ -25,7 +25,11 @@ const isDict = (value: unknown): value is Record<string, unknown> =>
  */
 export function decodeNotification(value: Buffer | null): Notification {
   const invalid = (problem: string, cause?: unknown) =>
-    notificationMeterErrors('NOTIFICATION_INVALID', problem, cause === undefined ? undefined : { cause });
+    notificationMeterErrors(
+      'NOTIFICATION_METERS_NOT_A_NOTIFICATION',
+      problem,
+      cause === undefined ? undefined : { cause },
+    );
   if (value === null) throw invalid('empty record');
   let outer: unknown;
   try {

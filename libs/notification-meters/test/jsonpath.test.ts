@@ -94,13 +94,13 @@ describe('the JSONPath of meters.yaml', () => {
   it('refuses what it cannot parse with a coded error, and never reads inherited properties', () => {
     for (const bad of ['$.payload.', '$.[', '%', '$.a[?]', '$.a.`nope`', '$.a +', 'load.1min'])
       expect(() => compileJsonPath(bad), bad).toThrowError(
-        expect.objectContaining({ code: 'NOTIFICATION_PATH_SYNTAX' }),
+        expect.objectContaining({ code: 'NOTIFICATION_METERS_PATH_SYNTAX' }),
       );
     const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "a": {}}');
     expect(find('$.__proto__.polluted', hostile)).toEqual([1]);
     expect(find('$.a.constructor', hostile)).toEqual([]);
     expect(find('$.a.toString', hostile)).toEqual([]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(notificationMeterErrors.codes).toContain('NOTIFICATION_PATH_SYNTAX');
+    expect(notificationMeterErrors.codes).toContain('NOTIFICATION_METERS_PATH_SYNTAX');
   });
 });

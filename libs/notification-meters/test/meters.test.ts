@@ -42,7 +42,7 @@ metric:
     );
     expect(skipped.find((s) => s.name === 'no-volume')!.problem).toMatch(/volume/);
     expect(() => parseMeterDefinitions('metrics: []', 'f.yaml')).toThrowError(
-      expect.objectContaining({ code: 'NOTIFICATION_METERS_INVALID' }),
+      expect.objectContaining({ code: 'NOTIFICATION_METERS_DEFINITIONS_INVALID' }),
     );
   });
 
@@ -152,7 +152,7 @@ metric:
       }),
     );
     expect(uneven.meters).toEqual([]);
-    expect(uneven.failures[0]).toMatchObject({ code: 'NOTIFICATION_METER_FAILED' });
+    expect(uneven.failures[0]).toMatchObject({ code: 'NOTIFICATION_METERS_DEFINITION_FAILED' });
     expect(metersOf(yaml, notification({ payload: { id: 'r', m: [] } })).meters).toEqual([]);
   });
 
@@ -193,7 +193,7 @@ describe('decodeNotification', () => {
     });
   });
 
-  it('refuses what is not a notification with NOTIFICATION_INVALID or a depth error', () => {
+  it('refuses what is not a notification with NOTIFICATION_METERS_NOT_A_NOTIFICATION or a depth error', () => {
     const deep = `{"oslo.message": ${JSON.stringify(`{"event_type": "x", "payload": ${'['.repeat(100)}${']'.repeat(100)}}`)}}`;
     for (const bad of [
       null,
@@ -206,7 +206,7 @@ describe('decodeNotification', () => {
       envelope({ event_type: 'x', payload: {}, priority: 3 }),
     ])
       expect(() => decodeNotification(bad), String(bad)).toThrowError(
-        expect.objectContaining({ code: 'NOTIFICATION_INVALID' }),
+        expect.objectContaining({ code: 'NOTIFICATION_METERS_NOT_A_NOTIFICATION' }),
       );
     expect(() => decodeNotification(Buffer.from(deep))).toThrowError(
       expect.objectContaining({ code: 'TELEMETRY_TOO_DEEP' }),

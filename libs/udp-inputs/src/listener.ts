@@ -22,7 +22,7 @@ export function listenUdp(
   const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
   return new Promise((resolve, reject) => {
     const failed = (cause: Error) =>
-      reject(udpInputErrors('UDP_LISTEN_FAILED', `${host}:${port}: ${cause.message}`, { cause }));
+      reject(udpInputErrors('UDP_INPUTS_LISTEN_FAILED', `${host}:${port}: ${cause.message}`, { cause }));
     socket.once('error', failed);
     socket.bind(port, host, () => {
       socket.off('error', failed);

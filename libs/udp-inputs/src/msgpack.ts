@@ -42,9 +42,11 @@ export function decodeSampleDatagram(datagram: Uint8Array): PyDict {
   try {
     value = decoder.decode(datagram);
   } catch (cause) {
-    throw udpInputErrors('UDP_MALFORMED_DATAGRAM', `not msgpack: ${(cause as Error).message}`, { cause });
+    throw udpInputErrors('UDP_INPUTS_MALFORMED_DATAGRAM', `not msgpack: ${(cause as Error).message}`, {
+      cause,
+    });
   }
-  if (!isDict(value)) throw udpInputErrors('UDP_MALFORMED_DATAGRAM', 'not a msgpack map');
+  if (!isDict(value)) throw udpInputErrors('UDP_INPUTS_MALFORMED_DATAGRAM', 'not a msgpack map');
   assertBoundedDepth(value, 'msgpack sample');
   // The decoder makes plain objects; a null prototype keeps every key an own one.
   return Object.assign(Object.create(null), value) as PyDict;

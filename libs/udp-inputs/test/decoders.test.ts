@@ -66,7 +66,7 @@ describe('decodeSampleDatagram (Ceilometer udp://)', () => {
       ['JSON', text('{"counter_name": "cpu"}')],
     ] as const)
       expect(() => decodeSampleDatagram(datagram), what).toThrowError(
-        expect.objectContaining({ code: 'UDP_MALFORMED_DATAGRAM' }),
+        expect.objectContaining({ code: 'UDP_INPUTS_MALFORMED_DATAGRAM' }),
       );
     expect(() => decodeSampleDatagram(deep)).toThrowError(
       expect.objectContaining({ code: 'TELEMETRY_TOO_DEEP' }),
