@@ -358,8 +358,13 @@ const BINARY: Record<Extract<Operation, { kind: 'binary' }>['operator'], (x: num
   le: (x, y) => Number(x <= y),
   gt: (x, y) => Number(x > y),
   ge: (x, y) => Number(x >= y),
-  // numpy's mod takes the sign of the divisor.
-  mod: (x, y) => ((x % y) + y) % y,
+  // numpy's mod (npy_divmod): fmod, moved by the divisor when their signs differ; exact, unlike
+  // ((x % y) + y) % y, whose extra rounding turns mod(43.1, 45.3) into 43.10000000000001.
+  mod: (x, y) => {
+    const remainder = x % y;
+    if (remainder === 0) return y < 0 ? -0 : 0;
+    return y < 0 !== remainder < 0 ? remainder + y : remainder;
+  },
   add: (x, y) => x + y,
   sub: (x, y) => x - y,
   mul: (x, y) => x * y,

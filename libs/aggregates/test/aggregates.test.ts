@@ -287,6 +287,11 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
     // rolling max over 2 points of m1 (60 s): 43.1, 10; its rate: one difference.
     const rolled = run(['rolling', 'rate:max', 2, ['metric', 'm1', 'mean']], { m1: M1 }, {}, [60]);
     expect(rolled.m1!.map(([t, , v]) => [t.slice(11, 19), v])).toEqual([['14:35:00', 10 - 43.1]]);
+    // numpy.mod: the divisor's sign, and no extra rounding (43.1 mod 45.3 is 43.1, not 43.10000000000001).
+    const modulo = (divisor: number) =>
+      run(['mod', ['metric', 'm1', 'mean'], divisor], { m1: M1 }, {}, [60]).m1!.map(([, , v]) => v);
+    expect(modulo(45.3)).toEqual([43.1, 43.3, 10]);
+    expect(modulo(-4)).toEqual([-0.8999999999999986, -2, -2]);
     const larger = run(['max', ['metric', 'm1', 'mean'], 5], { m1: M1 }, {}, [60]);
     expect(larger.m1!.map(([, , v]) => v)).toEqual([43.1, 5, 10]);
   });
