@@ -224,7 +224,7 @@ beforeAll(async () => {
       `    resources: ["snmp://${snmpd.community}@${snmpd.host}:${snmpd.port}"]`,
       '  - name: e2e-compute',
       '    interval: 2',
-      '    meters: [cpu, memory.usage, "disk.device.*", "network.incoming.*"]',
+      '    meters: [cpu, vcpus, "memory.*", power.state, "disk.device.*", "network.incoming.*"]',
       '',
     ].join('\n'),
   );
@@ -290,7 +290,13 @@ describe('poller → ingest → processor → API', () => {
 
   it("serves a libvirt instance with nova's attributes and its cpu, memory, disk and network measures", async () => {
     const [instance] = hypervisor!.instances;
-    const server = await typedResource('instance', instance!.uuid, ['cpu', 'memory.usage']);
+    const server = await typedResource('instance', instance!.uuid, [
+      'cpu',
+      'vcpus',
+      'memory.usage',
+      'memory.resident',
+      'power.state',
+    ]);
     expect(server).toMatchObject({
       id: instance!.uuid,
       display_name: instance!.displayName,
@@ -307,6 +313,7 @@ describe('poller → ingest → processor → API', () => {
       expect(value).toBe(instance!.memoryKiB / 2 / 1024);
     }
     expect((await aggregates(server.metrics.cpu!)).length).toBeGreaterThan(0);
+    for (const [, , value] of await aggregates(server.metrics['power.state']!)) expect(value).toBe(1);
 
     const disk = await typedResource('instance_disk', `${instance!.uuid}-${instance!.disk}`, [
       'disk.device.read.bytes',
