@@ -103,6 +103,59 @@ describe('/v1/aggregation/metric', () => {
     expect(answer).toEqual({ status: 200, body: [at('12:00:00', 60, 200), at('12:01:00', 60, 300)] });
   });
 
+  // Expected values: Gnocchi 4.7.1's answers to the same measures and queries.
+  it('resamples several metrics by calendar unit after aligning them, as Gnocchi', async () => {
+    const metric = async (values: number[]) => {
+      const created = await call('POST', '/v1/metric', { archive_policy_name: 'two' });
+      const { id } = created.body as { id: string };
+      const times = [
+        '2024-05-04T23:59:50Z',
+        '2024-05-05T00:00:10Z',
+        '2024-05-05T00:00:40Z',
+        '2024-05-05T00:01:00Z',
+      ];
+      const posted = await call(
+        'POST',
+        `/v1/metric/${id}/measures`,
+        values.map((value, i) => ({ timestamp: times[i], value })),
+      );
+      expect(posted.status).toBe(202);
+      return id;
+    };
+    // Saturday and Sunday: two weeks (Sunday-start). Only the second metric has 00:01:00.
+    const ids = `metric=${await metric([10, 20, 30])}&metric=${await metric([100, 200, 300, 400])}&granularity=1`;
+    const week = (first: number, second: number) => [
+      ['2024-04-28T00:00:00+00:00', 'W', first],
+      ['2024-05-05T00:00:00+00:00', 'W', second],
+    ];
+    const cases: [string, unknown[]][] = [
+      ['resample=W&refresh=true', week(55, 137.5)],
+      ['resample=W&fill=0', week(55, 158.33333333333334)],
+      ['resample=W&fill=ffill', week(55, 163.33333333333334)],
+      ['resample=W&reaggregation=max', week(100, 250)],
+      ['resample=W&aggregation=max&reaggregation=sum', week(110, 330)],
+      ['resample=Y', [['2024-01-01T00:00:00+00:00', 'Y', 110]]],
+      [
+        'resample=60&fill=0',
+        [
+          ['2024-05-04T23:59:00+00:00', 60, 55],
+          ['2024-05-05T00:00:00+00:00', 60, 137.5],
+          ['2024-05-05T00:01:00+00:00', 60, 200],
+        ],
+      ],
+    ];
+    expect(await call('GET', `/v1/aggregation/metric?${ids}&resample=D`)).toMatchObject({
+      status: 400,
+      body: { description: 'Unable to parse timespan' },
+    });
+    for (const [query, expected] of cases) {
+      expect(await call('GET', `/v1/aggregation/metric?${ids}&${query}`), query).toEqual({
+        status: 200,
+        body: expected,
+      });
+    }
+  });
+
   it("refuses with Gnocchi's statuses and messages", async () => {
     expect(await call('GET', '/v1/aggregation/metric?metric=not-a-uuid')).toMatchObject({ status: 400 });
     const unknownGranularity = await call(

@@ -71,13 +71,15 @@ describe('/v1/aggregation/metric', () => {
     expect(none.json()).toEqual([]);
   });
 
-  it('resamples one metric by calendar month, but not several', async () => {
+  it('resamples by calendar month, one metric as stored and several reduced', async () => {
+    const month = [['2015-03-01T00:00:00+00:00', 'M', (POINTS - 1) / 2]];
     const one = await post('/v1/aggregation/metric?granularity=1&resample=M', [ids.a]);
-    expect(one.statusCode).toBe(200);
-    expect(one.json()).toEqual([['2015-03-01T00:00:00+00:00', 'M', (POINTS - 1) / 2]]);
-    const two = await post('/v1/aggregation/metric?granularity=1&resample=M', [ids.a, ids.b]);
-    expect(two.statusCode).toBe(400);
-    expect(two.json().description).toBe('Calendar resample is only supported for one metric');
+    expect(one.json()).toEqual(month);
+    const two = await post('/v1/aggregation/metric?granularity=1&resample=M&reaggregation=sum', [
+      ids.a,
+      ids.b,
+    ]);
+    expect(two.json()).toEqual([['2015-03-01T00:00:00+00:00', 'M', POINTS - 1]]);
   });
 });
 

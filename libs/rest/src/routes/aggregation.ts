@@ -1,4 +1,4 @@
-import { type Operation, REDUCERS } from '@granary/aggregates';
+import { type Operation, REDUCERS, evaluateOperations, referenceKey } from '@granary/aggregates';
 import { CALENDAR_UNITS, type CalendarUnit, resample } from '@granary/carbonara';
 import { GranaryError } from '@granary/errors';
 import { parseUuid } from '@granary/index';
@@ -8,7 +8,7 @@ import type { RouteContext } from '../app.ts';
 import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
-import type { Metric, Resource } from '../ports.ts';
+import type { Metric, Points, Resource } from '../ports.ts';
 import { parseTimespan } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
 import {
@@ -197,18 +197,18 @@ async function crossMetricMeasures(ctx: RouteContext, request: FastifyRequest, m
       `Must be one of ${REDUCERS.join(', ')}, optionally prefixed with rate:`,
     );
   }
-  if (typeof resampleTo === 'string') {
-    throw describedRestError('REST_INVALID_INPUT', 'Calendar resample is only supported for one metric');
-  }
   const series: Operation = {
     kind: 'metric',
     references: metrics.map((metric) => ({ metric: metric.id, aggregation })),
   };
+  const byId = new Map(metrics.map((metric) => [metric.id, metric]));
+  if (typeof resampleTo === 'string') {
+    return calendarResampled(ctx, series, byId, args, { aggregation, reaggregation, unit: resampleTo });
+  }
   const operand: Operation =
     resampleTo === undefined
       ? series
       : { kind: 'resample', method: aggregation, granularitySeconds: resampleTo, operand: series };
-  const byId = new Map(metrics.map((metric) => [metric.id, metric]));
   const result = await evaluateMetrics(
     ctx,
     { kind: 'aggregate', method: reaggregation, operand },
@@ -235,6 +235,41 @@ function strictBool(query: Query, name: string): boolean {
   throw describedRestError(
     'REST_INVALID_INPUT',
     `Unable to parse \`${name}': Unrecognized value '${raw}', acceptable values are: ${acceptable}`,
+  );
+}
+
+/**
+ * A calendar resample of several metrics, in Gnocchi's order of steps, each the engine's (whose
+ * `resample` takes fixed granularities only): the series aligned at each granularity (fill,
+ * needed_overlap), each resampled to the calendar unit, then reduced across the metrics.
+ */
+async function calendarResampled(
+  ctx: RouteContext,
+  series: Operation,
+  metrics: ReadonlyMap<string, Metric>,
+  args: AggregatesArguments,
+  how: { aggregation: string; reaggregation: string; unit: CalendarUnit },
+) {
+  const aligned = await evaluateMetrics(ctx, series, metrics, args);
+  const resampled = new Map<number, Map<string, Points>>();
+  for (const { reference, granularitySeconds, timestamps, values } of aligned.series) {
+    const keep = [...values.keys()].filter((i) => !Number.isNaN(values[i]));
+    const points = {
+      timestamps: Float64Array.from(keep, (i) => timestamps[i]!),
+      values: Float64Array.from(keep, (i) => values[i]!),
+    };
+    const byReference = resampled.get(granularitySeconds) ?? new Map<string, Points>();
+    resampled.set(granularitySeconds, byReference);
+    byReference.set(referenceKey(reference!), resample(points, how.unit, how.aggregation));
+  }
+  const reduced = evaluateOperations(
+    { kind: 'aggregate', method: how.reaggregation, operand: series },
+    [...resampled].map(([granularitySeconds, byReference]) => ({ granularitySeconds, series: byReference })),
+    // Gnocchi drops non-finite points from the output for the named fill modes but `null` only.
+    { fill: typeof args.fill === 'string' && args.fill !== 'null' ? 'dropna' : 'null', neededOverlap: 0 },
+  );
+  return reduced.series.flatMap(({ timestamps, values }) =>
+    [...timestamps].map((t, i) => [isoSecondsFromMicros(t), how.unit, values[i]!]),
   );
 }
 
