@@ -8,9 +8,13 @@
  * `"…"` strings and booleans; strings and booleans are read and then ignored, since only numbers
  * become measures. Beyond Gnocchi, which ignores what follows a readable prefix of the line and
  * answers 500 or stores garbage on some inputs: the whole line must be read (trailing blanks
- * aside), `#` lines are comments as in InfluxDB, booleans and signed integers are accepted,
- * values must be finite, and timestamps follow the `precision` query parameter (Gnocchi reads
+ * aside), `#` lines are comments as in InfluxDB, booleans and signed integers are accepted, a
+ * token may start with an escape (`a=\ x`, which Gnocchi refuses and InfluxDB accepts), values
+ * must be finite, and timestamps follow the `precision` query parameter (Gnocchi reads
  * nanoseconds whatever it says). Names live in Maps: a tag called `__proto__` is just a tag.
+ * Checked against a running Gnocchi 4.7.1 on 14 bodies (escapes, quotes, non-ASCII and astral tag
+ * order, `/`, CRLF, repeated keys, numeric forms): the same resources, ids and metric names, and
+ * the same stored values, but for the leading escape.
  */
 
 export type FieldValue = number | string | boolean;
