@@ -93,7 +93,9 @@ async function main(): Promise<number> {
       suiteFailed += outcomes.length - filePassed;
       const reused = earlier ? ` (the same file as ${earlier.where}: its run counted again)` : '';
       console.log(`${file}: ${filePassed} passed, ${outcomes.length - filePassed} failed${reused}`);
-      for (const o of outcomes.filter((o) => !o.passed)) console.log(`  ✗ ${o.name} — ${o.reason}`);
+      for (const o of outcomes.filter((o) => !o.passed || o.reason)) {
+        console.log(`  ${o.passed ? '✓' : '✗'} ${o.name} — ${o.reason}`);
+      }
     }
     const reuse = reusedFiles > 0 ? `, ${reusedFiles} identical to earlier ones` : '';
     totals.push(

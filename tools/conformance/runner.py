@@ -4,7 +4,8 @@ Usage: runner.py <yaml file> <base url>
 
 The orchestrator (run.ts) has already reset the deployment for this file, so the fixtures the
 Gnocchi test files name (ConfigFixture) have nothing left to do here. The last line on stdout is
-a JSON object: {"tests": [{"name", "passed", "reason"}]} with one entry per test of the file.
+a JSON object: {"tests": [{"name", "passed", "reason"}]} with one entry per test of the file (a
+passed test's reason is a note, e.g. for a Gnocchi-bug xfail that passes here).
 """
 
 import json
@@ -40,11 +41,22 @@ class AssertNAN:
 yaml.SafeLoader.add_constructor("!AssertNAN", lambda loader, node: AssertNAN())
 
 
+# `xfail: true` tests that fail in Gnocchi only because of a bug of Gnocchi's (the test's desc says
+# so), keyed by file and test name: answering as the test asks is the sane behaviour, so passing one
+# counts as passed, with this note. Other xfail tests assert a negative (e.g. "no Link header") and
+# must keep failing.
+GNOCCHI_BUG_XFAILS = {
+    ("influxdb.yaml", "ping influxdb status with head"):
+        "xfail in Gnocchi only because Pecan does not honour HEAD; answered as the test asks",
+}
+
+
 class RecordingResult(unittest.TestResult):
     """Keeps the first reason a test did not pass; a test passes only if nothing else was recorded."""
 
-    def __init__(self):
+    def __init__(self, file_name):
         super().__init__()
+        self.file_name = file_name
         self.outcomes = {}
 
     def _record(self, test, passed, reason=""):
@@ -60,7 +72,11 @@ class RecordingResult(unittest.TestResult):
         self._record(test, True)
 
     def addUnexpectedSuccess(self, test):
-        self._record(test, False, "marked xfail in the test file but passed")
+        note = GNOCCHI_BUG_XFAILS.get((self.file_name, test.test_data["name"]))
+        if note:
+            self._record(test, True, note)
+        else:
+            self._record(test, False, "marked xfail in the test file but passed")
 
     def addFailure(self, test, err):
         self._record(test, False, summary(self._exc_info_to_string(err, test)))
@@ -91,7 +107,7 @@ def main():
         test_loader_name="granary-conformance")
     # unittest drops each test from the suite once it has run; keep them to report on.
     cases = list(suite)
-    result = RecordingResult()
+    result = RecordingResult(os.path.basename(path))
     suite.run(result)
     tests = []
     for test in cases:
