@@ -31,19 +31,28 @@ interface Dependencies {
 }
 
 /**
- * A timer that runs `flush` every `intervalMs`, one run at a time; a failed run is logged and the
- * next one goes on (a UDP input has nothing to retry from: what a run held is lost, as in Gnocchi
- * and Ceilometer).
+ * Runs `flush` every `intervalMs`, skipping a tick while the previous run is still going (so a slow
+ * dependency cannot pile runs up); a failed run is logged and the next one goes on: a UDP input has
+ * nothing to retry from, what a run held is lost, as in Gnocchi and Ceilometer. The returned stop
+ * waits for the run in flight, then flushes once more.
  */
 function every(intervalMs: number, flush: () => Promise<void>, logger: Logger, what: string) {
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
+  const run = () => {
+    running = flush()
+      .catch((err: unknown) => logger.error({ err }, `${what} flush failed; its data is lost`))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
   const timer = setInterval(() => {
-    running = running.then(flush).catch((err: unknown) => logger.error({ err }, `${what} flush failed`));
+    if (!running) void run();
   }, intervalMs);
   return async () => {
     clearInterval(timer);
-    running = running.then(flush).catch((err: unknown) => logger.error({ err }, `${what} flush failed`));
     await running;
+    await run();
   };
 }
 

@@ -15,6 +15,8 @@ export interface Notification {
   priority: string;
 }
 
+const MAX_EVENT_TYPE_LENGTH = 255;
+
 const isDict = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -53,6 +55,9 @@ export function decodeNotification(value: Buffer | null): Notification {
   assertBoundedDepth(message, 'notification');
   const eventType = message.event_type;
   if (typeof eventType !== 'string' || eventType === '') throw invalid('no event_type');
+  // Event types are short dotted names; a bound keeps the definitions' regexes cheap on any input.
+  if (eventType.length > MAX_EVENT_TYPE_LENGTH)
+    throw invalid(`event_type longer than ${MAX_EVENT_TYPE_LENGTH} characters`);
   if (!Object.hasOwn(message, 'payload')) throw invalid(`${eventType}: no payload`);
   const priority = message.priority ?? 'info';
   if (typeof priority !== 'string') throw invalid(`${eventType}: priority is not a string`);

@@ -204,6 +204,7 @@ describe('decodeNotification', () => {
       envelope({ payload: {} }),
       envelope({ event_type: 'x' }),
       envelope({ event_type: 'x', payload: {}, priority: 3 }),
+      envelope({ event_type: 'x'.repeat(256), payload: {} }),
     ])
       expect(() => decodeNotification(bad), String(bad)).toThrowError(
         expect.objectContaining({ code: 'NOTIFICATION_METERS_NOT_A_NOTIFICATION' }),
