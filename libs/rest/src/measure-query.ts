@@ -71,7 +71,7 @@ function singleEntry(node: unknown): [string, unknown] | undefined {
 /**
  * Checks a query against Gnocchi's schema and compiles it. Refusals are 400s: a shape the schema
  * rejects, `not` (accepted by the schema, unknown to the evaluator, as in Gnocchi), too many nodes.
- * Division by zero and the like give IEEE results (Gnocchi answers 500 there).
+ * Arithmetic is IEEE double, as Gnocchi's on numpy float64 values: `x / 0` is ±inf, `0 / 0` NaN.
  */
 export function compileMeasureQuery(query: unknown): MeasureQuery {
   let nodes = 0;
