@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resourceWrites } from '../src/routes/influxdb.ts';
+import { parseLineProtocol, precisionNanos } from '../src/wire/line-protocol.ts';
 import { ADMIN, FOOBAR, testApi } from './helpers.ts';
 import { snappyLiteral, writeRequest } from './wire-encoders.ts';
 
@@ -71,6 +73,51 @@ describe('/v1/influxdb', () => {
     expect((await write('m,host=a f=1', '&precision=d')).json().description.detail).toBe('precision');
     expect((await write('m,rack=a f=1')).json().description.reason).toBe("Unable to find key `host' in tags");
     expect((await write(`m,host=a f=1\n#${'x'.repeat(5000)}`)).statusCode).toBe(413);
+  });
+});
+
+describe('InfluxDB points to resources and metric names', () => {
+  /** Observed on Gnocchi 4.7.1 (tools/gnocchi-oracle) for the same bodies: resource → metric names. */
+  const GNOCCHI = new Map<string, [string, string[]][]>([
+    ['m,host=h1,b=2,a=1,Z=0,é=x,ä=y f=1 1510581804179554816', [['h1', ['m.f@Z=0,a=1,b=2,ä=y,é=x']]]],
+    [
+      'we\\ ird\\,m,host=h2,t\\=k=v\\ 1,back=sl\\ash f\\ 1=1,s="str" 1510581804179554816',
+      [['h2', ['we ird,m.f 1@back=sl\\ash,t=k=v 1']]],
+    ],
+    ['"quoted m",host=h3,"q t"="a b=c" "f f"=2 1510581804179554816', [['h3', ['quoted m.f f@q t=a b=c']]]],
+    ['m,host=h4 a=5i,b=1.5e3,c=7 1510581804179554816', [['h4', ['m.a', 'm.b', 'm.c']]]],
+    ['cpu/x,host=h5,path=/var/log f=1 1510581804179554816', [['h5', ['cpu_x.f@path=_var_log']]]],
+    ['m,host=h7 f=1 1510581804179554816\r\nm,host=h7 g=2 1510581804179554816\r', [['h7', ['m.f', 'm.g']]]],
+    ['m,host=h8,\u{1F600}=1,\uFFFD=2 f=1 1510581804179554816', [['h8', ['m.f@\uFFFD=2,\u{1F600}=1']]]],
+    ['m,host=h9,a=1,a=2 f=1,f=3 1510581804179554816', [['h9', ['m.f@a=2']]]],
+    ['m,host=h10 s="x"', []],
+    ['m,host=h11,x="quo\\"ted" f=1 1510581804179554816', [['h11', ['m.f@x=quo"ted']]]],
+    ['m,host=a\\\\b f=1 1510581804179554816', [['a\\\\b', ['m.f']]]],
+  ]);
+
+  it.each([...GNOCCHI])('%j', async (body, expected) => {
+    const parsed = await parseLineProtocol(Buffer.from(body), precisionNanos(undefined)!);
+    if ('error' in parsed) throw new Error(parsed.error);
+    const writes = resourceWrites(parsed.points, 'host', 0, 10);
+    expect([...writes.values()].map((write) => [write.rawId, [...write.measures.keys()].sort()])).toEqual(
+      expected,
+    );
+  });
+
+  it('keeps every measure of a metric in line order, "now" where a line has none', async () => {
+    const parsed = await parseLineProtocol(
+      Buffer.from('m,host=a f=1 5000\nm,host=a f=2\nm,host=a f=3 1000'),
+      1n,
+    );
+    if ('error' in parsed) throw new Error(parsed.error);
+    const measures = resourceWrites(parsed.points, 'host', 42, 10).get('a')?.measures.get('m.f');
+    expect(measures).toEqual({ timestamps: [5, 42, 1], values: [1, 2, 3] });
+  });
+
+  it('refuses more resources than the limit', async () => {
+    const parsed = await parseLineProtocol(Buffer.from('m,host=a f=1\nm,host=b f=1\nm,host=c f=1'), 1n);
+    if ('error' in parsed) throw new Error(parsed.error);
+    expect(() => resourceWrites(parsed.points, 'host', 0, 2)).toThrow('More than 2 resources in one write');
   });
 });
 

@@ -6,7 +6,7 @@ import { describedRestError } from '../errors.ts';
 import { mediaType } from '../http.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import { authorize } from '../policy.ts';
-import { parseLineProtocol, precisionNanos } from '../wire/line-protocol.ts';
+import { type LinePoint, parseLineProtocol, precisionNanos } from '../wire/line-protocol.ts';
 import { measureWriter } from './measures.ts';
 import { rawBody, registerRawBodyRoutes } from './raw-body.ts';
 import { type NamedMeasures, type ResourceWrite, resourceMeasureBatches } from './resource-metrics.ts';
@@ -73,7 +73,16 @@ export function registerInfluxDbRoutes(app: FastifyInstance, ctx: RouteContext):
       }
       const header = request.headers[RESOURCE_ID_TAG_HEADER];
       const resourceIdTag = (Array.isArray(header) ? header.at(-1) : header) ?? DEFAULT_RESOURCE_ID_TAG;
-      const writes = await resourceWrites(ctx, rawBody(request.body), unitNanos, resourceIdTag);
+      const parsed = await parseLineProtocol(rawBody(request.body), unitNanos);
+      if ('error' in parsed) {
+        throw describedRestError('REST_INVALID_INPUT', {
+          cause: 'Value error',
+          detail: 'line',
+          reason: `Unable to parse line ${parsed.line}: ${parsed.error}`,
+        });
+      }
+      const now = Date.now() * 1000;
+      const writes = resourceWrites(parsed.points, resourceIdTag, now, ctx.config.maxMetricsPerBatch);
       const batches = await resourceMeasureBatches(ctx, principal, type, writes.values());
       if (batches.length > 0) await measureWriter(ctx).write(batches);
       return reply.code(204).send();
@@ -103,27 +112,19 @@ export function createdDatabase(query: string): string | undefined {
 }
 
 /**
- * The body's points grouped by resource (the value of the resource id tag) and metric name,
- * Gnocchi's `<measurement>.<field>@<tag>=<value>,…` with the other tags in order and `/` as `_`.
- * String and boolean fields are skipped; lines without a timestamp get one "now" for the request.
+ * The points grouped by resource (the value of the resource id tag) and metric name, Gnocchi's
+ * `<measurement>.<field>@<tag>=<value>,…` with the other tags in code-point order (Python's
+ * `sorted()`) and `/` as `_`. String and boolean fields are skipped; points without a timestamp
+ * get `now`. More than `maxResources` resources is a 400 (each costs index queries).
  */
-async function resourceWrites(
-  ctx: RouteContext,
-  body: Buffer,
-  unitNanos: bigint,
+export function resourceWrites(
+  points: readonly LinePoint[],
   resourceIdTag: string,
-): Promise<Map<string, ResourceWrite>> {
-  const parsed = await parseLineProtocol(body, unitNanos);
-  if ('error' in parsed) {
-    throw describedRestError('REST_INVALID_INPUT', {
-      cause: 'Value error',
-      detail: 'line',
-      reason: `Unable to parse line ${parsed.line}: ${parsed.error}`,
-    });
-  }
-  const now = Date.now() * 1000;
+  now: number,
+  maxResources: number,
+): Map<string, ResourceWrite> {
   const writes = new Map<string, ResourceWrite>();
-  for (const point of parsed.points) {
+  for (const point of points) {
     const resourceName = point.tags.get(resourceIdTag);
     if (resourceName === undefined) {
       throw describedRestError('REST_INVALID_INPUT', {
@@ -132,7 +133,6 @@ async function resourceWrites(
         reason: `Unable to find key \`${resourceIdTag}' in tags`,
       });
     }
-    // Python's sorted(): by code point.
     const tags = [...point.tags]
       .filter(([key]) => key !== resourceIdTag)
       .sort(([a], [b]) => compareCodePoints(a, b));
@@ -143,7 +143,7 @@ async function resourceWrites(
       if (!write) {
         write = { rawId: resourceName, measures: new Map() };
         writes.set(resourceName, write);
-        if (writes.size > ctx.config.maxMetricsPerBatch) throw tooManyResources(ctx);
+        if (writes.size > maxResources) throw tooManyResources(maxResources);
       }
       const name = `${point.measurement}.${field}${suffix}`.replaceAll('/', '_');
       let measures: NamedMeasures | undefined = write.measures.get(name);
@@ -158,9 +158,9 @@ async function resourceWrites(
   return writes;
 }
 
-const tooManyResources = (ctx: RouteContext) =>
+const tooManyResources = (limit: number) =>
   describedRestError('REST_INVALID_INPUT', {
     cause: 'Too many entries',
-    reason: `More than ${ctx.config.maxMetricsPerBatch} resources in one write`,
+    reason: `More than ${limit} resources in one write`,
     detail: [],
   });
