@@ -22,6 +22,7 @@ export {
   COMPUTE_METER_NAMES,
   computeSamples,
   createComputePollsters,
+  domainCpuTimeNs,
   instanceMetadata,
   localInstancesDiscovery,
   readCompute,

@@ -3,6 +3,7 @@ import {
   type InstanceReading,
   NOVA_METADATA_NAMESPACE,
   computeSamples,
+  domainCpuTimeNs,
   parseBlockInfo,
   parseCpuTimeNs,
   parseDomainXml,
@@ -171,6 +172,25 @@ describe('stats parsers', () => {
     expect(parseCpuTimeNs('\tcpu_time  48.7 seconds')).toBe(48_700_000_000);
     expect(parseCpuTimeNs('\tcpu_time  -1 seconds')).toBeNull();
     expect(parseCpuTimeNs('')).toBeNull();
+  });
+});
+
+describe('domainCpuTimeNs', () => {
+  const stats = (text: string) => new Map(text.split(' ').map((pair) => pair.split('=') as [string, string]));
+  it("sums every vCPU's time and wait as Ceilometer does, else takes cpu.time", () => {
+    const both =
+      'cpu.time=900 vcpu.current=2 vcpu.maximum=4 vcpu.0.time=100 vcpu.0.wait=5 vcpu.1.time=200 vcpu.1.wait=7';
+    expect(domainCpuTimeNs(stats(both))).toBe(312);
+    // A hole: vCPU 1 has no wait, so two current vCPUs are not both reported.
+    expect(domainCpuTimeNs(stats(both.replace(' vcpu.1.wait=7', '')))).toBe(900);
+    expect(
+      domainCpuTimeNs(stats('cpu.time=900 vcpu.current=1 vcpu.maximum=1 vcpu.0.time=-1 vcpu.0.wait=0')),
+    ).toBe(900);
+    expect(
+      domainCpuTimeNs(stats('vcpu.current=1 vcpu.maximum=99999999999 vcpu.0.time=1 vcpu.0.wait=1')),
+    ).toBe(2);
+    expect(domainCpuTimeNs(stats('state.state=1 state.reason=0'))).toBeNull();
+    expect(domainCpuTimeNs(stats('cpu.time=1e9'))).toBeNull();
   });
 });
 

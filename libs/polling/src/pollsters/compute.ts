@@ -52,7 +52,7 @@ async function readInstances(client: LibvirtClient, uuids: readonly string[]): P
   const { outputs } = await client.batch(
     uuids.flatMap((uuid) => [
       ['dumpxml', uuid],
-      ['domstats', '--raw', '--state', uuid],
+      ['domstats', '--raw', '--state', '--cpu-total', '--vcpu', uuid],
       ['cpu-stats', uuid, '--total'],
       ['dommemstat', uuid],
     ]),
@@ -69,17 +69,44 @@ async function readInstances(client: LibvirtClient, uuids: readonly string[]): P
     if (!xml.trim()) return;
     const domain = parseDomainXml(xml);
     if (!domain.nova) return;
-    const state = Number(parseRawDomainStats(stats).get('state.state') ?? Number.NaN);
+    const raw = parseRawDomainStats(stats);
+    const state = Number(raw.get('state.state') ?? Number.NaN);
     readings.push({
       domain: domain as InstanceReading['domain'],
       state: Number.isInteger(state) && state >= 0 && state < VM_STATE.length ? state : null,
-      cpuTimeNs: parseCpuTimeNs(cpu),
+      cpuTimeNs: domainCpuTimeNs(raw) ?? parseCpuTimeNs(cpu),
       memory: parseStatLines(memory),
       disks: new Map(),
       interfaces: new Map(),
     });
   });
   return readings;
+}
+
+/**
+ * Ceilometer's CPU time from `domstats`: the sum of every vCPU's `time + wait` when all the
+ * current vCPUs report both, else the domain's `cpu.time`. Null when `domstats` has neither
+ * (libvirt's test driver implements only its state group): `cpu-stats --total` is read then.
+ */
+export function domainCpuTimeNs(stats: ReadonlyMap<string, string>): number | null {
+  const count = (key: string) => {
+    const value = stats.get(key);
+    return value !== undefined && /^\d{1,19}$/.test(value) ? Number(value) : undefined;
+  };
+  const current = count('vcpu.current');
+  if (current !== undefined) {
+    let total = 0;
+    let reporting = 0;
+    for (let vcpu = 0; vcpu < Math.min(count('vcpu.maximum') ?? 0, 4096); vcpu++) {
+      const time = count(`vcpu.${vcpu}.time`);
+      const wait = count(`vcpu.${vcpu}.wait`);
+      if (time === undefined || wait === undefined) continue;
+      total += time + wait;
+      reporting++;
+    }
+    if (reporting === current && current > 0) return total;
+  }
+  return count('cpu.time') ?? null;
 }
 
 /** Block and interface counters of the instances that are not shut off, in one more virsh call. */
