@@ -1,3 +1,5 @@
+import { seededRandom } from '../../libs/processing/test/stream.ts';
+
 /**
  * Seeded random workloads for the differential test against Gnocchi 4.7.1: an archive policy,
  * a few metrics, batches of measures (each batch is one POST per metric, processed before the next)
@@ -32,18 +34,6 @@ export interface Case {
   reads: Read[];
 }
 
-/** mulberry32: small, fast, and the same on every platform. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const BASE_MS = Date.UTC(2026, 2, 1, 0, 0, 0);
 const GRANULARITIES = [1, 2, 5, 10, 30, 60, 300, 3600];
 const POLICY_METHODS = ['mean', 'min', 'max', 'sum', 'count', 'first', 'last', 'median', 'std'];
@@ -56,7 +46,7 @@ const UNARY = ['abs', 'neg', 'floor', 'ceil', 'cos', 'sin'];
 const BINARY = ['+', '-', '*', '/', '**', 'mod', 'max', 'clip_min', 'clip_max', '>', 'ge', '!='];
 
 export function generateCase(seed: number): Case {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const chance = (p: number) => random() < p;
@@ -118,48 +108,28 @@ export function generateCase(seed: number): Case {
 
   const reads: Read[] = [];
   for (let m = 0; m < metrics; m++) {
-    for (const method of policy.aggregation_methods) {
-      reads.push({ kind: 'measures', metric: m, query: [['aggregation', method]] });
-    }
+    const measures = (...query: [string, string][]) => reads.push({ kind: 'measures', metric: m, query });
+    for (const method of policy.aggregation_methods) measures(['aggregation', method]);
     const method = pick(policy.aggregation_methods);
     for (const g of granularities) {
-      reads.push({
-        kind: 'measures',
-        metric: m,
-        query: [
-          ['aggregation', method],
-          ['granularity', String(g)],
-        ],
-      });
-      reads.push({
-        kind: 'measures',
-        metric: m,
-        query: [
-          ['aggregation', method],
-          ['granularity', String(g)],
-          ['resample', String(g * pick([2, 3, 5]))],
-        ],
-      });
+      measures(['aggregation', method], ['granularity', String(g)]);
+      measures(
+        ['aggregation', method],
+        ['granularity', String(g)],
+        ['resample', String(g * pick([2, 3, 5]))],
+      );
     }
-    reads.push({
-      kind: 'measures',
-      metric: m,
-      query: [
-        ['aggregation', method],
-        ['granularity', String(pick(granularities))],
-        ['resample', pick(CALENDAR)],
-      ],
-    });
+    measures(
+      ['aggregation', method],
+      ['granularity', String(pick(granularities))],
+      ['resample', pick(CALENDAR)],
+    );
     const from = BASE_MS + int(0, 40) * finestMs;
-    reads.push({
-      kind: 'measures',
-      metric: m,
-      query: [
-        ['aggregation', method],
-        ['start', new Date(from).toISOString()],
-        ['stop', new Date(from + int(1, 40) * finestMs).toISOString()],
-      ],
-    });
+    measures(
+      ['aggregation', method],
+      ['start', new Date(from).toISOString()],
+      ['stop', new Date(from + int(1, 40) * finestMs).toISOString()],
+    );
   }
 
   const reference = (): Operation => ({
