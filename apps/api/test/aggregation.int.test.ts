@@ -104,7 +104,7 @@ describe('/v1/aggregation/metric', () => {
   });
 
   // Expected values: Gnocchi 4.7.1's answers to the same measures and queries.
-  it('resamples several metrics by calendar unit after aligning them, as Gnocchi', async () => {
+  it('aligns, fills, resamples (fixed and calendar) and reduces several metrics as Gnocchi', async () => {
     const metric = async (values: number[]) => {
       const created = await call('POST', '/v1/metric', { archive_policy_name: 'two' });
       const { id } = created.body as { id: string };
@@ -129,7 +129,31 @@ describe('/v1/aggregation/metric', () => {
       ['2024-05-05T00:00:00+00:00', 'W', second],
     ];
     const cases: [string, unknown[]][] = [
-      ['resample=W&refresh=true', week(55, 137.5)],
+      [
+        'fill=full_ffill&refresh=true',
+        [
+          ['2024-05-04T23:59:50+00:00', 1, 55],
+          ['2024-05-05T00:00:10+00:00', 1, 110],
+          ['2024-05-05T00:00:40+00:00', 1, 165],
+          ['2024-05-05T00:01:00+00:00', 1, 215],
+        ],
+      ],
+      [
+        'reaggregation=rate:mean',
+        [
+          ['2024-05-05T00:00:10+00:00', 1, 55],
+          ['2024-05-05T00:00:40+00:00', 1, 55],
+        ],
+      ],
+      [
+        'start=2024-05-05T00:00:00&fill=0',
+        [
+          ['2024-05-05T00:00:10+00:00', 1, 110],
+          ['2024-05-05T00:00:40+00:00', 1, 165],
+          ['2024-05-05T00:01:00+00:00', 1, 200],
+        ],
+      ],
+      ['resample=W', week(55, 137.5)],
       ['resample=W&fill=0', week(55, 158.33333333333334)],
       ['resample=W&fill=ffill', week(55, 163.33333333333334)],
       ['resample=W&reaggregation=max', week(100, 250)],
