@@ -1,14 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createRegistry } from '@granary/observability';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHypervisor, startTestHypervisor } from '../../../test/infra/libvirt.ts';
 import {
   COMPUTE_METER_NAMES,
   LibvirtClient,
+  type PolledBatch,
   type PolledSample,
+  PollingScheduler,
   createComputePollsters,
+  createPollingMetrics,
   localInstancesDiscovery,
+  parsePollingConfig,
   pollingErrors,
 } from '../index.ts';
 
@@ -172,5 +177,45 @@ describe('compute pollsters on libvirt (test driver)', () => {
     expect(await optional.discover(undefined)).toEqual([]);
     expect(await optional.discover(undefined)).toEqual([]);
     expect(lines).toEqual(['no libvirt answers: no instances to poll']);
+  });
+
+  it('is scheduled from polling.yaml; an unreachable libvirt is a counted discovery failure, not fatal', async () => {
+    const run = async (uri: string) => {
+      const registry = createRegistry('poller');
+      const metrics = createPollingMetrics(registry);
+      const batches: PolledBatch[] = [];
+      const compute = new LibvirtClient({ uri });
+      const scheduler = new PollingScheduler(
+        parsePollingConfig('sources: [{name: compute, interval: 300, meters: [cpu, "network.*"]}]'),
+        {
+          pollsters: createComputePollsters({ client: compute, host: HOST }),
+          discoveries: [localInstancesDiscovery({ client: compute, host: HOST })],
+          publish: async (batch) => {
+            batches.push(batch);
+          },
+          metrics,
+          logger: pino({ level: 'silent' }),
+        },
+      );
+      await scheduler.pollNow(300);
+      const errors = (await metrics.errors.get()).values;
+      return { batches, errors };
+    };
+
+    const healthy = await run(hypervisor.uri);
+    expect(healthy.errors).toEqual([]);
+    const polled = new Set(healthy.batches.flatMap((batch) => batch.samples.map((sample) => sample.name)));
+    expect([...polled].sort()).toEqual(
+      COMPUTE_METER_NAMES.filter((name) => name === 'cpu' || name.startsWith('network.')).sort(),
+    );
+
+    const absent = await run('test:///nonexistent/granary-node.xml');
+    expect(absent.batches).toEqual([]);
+    expect(absent.errors).toEqual([
+      expect.objectContaining({
+        value: 1,
+        labels: { source: 'compute', pollster: 'discovery:local_instances', code: 'POLLING_SOURCE_FAILED' },
+      }),
+    ]);
   });
 });
