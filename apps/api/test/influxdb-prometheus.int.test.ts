@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snappyLiteral, writeRequest } from '../../../libs/rest/test/wire-encoders.ts';
@@ -45,7 +46,7 @@ const get = async (path: string, headers: Record<string, string> = admin) => {
   return { status: response.status, body: (await response.json()) as unknown };
 };
 
-const lines = (db: string, body: string, extra: Record<string, string> = {}, query = '') =>
+const lines = (db: string, body: string | Uint8Array, extra: Record<string, string> = {}, query = '') =>
   post(`/v1/influxdb/write?db=${db}${query}`, { ...admin, 'content-type': 'text/plain', ...extra }, body);
 
 const remoteWrite = (headers: Record<string, string>, body: Uint8Array) =>
@@ -150,7 +151,7 @@ describe('InfluxDB write API', () => {
     expect(Object.keys(web1.metrics)).toContain('it.extra@cpu=cpu0');
   });
 
-  it('reads the body whatever its media type (none, form-encoded as curl sends it), up to the body limit', async () => {
+  it('reads the body whatever its media type (none, form-encoded as curl sends it) or gzipped, up to the body limit', async () => {
     const plain = await fetch(`${url}/v1/influxdb/write?db=telegraf`, {
       method: 'POST',
       headers: admin,
@@ -163,6 +164,11 @@ describe('InfluxDB write API', () => {
     expect(form.status).toBe(204);
     expect((await get('/v1/resource/telegraf/typeless')).status).toBe(200);
     expect((await get('/v1/resource/telegraf/formed')).status).toBe(200);
+    const gzipped = await lines('telegraf', gzipSync('it,host=zipped f=1 1714564800000000000'), {
+      'content-encoding': 'gzip',
+    });
+    expect(gzipped.status).toBe(204);
+    expect((await get('/v1/resource/telegraf/zipped')).status).toBe(200);
     // The API's default bodyLimitBytes is 16 MiB.
     const tooLarge = await lines('telegraf', `it,host=big f=1 1\n${'#'.repeat(17 * 1024 * 1024)}`);
     expect(tooLarge.status).toBe(413);

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resourceWrites } from '../src/routes/influxdb.ts';
@@ -73,6 +74,29 @@ describe('/v1/influxdb', () => {
     expect((await write('m,host=a f=1', '&precision=d')).json().description.detail).toBe('precision');
     expect((await write('m,rack=a f=1')).json().description.reason).toBe("Unable to find key `host' in tags");
     expect((await write(`m,host=a f=1\n#${'x'.repeat(5000)}`)).statusCode).toBe(413);
+  });
+
+  it('gunzips a gzip body (Telegraf sends one), held to the body limit once decompressed', async () => {
+    const gzipped = (body: string | Uint8Array) =>
+      inject('POST', '/v1/influxdb/write?db=nosuchtype', typeof body === 'string' ? gzipSync(body) : body, {
+        'content-type': 'text/plain',
+        'content-encoding': 'gzip',
+      });
+    // Read after decompression: the line is parsed, and refused for its missing tag.
+    expect((await gzipped('m,rack=a f=1')).json().description.reason).toBe(
+      "Unable to find key `host' in tags",
+    );
+    // 1 MB of comment compresses far below the limit, and is refused once decompressed.
+    const bomb = await gzipped(`#${'x'.repeat(1 << 20)}`);
+    expect(bomb.statusCode).toBe(413);
+    expect(bomb.json().description).toBe('The gzip body decompresses to more than 4096 bytes');
+    const garbage = await gzipped(gzipSync('m,host=a f=1').subarray(0, 12));
+    expect(garbage.statusCode).toBe(400);
+    expect(garbage.json().description).toEqual({
+      cause: 'Value error',
+      detail: 'body',
+      reason: 'Unable to decompress the gzip body: unexpected end of file',
+    });
   });
 });
 

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { indexError } from '@granary/index';
 import { compareCodePoints } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,6 +19,7 @@ const DEFAULT_RESOURCE_ID_TAG = 'host';
 const RESOURCE_ID_TAG_HEADER = 'x-gnocchi-influxdb-tag-resource-id';
 /** The REST API's own limit on resource type names. */
 const MAX_TYPE_NAME_LENGTH = 255;
+const gunzipAsync = promisify(gunzip);
 
 /**
  * Gnocchi's InfluxDB write API (`gnocchi/rest/influxdb.py`): `ping`, `query` (only `CREATE
@@ -73,7 +76,7 @@ export function registerInfluxDbRoutes(app: FastifyInstance, ctx: RouteContext):
       }
       const header = request.headers[RESOURCE_ID_TAG_HEADER];
       const resourceIdTag = (Array.isArray(header) ? header.at(-1) : header) ?? DEFAULT_RESOURCE_ID_TAG;
-      const parsed = await parseLineProtocol(rawBody(request.body), unitNanos);
+      const parsed = await parseLineProtocol(await lineBody(request, ctx.config.bodyLimitBytes), unitNanos);
       if ('error' in parsed) {
         throw describedRestError('REST_INVALID_INPUT', {
           cause: 'Value error',
@@ -88,6 +91,34 @@ export function registerInfluxDbRoutes(app: FastifyInstance, ctx: RouteContext):
       return reply.code(204).send();
     });
   });
+}
+
+/**
+ * The line-protocol bytes: gunzipped when `Content-Encoding: gzip` (Telegraf's default for its
+ * InfluxDB output; Gnocchi does not decompress), in the thread pool and held to the body limit
+ * (413 past it); any other encoding is read as it is, as Gnocchi does.
+ */
+async function lineBody(request: FastifyRequest, maxBytes: number): Promise<Buffer> {
+  const body = rawBody(request.body);
+  const encoding = String(request.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (encoding !== 'gzip') return body;
+  try {
+    return await gunzipAsync(body, { maxOutputLength: maxBytes });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw describedRestError(
+        'REST_BODY_TOO_LARGE',
+        `The gzip body decompresses to more than ${maxBytes} bytes`,
+      );
+    }
+    throw describedRestError('REST_INVALID_INPUT', {
+      cause: 'Value error',
+      detail: 'body',
+      reason: `Unable to decompress the gzip body: ${(err as Error).message}`,
+    });
+  }
 }
 
 /** `q` from the query string, or from a form-encoded body (InfluxDB clients send either). */
