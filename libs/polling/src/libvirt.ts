@@ -7,7 +7,8 @@ import { pollingErrors } from './errors.ts';
  * libvirt through `virsh` (ADR 0022): one read-only `virsh` process per step, running several
  * commands separated by `;`, their outputs told apart by `echo` markers carrying a per-call nonce
  * (so no domain name or XML content can forge one). Only the machine-readable forms are parsed:
- * `list --uuid`, `dumpxml`, `domstats --raw`, and the `key value` lines of the stats commands.
+ * `list --uuid`, `dumpxml`, `domstats --raw`, the `key value` lines of the stats commands and
+ * `cpu-stats`' fixed `cpu_time <seconds> seconds` line.
  */
 
 /** Nova's libvirt metadata namespace, as Ceilometer's libvirt_metadata discovery asks for it. */
@@ -268,11 +269,9 @@ export interface LibvirtClientOptions {
   command?: string;
 }
 
-/** Output of one command of a batch; absent when it failed (its error is in `errors`). */
+/** Each command's output, in order; empty when it printed nothing or failed. */
 export interface BatchResult {
   outputs: string[];
-  /** virsh's error lines for the batch. */
-  errors: string;
 }
 
 /** A read-only libvirt connection through `virsh`. */
@@ -303,7 +302,8 @@ export class LibvirtClient {
   /**
    * Run commands (arguments already checked safe) in one `virsh` process; each command's output
    * comes back in order. An empty output means the command printed nothing or failed: virsh
-   * carries on after a failing command and reports it on stderr. A connection that cannot be
+   * carries on after a failing command (statistics of a domain that is not running are expected
+   * to fail, and mean no sample, as Ceilometer's NoDataException). A connection that cannot be
    * opened, or a `virsh` that cannot run, is POLLING_SOURCE_FAILED.
    */
   batch(commands: readonly (readonly string[])[]): Promise<BatchResult> {
@@ -348,7 +348,7 @@ export class LibvirtClient {
           const end = index + 1 < commands.length ? output.indexOf(marker(index + 1)) : output.length;
           return start < 0 || end < 0 ? '' : output.slice(start + marker(index).length, end);
         });
-        resolve({ outputs, errors });
+        resolve({ outputs });
       });
     });
   }
