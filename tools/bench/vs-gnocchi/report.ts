@@ -15,6 +15,12 @@ const rows = (sizes: Sizes): Row[] => {
   const m1440 = sizes.drain1440Metrics.toLocaleString('en');
   return [
     {
+      key: 'idle.worker',
+      label: 'worker CPU while idle (metrics created, nothing posted), per minute',
+      unit: 'CPU-s/min',
+      lowerIsBetter: true,
+    },
+    {
       key: 'stream.worker',
       label: `steady stream, ${n} metrics × 1 measure × ${i} intervals, processed per worker CPU-second`,
       unit: 'measures/CPU-s',

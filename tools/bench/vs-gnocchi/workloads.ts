@@ -18,6 +18,7 @@ export interface Sizes {
 }
 
 export type FigureKey =
+  | 'idle.worker'
   | 'stream.worker'
   | 'stream.system'
   | 'stream.lag'
@@ -67,6 +68,7 @@ const DRAIN_POLL_MS = 1000;
 const DRAIN_TIMEOUT_MS = 600_000;
 const YEAR_POINTS = 525_600;
 const AGGREGATED_METRICS = 100;
+const IDLE_MS = 15_000;
 
 type Measures = { timestamp: string; value: number }[];
 
@@ -203,6 +205,10 @@ export async function runWorkloads(
   const drain60Ids = await createMetrics(api, 'medium', sizes.drain60Metrics);
   const drain1440Ids = await createMetrics(api, 'medium', sizes.drain1440Metrics);
   const [yearId] = await createMetrics(api, 'bench-year', 1);
+
+  // What the worker costs with nothing to do (its polling, timers, checkpoints), for scale.
+  const idle = await phase(`idle, ${IDLE_MS / 1000} s`, () => sleep(IDLE_MS));
+  record('idle.worker', (idle.cpu.workerCpu / idle.cpu.wallSeconds) * 60);
 
   // 1. Steady stream: one measure per metric per interval, the interval's timestamps a minute apart.
   const streamStartMs = todayMs - DAY_MS;
