@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { firstDifference } from './compare.ts';
 import { knownDifference } from './known-differences.ts';
 import type { Case, Operation, Read } from './workload.ts';
@@ -39,19 +40,14 @@ export async function runCase(system: System, c: Case): Promise<Exchange[]> {
   const exchanges: Exchange[] = [];
   const ids: string[] = [];
   const call = async (method: string, path: string, body?: unknown) => {
-    let response: Response;
+    let answer: { status: number; text: string };
     try {
-      response = await fetch(`${system.url}${path}`, {
-        method,
-        headers: { authorization: system.authorization, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      answer = await send(`${system.url}${path}`, method, system.authorization, body);
     } catch (err) {
       // Gnocchi's uwsgi closes the connection without a word when the app raises before answering.
       return { status: NO_ANSWER, body: `no answer: ${(err as Error).message}` };
     }
-    let text = await response.text();
+    let { text } = answer;
     for (const [i, id] of ids.entries()) text = text.replaceAll(id, `m${i}`);
     let parsed: unknown = text;
     try {
@@ -60,7 +56,7 @@ export async function runCase(system: System, c: Case): Promise<Exchange[]> {
     } catch {
       // Not JSON (an empty 202, or an HTML error page): compared as text.
     }
-    return { status: response.status, body: canonical(parsed) };
+    return { status: answer.status, body: canonical(parsed) };
   };
   const record = async (method: string, path: string, body?: unknown) => {
     const request = `${method} ${anonymize(path, ids)}${body === undefined ? '' : ` ${JSON.stringify(anonymizeJson(body, ids))}`}`;
@@ -128,6 +124,42 @@ function render(operation: Operation, ids: string[]): unknown {
     return references.length === 1 ? ['metric', ...(references[0] as string[])] : ['metric', references];
   }
   return operation.map((o) => render(o, ids));
+}
+
+/**
+ * One request on a connection of its own (`Connection: close`): the oracle's uwsgi runs without
+ * keep-alive (oracle.ts), and a pooled connection it has closed would fail the next request.
+ */
+function send(
+  url: string,
+  method: string,
+  authorization: string,
+  body: unknown,
+): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method,
+      agent: false,
+      timeout: REQUEST_TIMEOUT_MS,
+      headers: {
+        authorization,
+        'content-type': 'application/json',
+        ...(payload === undefined ? {} : { 'content-length': payload.length }),
+      },
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    request.end(payload);
+  });
 }
 
 /** An archive policy's methods are a set: Gnocchi lists them in its Python set's order. */

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../tools/build/isolated-app.ts';
 import { startGnocchi } from '../../tools/gnocchi-oracle/oracle.ts';
@@ -9,7 +9,8 @@ import { generateCase } from './workload.ts';
 
 /** config/local/users.yaml's development user; Gnocchi's basic mode takes any password. */
 const AUTHORIZATION = `Basic ${Buffer.from('admin:granary').toString('base64')}`;
-const STATE_DIR = join(PROJECT_ROOT, '.granary/diff-gnocchi');
+/** One directory per run: a concurrent run (make diff-gnocchi beside make test) must not stop ours. */
+const STATE_DIR = join(PROJECT_ROOT, '.granary/diff-gnocchi', `run-${process.pid}`);
 
 export interface DifferentialResult {
   cases: number;
@@ -20,6 +21,7 @@ export interface DifferentialResult {
 /**
  * Starts a Gnocchi 4.7.1 oracle and a Granary stack, feeds both the seeded cases `seed`,
  * `seed + 1`, … and returns every read on which they differ. `progress` hears about each case.
+ * Both systems' logs stay in the run's state directory when a difference is unexplained.
  */
 export async function runDifferential(options: {
   cases: number;
@@ -28,6 +30,7 @@ export async function runDifferential(options: {
   progress?: (line: string) => void;
 }): Promise<DifferentialResult> {
   mkdirSync(STATE_DIR, { recursive: true });
+  let keep = true;
   const oracle = await startGnocchi({
     stateDir: join(STATE_DIR, 'gnocchi'),
     apiPort: await freePort(),
@@ -50,11 +53,13 @@ export async function runDifferential(options: {
         differences.push(...found);
         options.progress?.(`seed ${c.seed}: ${expected.length} requests, ${found.length} differences`);
       }
+      if (differences.every((d) => d.explanation !== undefined)) keep = false;
       return { cases: options.cases, requests, differences };
     } finally {
       await granary.stop();
     }
   } finally {
     await oracle.stop();
+    if (!keep) rmSync(STATE_DIR, { recursive: true, force: true });
   }
 }
