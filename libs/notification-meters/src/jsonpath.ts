@@ -6,12 +6,16 @@ import { notificationMeterErrors } from './errors.ts';
  * - `$` root, `@` current, `a.b` children, `a..b` descendants, `*` every field, `[n]` index,
  *   `[*]` / `[a:b]` slices (a non-list counts as a one-element list), `['quoted']` fields;
  * - `a|b` union, binding tighter than `.` as in jsonpath-rw's grammar: `$.a.b|c.d` is `$.a.(b|c).d`;
- * - filters `[?key=value]`, `[?(@.name='x')]`, `&`-joined, with `= == != < <= > >=` (a dict
- *   filters its values);
- * - arithmetic `+ - * /` binding loosest; a bare or quoted single name there is a string literal
- *   (`$.payload.host + "_" + $.payload.nodename`), a number a number; both sides paths: pairwise;
- * - named operators `` `len` ``, `` `sorted` ``, `` `str()` ``, `` `split(c, segment, maxsplit)` ``,
- *   `` `sub(/regex/, replacement)` ``.
+ * - filters on lists `[?key=value]`, `[?(@.name='x')]`, `&`-joined, with `= == != < <= > >=`
+ *   and `~` (regex matched at the start); against an integer literal the value is read as Python's
+ *   `int()` does, and values that cannot be are skipped;
+ * - arithmetic `+ - *` binding loosest, all three alike and grouped from the right as
+ *   jsonpath-rw-ext's parser does (`$.a * 2 + 1` is `$.a * 3`); `/` does not parse there either. A
+ *   bare or quoted single name there is a string literal (`$.payload.host + "_" + $.payload.nodename`);
+ *   both sides paths: pairwise, when they find as many values;
+ * - named operators `` `len` ``, `` `sorted` ``, `` `split(c, segment, maxsplit)` ``,
+ *   `` `sub(/regex/, replacement)` ``, `` `this` ``.
+ * Checked against jsonpath-rw-ext 1.2.2 over the expressions of the tests.
  */
 export interface JsonPath {
   readonly source: string;
@@ -34,11 +38,11 @@ type Node =
   | { kind: 'operator'; apply: (value: unknown) => unknown[] }
   | { kind: 'arithmetic'; op: ArithmeticOp; left: Node | Literal; right: Node | Literal }
   | { kind: 'number'; value: number };
-type ArithmeticOp = '+' | '-' | '*' | '/';
-type Comparison = '=' | '==' | '!=' | '<' | '<=' | '>' | '>=';
+type ArithmeticOp = '+' | '-' | '*';
+type Comparison = '=' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '~';
 interface FilterTest {
   target: Node;
-  comparison?: { op: Comparison; value: Literal | boolean };
+  comparison?: { op: Comparison; value: Literal | boolean; integer: boolean };
 }
 
 /** Descendant searches stop here: documents are bounded by the wire, this bounds the work. */
@@ -64,10 +68,10 @@ function find(node: Node, value: unknown, root: unknown): unknown[] {
     }
     case 'slice':
       return asList(value).slice(node.start, node.end);
-    case 'filter': {
-      const items = isDict(value) ? Object.values(value) : Array.isArray(value) ? value : [];
-      return items.filter((item) => node.tests.every((test) => passes(test, item, root)));
-    }
+    case 'filter':
+      return Array.isArray(value)
+        ? value.filter((item) => node.tests.every((test) => passes(test, item, root)))
+        : [];
     case 'child':
       return find(node.left, value, root).flatMap((match) => find(node.right, match, root));
     case 'descendants':
@@ -100,19 +104,42 @@ function selfAndDescendants(value: unknown, depth: number): unknown[] {
 function passes(test: FilterTest, item: unknown, root: unknown): boolean {
   const found = find(test.target, item, root);
   if (!test.comparison) return found.length > 0;
-  const { op, value } = test.comparison;
-  return found.some((candidate) => compare(candidate, op, value));
+  const { op, value, integer } = test.comparison;
+  return found.some((candidate) => {
+    if (candidate === null || candidate === undefined) return false;
+    const left = integer || typeof value === 'boolean' ? pythonInt(candidate) : candidate;
+    return left !== undefined && compare(left, op, typeof value === 'boolean' ? Number(value) : value);
+  });
 }
 
-function compare(left: unknown, op: Comparison, right: Literal | boolean): boolean {
+/** Python's `int(value)` on a JSON value; undefined where it raises. */
+function pythonInt(value: unknown): number | undefined {
+  if (typeof value === 'boolean') return Number(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
+  if (typeof value === 'string' && /^\s*[+-]?\d+(?:_\d+)*\s*$/.test(value))
+    return Number(value.replaceAll('_', ''));
+  return undefined;
+}
+
+function compare(left: unknown, op: Comparison, right: Literal): boolean {
   if (op === '=' || op === '==') return left === right;
   if (op === '!=') return left !== right;
+  if (op === '~') return typeof left === 'string' && typeof right === 'string' && pythonMatch(right, left);
   const comparable =
     (typeof left === 'number' && typeof right === 'number') ||
     (typeof left === 'string' && typeof right === 'string');
   if (!comparable) return false;
   const [a, b] = [left as number | string, right as number | string];
   return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+}
+
+/** Python's `re.match`: anchored at the start; a pattern JavaScript cannot compile matches nothing. */
+function pythonMatch(pattern: string, text: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})`).test(text);
+  } catch {
+    return false;
+  }
 }
 
 /** Python's operators on JSON values; a TypeError in Python gives no match, as in jsonpath-rw-ext. */
@@ -122,12 +149,7 @@ function operate(op: ArithmeticOp, left: unknown, right: unknown): unknown {
   if (op === '+' && typeof a === 'string' && typeof b === 'string') return a + b;
   if (op === '+' && Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   if (typeof a !== 'number' || typeof b !== 'number') return undefined;
-  if (op === '/' && b === 0)
-    throw notificationMeterErrors(
-      'NOTIFICATION_METERS_DEFINITION_FAILED',
-      'division by zero in a JSONPath expression',
-    );
-  return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
+  return op === '+' ? a + b : op === '-' ? a - b : a * b;
 }
 
 function arithmetic(node: Extract<Node, { kind: 'arithmetic' }>, value: unknown, root: unknown): unknown[] {
@@ -159,12 +181,12 @@ function arithmetic(node: Extract<Node, { kind: 'arithmetic' }>, value: unknown,
 
 type Token =
   | { type: 'name'; value: string; quoted: boolean }
-  | { type: 'number'; value: number }
+  | { type: 'number'; value: number; integer: boolean }
   | { type: 'operator'; value: string }
   | { type: 'punct'; value: string };
 
 const TOKEN =
-  /\s*(?:(-?\d+\.\d+|-?\d+)(?![\w@-])|([A-Za-z_][\w@-]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\.\.|==|!=|<=|>=|[$@.|()[\]*+\-/?&=<>:,]))/y;
+  /\s*(?:(-?\d+\.\d+|-?\d+)(?![\w@-])|([A-Za-z_][\w@-]*)|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`|(\.\.|==|!=|<=|>=|[$@.|()[\]*+\-?&=<>:,~]))/y;
 
 function tokenize(source: string, fail: (problem: string) => never): Token[] {
   const tokens: Token[] = [];
@@ -175,7 +197,8 @@ function tokenize(source: string, fail: (problem: string) => never): Token[] {
     const match = TOKEN.exec(source);
     if (!match) fail(`unexpected text at column ${at + 1}`);
     const [, number, name, single, double, operator, punct] = match!;
-    if (number !== undefined) tokens.push({ type: 'number', value: Number(number) });
+    if (number !== undefined)
+      tokens.push({ type: 'number', value: Number(number), integer: !number.includes('.') });
     else if (name !== undefined) tokens.push({ type: 'name', value: name, quoted: false });
     else if (single !== undefined || double !== undefined)
       tokens.push({ type: 'name', value: (single ?? double)!.replace(/\\(.)/g, '$1'), quoted: true });
@@ -185,7 +208,7 @@ function tokenize(source: string, fail: (problem: string) => never): Token[] {
   return tokens;
 }
 
-const COMPARISONS: readonly string[] = ['=', '==', '!=', '<', '<=', '>', '>='];
+const COMPARISONS: readonly string[] = ['=', '==', '!=', '<', '<=', '>', '>=', '~'];
 
 export function compileJsonPath(source: string): JsonPath {
   const fail = (problem: string): never => {
@@ -207,21 +230,20 @@ export function compileJsonPath(source: string): JsonPath {
   const operand = (): Node => path();
   const asLiteral = (node: Node): Node | Literal =>
     node.kind === 'fields' ? node.name : node.kind === 'number' ? node.value : node;
-  const arithmeticOf = (next: () => Node, ops: readonly string[]): Node => {
-    let left = next();
-    for (let token = peek(); token?.type === 'punct' && ops.includes(token.value); token = peek()) {
-      position++;
-      const right = next();
-      left = {
-        kind: 'arithmetic',
-        op: token.value as ArithmeticOp,
-        left: asLiteral(left),
-        right: asLiteral(right),
-      };
-    }
-    return left;
+  /** `operand (op expression)?`: one level, grouped from the right, as jsonpath-rw-ext parses. */
+  const expression = (): Node => {
+    const left = operand();
+    const token = peek();
+    if (token?.type !== 'punct' || !['+', '-', '*'].includes(token.value)) return left;
+    position++;
+    const right = expression();
+    return {
+      kind: 'arithmetic',
+      op: token.value as ArithmeticOp,
+      left: asLiteral(left),
+      right: asLiteral(right),
+    };
   };
-  const expression = (): Node => arithmeticOf(() => arithmeticOf(operand, ['*', '/']), ['+', '-']);
   /** Left-associative `next (op next)*`: jsonpath-rw's `..` < `.` < `|` precedence levels. */
   const chain = (next: () => Node, op: string, kind: 'descendants' | 'child' | 'union') => (): Node => {
     let left = next();
@@ -322,7 +344,8 @@ export function compileJsonPath(source: string): JsonPath {
           value.type === 'name' && !value.quoted && (value.value === 'true' || value.value === 'false')
             ? value.value === 'true'
             : value.value;
-        tests.push({ target, comparison: { op: op.value as Comparison, value: literal } });
+        const integer = value.type === 'number' && value.integer;
+        tests.push({ target, comparison: { op: op.value as Comparison, value: literal, integer } });
       } else tests.push({ target });
     } while (peek('&'));
     if (parenthesised) expect(')');
@@ -334,7 +357,7 @@ export function compileJsonPath(source: string): JsonPath {
   return { source, find: (document) => find(tree, document, document) };
 }
 
-const SPLIT = /^split\((.),\s+(-?\d+),\s+(-?\d+)\)$/;
+const SPLIT = /^split\((.),\s+(\d+),\s+(\d+|-1)\)$/;
 const SUB = /^sub\(\/(.*)\/,\s+(.*)\)$/;
 
 /** jsonpath-rw-ext's string and list operators; a value they cannot take gives no match. */
@@ -354,15 +377,14 @@ function namedOperator(text: string, fail: (problem: string) => never): (value: 
       if (value.every((v) => typeof v === 'number')) return [[...value].sort((a, b) => a - b)];
       return value.every((v) => typeof v === 'string') ? [[...value].sort()] : [];
     };
-  if (text === 'str()') return (value) => (typeof value === 'string' ? [value] : [JSON.stringify(value)]);
   const split = SPLIT.exec(text);
   if (split) {
     const [, separator, segment, maxSplit] = split;
     return (value) => {
       if (typeof value !== 'string') return [];
       const parts = pythonSplit(value, separator!, Number(maxSplit));
-      const at = Number(segment) < 0 ? parts.length + Number(segment) : Number(segment);
-      return at >= 0 && at < parts.length ? [parts[at]] : [];
+      const at = Number(segment);
+      return at < parts.length ? [parts[at]] : [];
     };
   }
   const sub = SUB.exec(text);
