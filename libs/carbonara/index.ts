@@ -37,3 +37,4 @@ export {
   nextSplitKey,
   splitKeyOf,
 } from './src/time.ts';
+export { type TimespanResult, parseTimespan, timespanSeconds } from './src/timespan.ts';

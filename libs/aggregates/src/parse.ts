@@ -1,4 +1,4 @@
-import { isAggregationMethod } from '@granary/carbonara';
+import { isAggregationMethod, timespanSeconds } from '@granary/carbonara';
 import { describedAggregatesError, invalidOperations } from './errors.ts';
 
 /** One series a query reads: a metric (id, or name pattern with resources) and an aggregation method. */
@@ -115,7 +115,8 @@ export function parseOperations(input: unknown): Operation {
     }
     if (name === 'resample') {
       const [method, granularity, operand] = args;
-      const seconds = asNumber(granularity);
+      // Gnocchi's utils.to_timespan: seconds, or text such as `100s` or `1 minute`.
+      const seconds = timespanSeconds(granularity);
       const known = typeof method === 'string' && (isAggregationMethod(method) || isReducer(method, false));
       if (args.length !== 3 || !known || seconds === undefined || !(seconds > 0)) throw invalid();
       return {

@@ -292,6 +292,16 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
       run(['mod', ['metric', 'm1', 'mean'], divisor], { m1: M1 }, {}, [60]).m1!.map(([, , v]) => v);
     expect(modulo(45.3)).toEqual([43.1, 43.3, 10]);
     expect(modulo(-4)).toEqual([-0.8999999999999986, -2, -2]);
+    // The resample period as Gnocchi's to_timespan reads it: seconds or unit text.
+    const resampled = (period: unknown) =>
+      run(['resample', 'sum', period, ['metric', 'm1', 'mean']], { m1: M1 }, {}, [60]);
+    expect(resampled('120s')).toEqual(resampled(120));
+    expect(resampled('2 minutes')).toEqual(resampled('120'));
+    expect(resampled(120).m1!.map(([, g, v]) => [g, v])).toEqual([
+      [120, 43.1],
+      [120, 8],
+    ]);
+    expect(() => resampled('2 fortnights')).toThrow("'resample' operation invalid");
     const larger = run(['max', ['metric', 'm1', 'mean'], 5], { m1: M1 }, {}, [60]);
     expect(larger.m1!.map(([, , v]) => v)).toEqual([43.1, 5, 10]);
   });
