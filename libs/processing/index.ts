@@ -9,8 +9,6 @@ export { processingErrors } from './src/errors.ts';
 export type { ProcessingErrorCode } from './src/errors.ts';
 export { CRASH_POINTS, NO_FAULTS, crashAfter } from './src/faults.ts';
 export type { CrashPoint, FaultInjector } from './src/faults.ts';
-export { foldSegments } from './src/fold.ts';
-export type { FoldedMetric } from './src/fold.ts';
 export {
   REFRESH_CHANNEL,
   ProcessorRedis,

@@ -32,6 +32,8 @@ export {
   segmentKey,
 } from './src/checkpoint-keys.ts';
 export type { SegmentId } from './src/checkpoint-keys.ts';
+export { foldSegments } from './src/fold.ts';
+export type { FoldedAggregate, FoldedMetric } from './src/fold.ts';
 export { SEGMENT_FORMAT_VERSION, decodeSegment, encodeSegment } from './src/segment-codec.ts';
 export type {
   AggregateDelta,

@@ -9,8 +9,14 @@ import {
   pointsInRange,
   splitKeyOf,
 } from '@granary/carbonara';
-import { type ObjectStore, deleteMetric, listSplitKeys, rawTailKey, splitObjectKey } from '@granary/storage';
-import type { FoldedMetric } from './fold.ts';
+import {
+  type FoldedMetric,
+  type ObjectStore,
+  deleteMetric,
+  listSplitKeys,
+  rawTailKey,
+  splitObjectKey,
+} from '@granary/storage';
 import { truncateRawTail } from './metric-state.ts';
 import type { CompiledPolicy } from './policy-cache.ts';
 

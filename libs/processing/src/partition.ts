@@ -11,6 +11,7 @@ import {
   claimPartition,
   decodeSegment,
   encodeSegment,
+  foldSegments,
   liveSegmentKeys,
   parseSegmentKey,
   readManifest,
@@ -22,7 +23,6 @@ import { compactMetric, readRawTail } from './compaction.ts';
 import { forEachConcurrently } from './concurrency.ts';
 import { processingErrors } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
-import { foldSegments } from './fold.ts';
 import type { ProcessingInstruments } from './instruments.ts';
 import { MetricState } from './metric-state.ts';
 import type { PolicyCache } from './policy-cache.ts';

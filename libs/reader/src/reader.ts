@@ -12,11 +12,12 @@ import {
   truncateByTimespan,
 } from '@granary/carbonara';
 import { partitionFor } from '@granary/kafka';
-import { type FoldedMetric, foldSegments } from '@granary/processing';
 import {
+  type FoldedMetric,
   type ObjectStore,
   type Segment,
   decodeSegment,
+  foldSegments,
   listSplitKeys,
   liveSegmentKeys,
   readManifest,

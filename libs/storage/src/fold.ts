@@ -1,5 +1,6 @@
 import { type Points, emptyPoints, mergePoints } from '@granary/carbonara';
-import type { MetricReset, Segment } from '@granary/storage';
+import type { MetricReset } from './manifest.ts';
+import type { Segment } from './segment-codec.ts';
 
 /** One aggregation's buckets gathered from several segments. */
 export interface FoldedAggregate {
