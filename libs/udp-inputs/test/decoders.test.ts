@@ -1,4 +1,5 @@
-import { PyFloat } from '@granary/telemetry';
+import { readFileSync } from 'node:fs';
+import { PyFloat, verifySignature } from '@granary/telemetry';
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { StatsdAggregator, decodeSampleDatagram, parseStatsdDatagram } from '../index.ts';
@@ -26,6 +27,19 @@ describe('decodeSampleDatagram (Ceilometer udp://)', () => {
     expect(meter.counter_volume).toEqual(new PyFloat(1));
     expect(meter.count).toBe(1);
     expect(Object.getPrototypeOf(meter)).toBeNull();
+  });
+
+  it("verifies a datagram Python's msgpack wrote, signed as Ceilometer signs", () => {
+    // Made with msgpack 1.x: msgpack.dumps(msg, use_bin_type=True), msg a meter_message_from_counter
+    // dict (volume 1.0, monotonic_time 12345.678, nested metadata with a float, a list, a bool and
+    // None) and msg['message_signature'] = compute_signature(msg, 'secret'), that function and
+    // recursive_keypairs re-typed from Ceilometer's publisher/utils.py.
+    const meter = decodeSampleDatagram(
+      readFileSync(new URL('./fixtures/ceilometer-udp-sample.msgpack', import.meta.url)),
+    );
+    expect(meter.counter_volume).toEqual(new PyFloat(1));
+    expect(verifySignature(meter, 'secret')).toBe(true);
+    expect(verifySignature(meter, 'another secret')).toBe(false);
   });
 
   it('refuses what is not a bounded msgpack map, never throwing anything else', () => {
