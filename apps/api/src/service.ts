@@ -1,3 +1,4 @@
+import { registerConsole } from '@granary/console';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
@@ -135,6 +136,7 @@ export async function startApi(
       },
       config.api,
     );
+    registerConsole(app);
     const url = await app.listen({ host: config.api.host, port: config.api.port });
     const admin = await host.adminServer({
       ...config.admin,

@@ -84,6 +84,8 @@ export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, open
                 checkpoint_offsets: Object.fromEntries(
                   partitions.map((p) => [String(p.partition), p.checkpointOffset]),
                 ),
+                // Which processor holds each partition (null: none), for the console's status page.
+                partition_owners: Object.fromEntries(partitions.map((p) => [String(p.partition), p.owner])),
               }
             : {}),
         },

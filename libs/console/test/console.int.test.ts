@@ -1,0 +1,124 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningProcessor } from '@granary/app-processor';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ReadStack, callApi, startReadStack, until } from '../../../apps/api/test/stack.ts';
+import { ensureChromium } from '../../../test/infra/chromium.ts';
+import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
+
+const ARTIFACTS = join(PROJECT_ROOT, '.granary', 'test-artifacts', 'console');
+/** Resource attributes are user input: this one would run a script if the console wrote markup. */
+const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+
+let stack: ReadStack;
+let browser: Browser;
+let page: Page;
+const processors: RunningProcessor[] = [];
+let resourceId = '';
+let metricId = '';
+
+async function signIn(): Promise<void> {
+  await page.goto(`${stack.api.url}/ui#/login`);
+  await page.fill('input[name=user]', 'admin');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/#\/resources/);
+}
+
+const shoot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+describe('the console at /ui in a real Chromium', () => {
+  beforeAll(async () => {
+    const executablePath = ensureChromium();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    stack = await startReadStack('console');
+    processors.push(await stack.startProcessor(200), await stack.startProcessor(200));
+    const created = await callApi(stack, 'POST', '/v1/resource/generic', {
+      id: 'console-host-1',
+      user_id: HOSTILE,
+      metrics: { 'cpu.util': { archive_policy_name: 'low' } },
+    });
+    expect(created.status).toBe(201);
+    const resource = created.body as { id: string; metrics: Record<string, string> };
+    resourceId = resource.id;
+    metricId = resource.metrics['cpu.util']!;
+    const start = Date.UTC(2026, 0, 1, 10, 0, 0);
+    const measures = Array.from({ length: 12 }, (_, i) => ({
+      timestamp: new Date(start + i * 300_000).toISOString(),
+      value: (i * 7) % 10,
+    }));
+    expect((await callApi(stack, 'POST', `/v1/metric/${metricId}/measures`, measures)).status).toBe(202);
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await signIn();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('serves the page with a CSP under a relative redirect, so a proxy prefix is kept', async () => {
+    const redirect = await fetch(`${stack.api.url}/ui`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe('ui/');
+    const index = await fetch(`${stack.api.url}/ui/`);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await index.text()).toContain('<main id="page">');
+  });
+
+  it('lists resources and shows hostile attributes as text', async () => {
+    await page.goto(
+      `${stack.api.url}/ui/#/resources?type=generic&search=${encodeURIComponent(`id = '${resourceId}'`)}`,
+    );
+    await page.getByRole('link', { name: resourceId }).click();
+    await page.waitForSelector('h2:text("Attributes")');
+    await expect.poll(() => page.locator('td', { hasText: HOSTILE }).count()).toBeGreaterThan(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('main img').count()).toBe(0);
+    await shoot('resource');
+  });
+
+  it('plots a series whose points are the API’s', async () => {
+    let expected: [string, number, number][] = [];
+    await until(async () => {
+      const answer = await callApi(
+        stack,
+        'GET',
+        `/v1/metric/${metricId}/measures?granularity=300&refresh=true`,
+      );
+      expected = answer.body as [string, number, number][];
+      return answer.status === 200 && expected.length === 12;
+    });
+    await page.goto(
+      `${stack.api.url}/ui/#/plot?metric=${metricId}&aggregation=mean&granularity=300&start=2026-01-01T00:00:00`,
+    );
+    await page.waitForSelector('.chart canvas');
+    const plotted = await page.evaluate(
+      () => (globalThis as unknown as { granaryConsole: { plot: (number | null)[][] } }).granaryConsole.plot,
+    );
+    expect(plotted).toEqual([
+      expected.map(([timestamp]) => Date.parse(timestamp) / 1000),
+      expected.map(([, , value]) => value),
+    ]);
+    await shoot('plot');
+  });
+
+  it('shows a stopped processor’s partitions moving to the other', async () => {
+    await page.goto(`${stack.api.url}/ui/#/status`);
+    const ownersShown = async () =>
+      new Set(await page.locator('table').nth(1).locator('tbody tr td:nth-child(2)').allTextContents());
+    await expect.poll(async () => (await ownersShown()).size, { timeout: 60_000 }).toBe(2);
+    const before = [...(await ownersShown())];
+    expect(before).not.toContain('—');
+    await shoot('status-two-processors');
+    await processors[0]!.stop();
+    // Both partitions end with one of the two members of before; while the group rebalances the
+    // page shows them unowned (—), which the poll waits through.
+    await expect
+      .poll(async () => [...(await ownersShown())], { timeout: 90_000, interval: 1000 })
+      .toEqual([expect.toSatisfy((owner: string) => before.includes(owner))]);
+    await expect.poll(() => page.locator('table').first().locator('tbody tr').count()).toBe(1);
+    await shoot('status-one-processor');
+  });
+});
