@@ -129,7 +129,12 @@ describe('status', () => {
     });
     expect(status.metricd).toEqual({
       processors: ['processor-a'],
-      statistics: { partitions: 2, partitions_owned: 1, checkpoint_offsets: { '0': 120, '1': null } },
+      statistics: {
+        partitions: 2,
+        partitions_owned: 1,
+        checkpoint_offsets: { '0': 120, '1': null },
+        partition_owners: { '0': 'processor-a', '1': null },
+      },
     });
     const brief = await app.inject({
       method: 'GET',
