@@ -4,6 +4,7 @@ export type { Access, ApiDeps, RouteContext } from './src/app.ts';
 export type { AuthConfig, AuthMode, Principal } from './src/auth.ts';
 export { hashPassword } from './src/auth/basic.ts';
 export { RestSection } from './src/config.ts';
+export { measureRowsJson } from './src/format.ts';
 export { indexPort } from './src/index-adapter.ts';
 export { kafkaMeasureWriter } from './src/kafka-measure-writer.ts';
 export type { RestConfig } from './src/config.ts';
