@@ -190,4 +190,28 @@ describe("Granary's meters.yaml over the services' notifications", () => {
       host: 'central.designate-1',
     });
   });
+
+  it('databases and shares: the Trove audit period, the Manila share size with its metadata', () => {
+    expect(rows(samplesOf(FIXTURES.troveInstanceExists))).toEqual([
+      ['trove.instance.exists', 'cumulative', 's', 1800, 'db-1', ID.user, ID.project],
+    ]);
+    const [share] = samplesOf(FIXTURES.shareCreateEnd);
+    expect(rows([share!])).toEqual([
+      ['manila.share.size', 'gauge', 'GiB', 50, 'share-1', ID.user, ID.project],
+    ]);
+    expect(share!.resource_metadata).toEqual({
+      name: 'exports',
+      host: 'manila-share-1@generic#pool',
+      status: 'available',
+      availability_zone: 'nova',
+      protocol: 'NFS',
+    });
+  });
+
+  it('container infrastructure: one Magnum sample per metric of the payload, named and unit-ed by it', () => {
+    expect(rows(samplesOf(FIXTURES.magnumBayMetrics))).toEqual([
+      ['magnum.bay.cpu.util', 'gauge', '%', 12.5, 'bay-1', ID.user, ID.project],
+      ['magnum.bay.memory.used', 'gauge', 'MB', 3072, 'bay-1', ID.user, ID.project],
+    ]);
+  });
 });
