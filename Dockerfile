@@ -45,6 +45,11 @@ RUN node_modules/.bin/tsx tools/build/bundle.ts
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
+# virsh for the poller's compute pollsters (ADR 0022): read-only libvirt client, no daemon. The
+# version is bookworm's, pinned as the base image is.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libvirt-clients=9.0.0-4+deb12u2 \
+  && rm -rf /var/lib/apt/lists/*
 # Files stay owned by root and read-only for the app user: a compromised process cannot rewrite
 # the code it runs (the Deployments also mount the root filesystem read-only).
 COPY --from=dependencies /app/ ./
