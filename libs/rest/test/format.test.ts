@@ -1,33 +1,93 @@
+import type { Points } from '@granary/carbonara';
 import { describe, expect, it } from 'vitest';
-import { isoSecondsFromMicros, measureRowsJson } from '../src/format.ts';
+import { isoSecondsFromMicros, measureRowsJson, pythonFloatJson } from '../src/format.ts';
 import { pythonJson } from '../src/http.ts';
 
 const S = 1_000_000;
 
+/** The body row by row through the per-value formatters, as `measureRowsJson` must write it. */
+function slowMeasureRows(series: readonly { points: Points; granularity: number | string }[]): string {
+  const rows = series.flatMap(({ points, granularity }) =>
+    Array.from(points.timestamps, (t, i) => {
+      const written =
+        typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity);
+      return `["${isoSecondsFromMicros(t)}", ${written}, ${pythonFloatJson(points.values[i] as number)}]`;
+    }),
+  );
+  return `[${rows.join(', ')}]`;
+}
+
+/** A double from a mix of shapes real aggregates take, and the edges of each formatting path. */
+function randomValue(random: () => number): number {
+  const sign = random() < 0.3 ? -1 : 1;
+  switch (Math.floor(random() * 8)) {
+    case 0:
+      return sign * Math.floor(random() * 1e6); // whole
+    case 1:
+      return (sign * Math.round(random() * 1e4)) / 10; // one decimal
+    case 2:
+      return sign * random() * 10 ** Math.floor(random() * 40 - 20); // any magnitude
+    case 3:
+      return sign * 10 ** Math.floor(random() * 40 - 20); // powers of ten around the notation switches
+    case 4:
+      return sign * Math.floor(random() * 2 ** 60); // whole, beyond 2^53
+    case 5:
+      return [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0][
+        Math.floor(random() * 5)
+      ] as number;
+    case 6:
+      return sign * (1e-4 + (random() - 0.5) * 1e-9); // at the fixed-notation edges
+    default:
+      return sign * random() * 100;
+  }
+}
+
+/** Deterministic, so a failure names a reproducible case. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
 describe('measureRowsJson', () => {
-  it('writes exactly what pythonJson writes for the same rows, special values and several series included', () => {
-    const minute = { timestamps: new Float64Array(3), values: new Float64Array([1.5, Number.NaN, -2]) };
-    // Crosses midnight, and a leap day, so the per-day date prefix changes inside the series.
-    [1_709_164_740, 1_709_164_800, 1_709_251_199].forEach((seconds, i) => {
-      minute.timestamps[i] = seconds * S + 250_000;
-    });
-    const year = {
-      timestamps: new Float64Array([-86_400 * S, 0, 1_700_000_000 * S]),
-      values: new Float64Array([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e21]),
+  it("writes Gnocchi's body: Python float repr for granularity and values, NaN and Infinity tokens", () => {
+    const points = {
+      timestamps: Float64Array.from(
+        [0, 60, 120, 180, 240, 300, 360, 420].map((s) => (1_425_652_380 + s) * S),
+      ),
+      values: Float64Array.from([23.1, 5, -0, 1e16, 1e-7, Number.NaN, Number.NEGATIVE_INFINITY, 0.1 + 0.2]),
     };
-    const series = [
-      { points: year, granularity: 'Y' },
-      { points: minute, granularity: 60 },
-      { points: { timestamps: new Float64Array(0), values: new Float64Array(0) }, granularity: 3600 },
-    ];
-    const rows = series.flatMap(({ points, granularity }) =>
-      Array.from(points.timestamps, (t, i) => [isoSecondsFromMicros(t), granularity, points.values[i]]),
+    expect(measureRowsJson([{ points, granularity: 60 }]).toString('latin1')).toBe(
+      '[["2015-03-06T14:33:00+00:00", 60.0, 23.1], ["2015-03-06T14:34:00+00:00", 60.0, 5.0], ' +
+        '["2015-03-06T14:35:00+00:00", 60.0, -0.0], ["2015-03-06T14:36:00+00:00", 60.0, 1e+16], ' +
+        '["2015-03-06T14:37:00+00:00", 60.0, 1e-07], ["2015-03-06T14:38:00+00:00", 60.0, NaN], ' +
+        '["2015-03-06T14:39:00+00:00", 60.0, -Infinity], ["2015-03-06T14:40:00+00:00", 60.0, 0.30000000000000004]]',
     );
-    const text = measureRowsJson(series).toString('latin1');
-    expect(text).toBe(pythonJson(rows));
-    expect(text).toContain('["2024-02-29T23:59:59+00:00", 60, -2]');
-    expect(text).toContain('["1969-12-31T00:00:00+00:00", "Y", Infinity]');
+    expect(measureRowsJson([{ points, granularity: 0.5 }]).toString('latin1')).toContain(
+      '+00:00", 0.5, 23.1]',
+    );
     expect(measureRowsJson([]).toString()).toBe('[]');
+  });
+
+  it('writes exactly what the per-value formatters write, on random values and times across days and several series', () => {
+    const random = seeded(17);
+    for (let round = 0; round < 50; round++) {
+      const series = [3600, 'Y', 60, 1].map((granularity) => {
+        const length = Math.floor(random() * 200);
+        let t = Math.floor((random() - 0.3) * 4e9) * S + Math.floor(random() * S); // with microseconds
+        const timestamps = new Float64Array(length);
+        const values = new Float64Array(length);
+        for (let i = 0; i < length; i++) {
+          t += Math.floor(random() * 3 * 86_400 * S);
+          timestamps[i] = t;
+          values[i] = randomValue(random);
+        }
+        return { points: { timestamps, values }, granularity };
+      });
+      expect(measureRowsJson(series).toString('latin1')).toBe(slowMeasureRows(series));
+    }
   });
 });
 
