@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { loadConfig } from '@granary/config';
+import { watermarkKey } from '@granary/coordination';
 import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
-import { watermarkKey } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { S3ObjectStore } from '@granary/storage';
 import { Redis } from 'ioredis';

@@ -9,15 +9,6 @@ export { processingErrors } from './src/errors.ts';
 export type { ProcessingErrorCode } from './src/errors.ts';
 export { CRASH_POINTS, NO_FAULTS, crashAfter } from './src/faults.ts';
 export type { CrashPoint, FaultInjector } from './src/faults.ts';
-export {
-  REFRESH_CHANNEL,
-  ProcessorRedis,
-  encodeRefreshRequest,
-  parseRefreshRequest,
-  watermarkChannel,
-  watermarkKey,
-} from './src/freshness.ts';
-export type { RefreshRequest } from './src/freshness.ts';
 export { ProcessingInstruments } from './src/instruments.ts';
 export { runJanitor } from './src/janitor.ts';
 export type { DeletedMetrics, JanitorDeps } from './src/janitor.ts';
@@ -34,15 +25,4 @@ export type {
 } from './src/policy-cache.ts';
 export { Processor } from './src/processor.ts';
 export { RebuildDesk } from './src/rebuild-desk.ts';
-export {
-  REBUILD_CHANNEL,
-  REBUILD_STATUS_CHANNEL,
-  REBUILD_STATUS_TTL_SECONDS,
-  encodeRebuildRequest,
-  encodeRebuildStatus,
-  parseRebuildRequest,
-  parseRebuildStatus,
-  rebuildStatusKey,
-} from './src/rebuild-protocol.ts';
-export type { RebuildRequest, RebuildState, RebuildStatus } from './src/rebuild-protocol.ts';
 export type { ProcessorDeps, ProcessorSettings } from './src/processor.ts';

@@ -12,5 +12,3 @@ export type {
   ReadableMetric,
   StoredMeasureReaderDeps,
 } from './src/reader.ts';
-export { RedisRefresher } from './src/refresh.ts';
-export type { RedisRefresherOptions } from './src/refresh.ts';

@@ -1,8 +1,9 @@
 import { registerConsole } from '@granary/console';
+import { RedisRefresher } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
-import { ByteBoundedLru, RedisRefresher, StoredMeasureReader, measuresBacklog } from '@granary/reader';
+import { ByteBoundedLru, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
   type BacklogPort,
   type MeasureReader,
@@ -62,7 +63,7 @@ async function startMeasureReads(
   const store = await createObjectStore(config.storage);
   const admin = createKafkaClient(config.kafka, { logger }).createAdmin();
   const refresher = new RedisRefresher({
-    url: config.redis.url,
+    redis: config.redis,
     topic,
     endOffset: async (partition) => {
       const ends = await admin.endOffsets(topic);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { RebuildLink, RebuildRequest, RebuildStatus } from '@granary/coordination';
 import { kafkaErrors } from '@granary/kafka';
-import type { RebuildRequest, RebuildStatus } from '@granary/processing';
 import { cliErrors, errorAsJson } from './errors.ts';
 import type { PartitionBounds } from './kafka-tools.ts';
 import type { Progress } from './progress.ts';
@@ -65,22 +65,6 @@ export interface RebuildTimings {
 
 export const REPUBLISH_UNTIL_ACCEPTED_MS = 3_000;
 export const REPUBLISH_WHILE_RUNNING_MS = 10_000;
-
-/** The statuses of one request heard on the status channel since `RebuildLink.listen`. */
-export interface StatusListener {
-  /** The next status heard, or undefined once `waitMs` passed without one. */
-  next(waitMs: number): Promise<RebuildStatus | undefined>;
-  close(): void;
-}
-
-/** The CLI's side of the rebuild protocol of @granary/processing (Redis in production). */
-export interface RebuildLink {
-  /** Starts collecting the statuses of request `id`; call it before publishing the request. */
-  listen(id: string): StatusListener;
-  publish(request: RebuildRequest): Promise<void>;
-  /** The status the owner stored for `id`, which outlives a missed publication. */
-  storedStatus(id: string): Promise<RebuildStatus | undefined>;
-}
 
 /**
  * Ask the owner of the request's partition to rebuild, and wait for the outcome: the final status

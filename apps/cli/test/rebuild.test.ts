@@ -2,14 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RebuildRequest, RebuildStatus } from '@granary/processing';
+import {
+  type RebuildLink,
+  type RebuildRequest,
+  type RebuildStatus,
+  type StatusListener,
+  coordinationErrors,
+} from '@granary/coordination';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/commands.ts';
 import { cliErrors } from '../src/errors.ts';
 import {
-  type RebuildLink,
-  type StatusListener,
   awaitRebuild,
   checkedMetricIds,
   metricArguments,
@@ -248,7 +252,7 @@ describe('rebuildMetrics', () => {
   });
 
   it('stops everything when the link itself fails (Redis lost)', async () => {
-    const lost = cliErrors('CLI_REDIS_UNAVAILABLE', 'gone');
+    const lost = coordinationErrors('COORDINATION_UNAVAILABLE', 'gone');
     const link: RebuildLink = {
       ...answeringLink({}),
       publish: async () => {

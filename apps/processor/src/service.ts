@@ -1,3 +1,4 @@
+import { ProcessorRedis } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -13,7 +14,6 @@ import {
   PolicyCache,
   ProcessingInstruments,
   Processor,
-  ProcessorRedis,
   RebuildDesk,
   countingStore,
   crashAfter,
@@ -62,7 +62,7 @@ export async function startProcessor(
     topic,
     measureBatchSchema,
   );
-  const redis = new ProcessorRedis(config.redis.url, topic, logger);
+  const redis = new ProcessorRedis(config.redis, topic, logger);
   await redis.connect();
 
   const kafka = createKafkaClient(config.kafka, { logger });

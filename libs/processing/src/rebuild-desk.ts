@@ -1,7 +1,7 @@
+import type { RebuildRequest, RebuildStatus } from '@granary/coordination';
 import { GranaryError } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import type { Processor } from './processor.ts';
-import type { RebuildRequest, RebuildStatus } from './rebuild-protocol.ts';
 
 /** Rebuild ids remembered for duplicate requests; a client re-publishes for minutes, not days. */
 const REMEMBERED_REQUESTS = 1000;

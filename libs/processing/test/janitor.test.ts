@@ -1,7 +1,7 @@
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeRefreshRequest, parseRefreshRequest, runJanitor } from '../index.ts';
+import { runJanitor } from '../index.ts';
 import { MEDIUM, generateStream } from './stream.ts';
 import {
   activeMetrics,
@@ -73,26 +73,5 @@ describe('janitor', () => {
     expect(await harness.instruments.measuresDropped.get()).toMatchObject({
       values: [{ labels: { reason: 'metric_deleted' }, value: batches[0]!.timestamps.length }],
     });
-  });
-});
-
-describe('refresh requests', () => {
-  it('round-trip, and malformed ones are refused', () => {
-    const request = { topic: 'granary.measures', partition: 3, offset: 1234 };
-    expect(parseRefreshRequest(encodeRefreshRequest(request))).toEqual(request);
-    expect(parseRefreshRequest(encodeRefreshRequest({ topic: 't', partition: 0 }))).toEqual({
-      topic: 't',
-      partition: 0,
-      offset: undefined,
-    });
-    for (const bad of [
-      '',
-      'nope',
-      '{}',
-      '{"topic":"t","partition":-1}',
-      '{"topic":"t","partition":1,"offset":"x"}',
-    ]) {
-      expect(parseRefreshRequest(bad)).toBeUndefined();
-    }
   });
 });

@@ -1,15 +1,7 @@
+import type { RebuildRequest, RebuildStatus } from '@granary/coordination';
 import { createLogger } from '@granary/observability';
 import { describe, expect, it } from 'vitest';
-import {
-  RebuildDesk,
-  type RebuildRequest,
-  type RebuildStatus,
-  encodeRebuildRequest,
-  encodeRebuildStatus,
-  parseRebuildRequest,
-  parseRebuildStatus,
-  processingErrors,
-} from '../index.ts';
+import { RebuildDesk, processingErrors } from '../index.ts';
 
 const METRIC = '5a4b3c2d-0000-4000-8000-000000000001';
 const request = (id: string, partition = 2): RebuildRequest => ({
@@ -77,37 +69,5 @@ describe('RebuildDesk', () => {
       ['failed', 'PROCESSING_NOTHING_APPLIED'],
       ['failed', 'PROCESSING_NOTHING_APPLIED'],
     ]);
-  });
-});
-
-describe('rebuild messages', () => {
-  it('round-trip, with offsets as decimal text', () => {
-    const sent = request('e');
-    expect(JSON.parse(encodeRebuildRequest(sent)).fromOffset).toBe('10');
-    expect(parseRebuildRequest(encodeRebuildRequest(sent))).toEqual(sent);
-    const status: RebuildStatus = {
-      id: 'e',
-      metricId: METRIC,
-      partition: 2,
-      state: 'done',
-      records: 3,
-      offset: 99,
-    };
-    expect(parseRebuildStatus(encodeRebuildStatus(status))).toEqual(status);
-  });
-
-  it('refuse what is not one', () => {
-    for (const message of [
-      '',
-      'null',
-      '{}',
-      '{"id":"x","topic":"t","partition":-1,"metricId":"m","fromOffset":"1"}',
-    ]) {
-      expect(parseRebuildRequest(message), message).toBeUndefined();
-    }
-    expect(
-      parseRebuildRequest('{"id":"x","topic":"t","partition":1,"metricId":"m","fromOffset":1}'),
-    ).toBeUndefined();
-    expect(parseRebuildStatus('{"id":"x","metricId":"m","partition":1,"state":"maybe"}')).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@granary/coordination';
+import type { Redis } from 'ioredis';
 
 /**
  * The cache ingest processes share (Redis): key → text with a time to live. Losing it costs
@@ -18,8 +19,7 @@ export class RedisCache implements SharedCache {
     onError: (error: Error) => void,
   ) {
     // Fail fast rather than queue while disconnected: the index answers meanwhile.
-    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    this.redis.on('error', onError);
+    this.redis = createRedisClient({ url }, { role: 'commands', lazyConnect: true, onError });
   }
 
   connect(): Promise<void> {

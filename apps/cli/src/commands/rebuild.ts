@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { RedisRebuildLink } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { defineCommand } from '../command.ts';
@@ -18,7 +19,6 @@ import {
   renderRebuildResult,
   startOffset,
 } from '../rebuild.ts';
-import { RedisRebuildLink } from '../redis-rebuild-link.ts';
 
 async function readMetricsFile(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) return undefined;
@@ -115,7 +115,7 @@ export const rebuild = defineCommand({
     const tools = new KafkaTools(kafka);
     const targets = await planRebuilds(tools, topic, metricIds, start).finally(() => tools.close());
 
-    const link = await RedisRebuildLink.open(redis.url, stderrLogger(log.level));
+    const link = await RedisRebuildLink.open(redis, stderrLogger(log.level));
     const results = await rebuildMetrics(
       link,
       topic,

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@granary/observability';
-import {
-  ProcessorRedis,
-  REFRESH_CHANNEL,
-  type RefreshRequest,
-  parseRefreshRequest,
-} from '@granary/processing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
-import { RedisRefresher, readerErrors } from '../index.ts';
+import {
+  ProcessorRedis,
+  REFRESH_CHANNEL,
+  RedisRefresher,
+  type RefreshRequest,
+  coordinationErrors,
+  parseRefreshRequest,
+} from '../index.ts';
 
 /** The API's side of ADR 0011 against a real Redis, with the processor's own publisher opposite. */
 
@@ -21,7 +22,7 @@ const requests: RefreshRequest[] = [];
 let refresher: RedisRefresher | undefined;
 
 beforeAll(async () => {
-  processorSide = new ProcessorRedis(infra().redisUrl, topic, logger);
+  processorSide = new ProcessorRedis({ url: infra().redisUrl }, topic, logger);
   await processorSide.connect();
   listener = new Redis(infra().redisUrl);
   listener.on('message', (_channel: string, message: string) => {
@@ -41,7 +42,7 @@ afterAll(async () => {
 
 async function connectedRefresher(endOffsets: Record<number, number>, timeoutMs = 10_000) {
   refresher = new RedisRefresher({
-    url: infra().redisUrl,
+    redis: { url: infra().redisUrl },
     topic,
     endOffset: async (partition) => endOffsets[partition] ?? 0,
     timeoutMs,
@@ -75,23 +76,23 @@ describe('RedisRefresher', () => {
     expect(requests.some((r) => r.partition === 4)).toBe(false);
   });
 
-  it('answers READER_REFRESH_TIMEOUT (503) when no owner checkpoints in time', async () => {
+  it('answers COORDINATION_REFRESH_TIMEOUT (503) when no owner checkpoints in time', async () => {
     const refreshing = await connectedRefresher({ 5: 10 }, 200);
     const failure = await refreshing.refresh(5).catch((err: unknown) => err);
-    expect(readerErrors.is(failure, 'READER_REFRESH_TIMEOUT')).toBe(true);
+    expect(coordinationErrors.is(failure, 'COORDINATION_REFRESH_TIMEOUT')).toBe(true);
     expect((failure as { status: number }).status).toBe(503);
   });
 
-  it('answers READER_REFRESH_UNAVAILABLE (503) while Redis cannot be reached', async () => {
+  it('answers COORDINATION_UNAVAILABLE (503) while Redis cannot be reached', async () => {
     refresher = new RedisRefresher({
-      url: 'redis://127.0.0.1:1',
+      redis: { url: 'redis://127.0.0.1:1' },
       topic,
       endOffset: async () => 10,
       timeoutMs: 10_000,
       logger,
     });
     const failure = await refresher.refresh(7).catch((err: unknown) => err);
-    expect(readerErrors.is(failure, 'READER_REFRESH_UNAVAILABLE')).toBe(true);
+    expect(coordinationErrors.is(failure, 'COORDINATION_UNAVAILABLE')).toBe(true);
     expect((failure as { status: number }).status).toBe(503);
   });
 

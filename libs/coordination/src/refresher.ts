@@ -1,11 +1,17 @@
 import type { Logger } from '@granary/observability';
-import { REFRESH_CHANNEL, encodeRefreshRequest, watermarkChannel, watermarkKey } from '@granary/processing';
-import { Redis } from 'ioredis';
-import { readerErrors } from './errors.ts';
-import type { PartitionRefresher } from './reader.ts';
+import type { Redis } from 'ioredis';
+import { coordinationErrors } from './errors.ts';
+import { type RedisClientConfig, createRedisClient, warnOnConnectionError } from './redis-client.ts';
+import {
+  REFRESH_CHANNEL,
+  encodeRefreshRequest,
+  parseWatermarkRaise,
+  watermarkChannel,
+  watermarkKey,
+} from './refresh-protocol.ts';
 
 export interface RedisRefresherOptions {
-  readonly url: string;
+  readonly redis: RedisClientConfig;
   /** The measures topic. */
   readonly topic: string;
   /** The partition's end offset now (Kafka's high watermark): what the checkpoint must cover. */
@@ -26,21 +32,17 @@ interface Waiter {
  * and wait until the partition's watermark reaches the end offset read at request time. Watermark
  * raises arrive on one subscription shared by every waiting request.
  */
-export class RedisRefresher implements PartitionRefresher {
+export class RedisRefresher {
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly waiters = new Set<Waiter>();
 
   constructor(private readonly options: RedisRefresherOptions) {
     // Commands fail fast rather than queue: a refresh that cannot reach Redis ends in a 503 anyway.
-    this.commands = new Redis(options.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     // The subscription waits for Redis and is renewed after every reconnection (autoResubscribe).
-    // No ready check: its INFO is refused once the queued SUBSCRIBE put the connection in
-    // subscriber mode.
-    this.subscriber = new Redis(options.url, { maxRetriesPerRequest: null, enableReadyCheck: false });
-    for (const redis of [this.commands, this.subscriber]) {
-      redis.on('error', (err: Error) => options.logger.warn({ err }, 'redis connection error'));
-    }
+    const onError = warnOnConnectionError(options.logger);
+    this.commands = createRedisClient(options.redis, { role: 'commands', lazyConnect: false, onError });
+    this.subscriber = createRedisClient(options.redis, { role: 'subscriber', lazyConnect: false, onError });
     this.subscriber.on('message', (_channel: string, message: string) => this.onWatermark(message));
   }
 
@@ -79,7 +81,7 @@ export class RedisRefresher implements PartitionRefresher {
         timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()));
       });
       if ((await Promise.race([reached, timedOut])) === 'timeout') {
-        throw readerErrors('READER_REFRESH_TIMEOUT', `${topic}/${partition} at ${target}`, {
+        throw coordinationErrors('COORDINATION_REFRESH_TIMEOUT', `${topic}/${partition} at ${target}`, {
           details: { topic, partition, offset: target, timeoutMs },
         });
       }
@@ -112,15 +114,15 @@ export class RedisRefresher implements PartitionRefresher {
     try {
       return await command();
     } catch (cause) {
-      throw readerErrors('READER_REFRESH_UNAVAILABLE', `cannot ${what}`, { cause });
+      throw coordinationErrors('COORDINATION_UNAVAILABLE', `cannot ${what}`, { cause });
     }
   }
 
-  /** `<partition>:<offset>` on the topic's watermark channel. */
+  /** A raise on the topic's watermark channel wakes the requests it satisfies. */
   private onWatermark(message: string): void {
-    const [partitionText, offsetText] = message.split(':');
-    const partition = Number(partitionText);
-    const offset = Number(offsetText);
+    const raise = parseWatermarkRaise(message);
+    if (!raise) return;
+    const { partition, offset } = raise;
     for (const waiter of this.waiters) {
       if (waiter.partition === partition && offset >= waiter.target) waiter.done();
     }

@@ -1,4 +1,6 @@
 import type { Logger } from '@granary/observability';
+import type { Redis } from 'ioredis';
+import { coordinationErrors } from './errors.ts';
 import {
   REBUILD_CHANNEL,
   REBUILD_STATUS_CHANNEL,
@@ -7,10 +9,24 @@ import {
   encodeRebuildRequest,
   parseRebuildStatus,
   rebuildStatusKey,
-} from '@granary/processing';
-import { Redis } from 'ioredis';
-import { cliErrors } from './errors.ts';
-import type { RebuildLink, StatusListener } from './rebuild.ts';
+} from './rebuild-protocol.ts';
+import { type RedisClientConfig, createRedisClient, warnOnConnectionError } from './redis-client.ts';
+
+/** The statuses of one request heard on the status channel since `RebuildLink.listen`. */
+export interface StatusListener {
+  /** The next status heard, or undefined once `waitMs` passed without one. */
+  next(waitMs: number): Promise<RebuildStatus | undefined>;
+  close(): void;
+}
+
+/** The CLI's side of the rebuild protocol (Redis in production, scripted in unit tests). */
+export interface RebuildLink {
+  /** Starts collecting the statuses of request `id`; call it before publishing the request. */
+  listen(id: string): StatusListener;
+  publish(request: RebuildRequest): Promise<void>;
+  /** The status the owner stored for `id`, which outlives a missed publication. */
+  storedStatus(id: string): Promise<RebuildStatus | undefined>;
+}
 
 /** Statuses of one request in arrival order, with one waiter at a time. */
 class StatusQueue implements StatusListener {
@@ -58,41 +74,38 @@ export class RedisRebuildLink implements RebuildLink {
     subscriber.on('message', (_channel: string, message: string) => this.onStatus(message));
   }
 
-  static async open(url: string, logger: Logger): Promise<RedisRebuildLink> {
-    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    // No ready check on the subscriber: after a reconnection its INFO would be refused once the
-    // re-sent SUBSCRIBE put the connection in subscriber mode.
-    const subscriber = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: null,
-      enableReadyCheck: false,
-    });
-    const connections = [commands, subscriber];
+  static async open(config: RedisClientConfig, logger: Logger): Promise<RedisRebuildLink> {
     // The socket's own error (ECONNREFUSED, auth) says more than the rejected connect ("Connection
-    // is closed"), so it is the one reported when opening fails.
+    // is closed"), so it is the one reported when opening fails; once open, errors are logged.
     let connectionError: Error | undefined;
-    const keepFirst = (err: Error) => {
-      connectionError ??= err;
+    let opened = false;
+    const logError = warnOnConnectionError(logger);
+    const onError = (err: Error) => {
+      if (opened) logError(err);
+      else connectionError ??= err;
     };
-    for (const connection of connections) connection.on('error', keepFirst);
+    const commands = createRedisClient(config, { role: 'commands', lazyConnect: true, onError });
+    const subscriber = createRedisClient(config, { role: 'subscriber', lazyConnect: true, onError });
+    const connections = [commands, subscriber];
     const link = new RedisRebuildLink(commands, subscriber, logger);
     // Only the endpoint: the URL may carry a password.
-    const endpoint = new URL(url).host;
+    const endpoint = new URL(config.url).host;
     try {
       await Promise.all(connections.map((connection) => connection.connect()));
       await subscriber.subscribe(REBUILD_STATUS_CHANNEL);
     } catch (cause) {
       link.close();
       const reason = connectionError ?? (cause as Error);
-      throw cliErrors('CLI_REDIS_UNAVAILABLE', `cannot listen on ${endpoint}: ${reason.message}`, {
-        cause: reason,
-      });
+      throw coordinationErrors(
+        'COORDINATION_UNAVAILABLE',
+        `cannot listen on ${endpoint}: ${reason.message}`,
+        {
+          cause: reason,
+        },
+      );
     }
-    for (const connection of connections) {
-      connection.off('error', keepFirst);
-      // Failed commands reject with their own error; these events tell about reconnections.
-      connection.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
-    }
+    // Failed commands reject with their own error; from now on these events tell about reconnections.
+    opened = true;
     return link;
   }
 
@@ -138,6 +151,8 @@ async function redisCommand<Result>(what: string, command: () => Promise<Result>
   try {
     return await command();
   } catch (cause) {
-    throw cliErrors('CLI_REDIS_UNAVAILABLE', `cannot ${what}: ${(cause as Error).message}`, { cause });
+    throw coordinationErrors('COORDINATION_UNAVAILABLE', `cannot ${what}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
