@@ -14,8 +14,24 @@ import { type Static, Type } from '@sinclair/typebox';
  * the CLI beside an app (same pod, same GRANARY_CONFIG), and that app's own sections (`processor`,
  * `admin`, …) are none of the CLI's business. The sections it does use are validated strictly.
  */
+/**
+ * Where `granary resources` and `granary measures` find the REST API, and as whom they call it
+ * (basic auth, or a Keystone token when `token` is set). The defaults are `make run`'s.
+ */
+const ApiClientSection = Type.Object(
+  {
+    url: Type.String({ default: 'http://127.0.0.1:8041' }),
+    user: Type.String({ default: 'admin' }),
+    password: Type.String({ default: 'granary' }),
+    token: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const CliConfigSchema = Type.Object(
   {
+    /** Not `api`: that is the API app's own section, which the CLI may find in a shared file. */
+    apiClient: ApiClientSection,
     topics: TopicsSection,
     kafka: KafkaSection,
     schemaRegistry: SchemaRegistrySection,

@@ -1,6 +1,7 @@
 import type { TopicPartitionOffset } from '@granary/kafka';
 import { cliErrors } from './errors.ts';
 import type { GroupState, KafkaTools, PartitionBounds } from './kafka-tools.ts';
+import { textTable } from './output.ts';
 
 export interface PartitionLag {
   topic: string;
@@ -70,18 +71,7 @@ export function renderGroupLag(group: GroupLag): string {
     ['topic', 'partition', 'committed', 'end', 'lag'],
     ...group.partitions.map((p) => [p.topic, String(p.partition), p.committed ?? '-', p.end, String(p.lag)]),
   ];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  return [
-    header,
-    ...table.map(
-      (row) =>
-        `  ${row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd()}`,
-    ),
-    ...deleted,
-  ].join('\n');
+  return [header, ...textTable(table).map((line) => `  ${line}`), ...deleted].join('\n');
 }
 
 /** Where `offsets reset --to` moves a group: a partition's first, end, or first-at-time offset. */

@@ -27,3 +27,16 @@ export class Output {
     return createProgress(this.json ? undefined : this.streams.stderr, label, total);
   }
 }
+
+/** Rows as left-aligned columns two spaces apart (the first row is usually the headings). */
+export function textTable(rows: readonly (readonly string[])[]): string[] {
+  const widths = (rows[0] ?? []).map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
+  );
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
