@@ -48,7 +48,6 @@ export const cliErrors = defineErrors({
     retriable: true,
   },
   CLI_REBUILD_FAILED: { message: 'The owner reported the rebuild failed', status: 500, retriable: true },
-  CLI_REDIS_UNAVAILABLE: { message: 'Redis is unreachable', status: 503, retriable: true },
   CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
   CLI_API_UNREACHABLE: { message: 'The REST API is unreachable', status: 503, retriable: true },
   CLI_API_ERROR: { message: 'The REST API refused the request', status: 502, retriable: false },
