@@ -56,6 +56,7 @@ COPY --from=dependencies /app/ ./
 COPY --from=bundles /src/dist ./dist
 COPY libs/polling/data ./libs/polling/data
 COPY apps/ingest/config ./apps/ingest/config
+COPY libs/console/assets ./libs/console/assets
 # The official image's unprivileged `node` user, by number: the kubelet can only enforce
 # runAsNonRoot against a numeric uid, and a name may not resolve outside the image.
 USER 1000:1000

@@ -11,7 +11,8 @@ import { PROJECT_ROOT } from '../infra/settings.ts';
 
 // Production runs the bundles of tools/build/bundle.ts, every other test runs the sources: this
 // file checks that what ships starts. Ingest reads its resource definitions beside its source at
-// start-up, so its readiness also proves the bundles still find their data files.
+// start-up, so its readiness also proves the bundles still find their data files (as the api's
+// does for the console's, which it reads before listening).
 
 const SERVICE_APPS = ['api', 'processor', 'ingest', 'poller'];
 let bundles: string;
