@@ -70,30 +70,36 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * `String()` where it already equals Python's repr; no string or array per row.
  */
 export function measureRowsJson(series: readonly { points: Points; granularity: number | string }[]): Buffer {
-  const rows = series.reduce((total, { points }) => total + points.timestamps.length, 0);
-  const out = new RowBuffer(rows * ROW_BYTES_ESTIMATE + 2);
-  out.byte(OPEN_BRACKET);
-  let first = true;
-  for (const { points, granularity } of series) {
+  let capacity = 2;
+  const parts = series.map(({ points, granularity }) => {
     // `", <granularity>, ` after each timestamp's closing `+00:00`.
     const middle = asciiBytes(
       `+00:00", ${typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity)}, `,
     );
+    capacity += points.timestamps.length * (MAX_ROW_BYTES + middle.length);
+    return { points, middle };
+  });
+  // The bound on every row's length: no growing, no check per write.
+  const out = Buffer.allocUnsafe(capacity);
+  let at = 0;
+  out[at++] = OPEN_BRACKET;
+  for (const { points, middle } of parts) {
     const { timestamps, values } = points;
     for (let index = 0; index < timestamps.length; index++) {
-      out.reserve(middle.length + MAX_FIXED_ROW_BYTES);
-      if (!first) out.separator();
-      first = false;
-      out.byte(OPEN_BRACKET);
-      out.byte(QUOTE);
-      out.isoSeconds(timestamps[index] as number);
-      out.bytes(middle);
-      out.float(values[index] as number);
-      out.byte(CLOSE_BRACKET);
+      if (at > 1) {
+        out[at++] = COMMA;
+        out[at++] = SPACE;
+      }
+      out[at++] = OPEN_BRACKET;
+      out[at++] = QUOTE;
+      at = writeIsoSeconds(out, at, timestamps[index] as number);
+      for (let byte = 0; byte < middle.length; byte++) out[at++] = middle[byte] as number;
+      at = writePythonFloat(out, at, values[index] as number);
+      out[at++] = CLOSE_BRACKET;
     }
   }
-  out.byte(CLOSE_BRACKET);
-  return out.result();
+  out[at++] = CLOSE_BRACKET;
+  return out.subarray(0, at);
 }
 
 /** Python's `json.dumps(float)`: `repr` (`60.0`, `1e+16`, `1e-07`), `NaN` and `±Infinity` tokens. */
@@ -106,10 +112,12 @@ const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const SPACE = 0x20;
+const COLON = 0x3a;
+const MINUS = 0x2d;
+const DOT = 0x2e;
 const DIGIT_0 = 0x30;
-const ROW_BYTES_ESTIMATE = 56;
-// `, ["` + `YYYY-MM-DDTHH:MM:SS` + the longest float repr (24) + `]`, well rounded up.
-const MAX_FIXED_ROW_BYTES = 64;
+// `, ["` + `YYYY-MM-DDTHH:MM:SS` + the longest float repr (`-1.2345678901234567e-308`, 24) + `]`.
+const MAX_ROW_BYTES = 4 + 19 + 24 + 1;
 // Below 2^53 a whole double's digits come exactly out of % and /; Python prints it as `<digits>.0`.
 const EXACT_INTEGER_LIMIT = 2 ** 53;
 // Between these, a fraction's shortest round-trip digits print in fixed notation in both JS and Python.
@@ -118,90 +126,59 @@ const FIXED_NOTATION_BELOW = 1e16;
 
 const asciiBytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 
-/** A growing byte buffer with the writes a measures row needs. */
-class RowBuffer {
-  private buffer: Buffer;
-  private at = 0;
-  private day = Number.NaN;
-  private dayPrefix: Uint8Array = new Uint8Array(0);
-  private readonly digits = new Uint8Array(20);
+// Consecutive rows mostly share their day: its `YYYY-MM-DDT` is formatted once.
+let prefixDay = Number.NaN;
+let prefixBytes: Uint8Array = new Uint8Array(0);
+const integerDigits = new Uint8Array(20);
 
-  constructor(capacity: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(64, capacity));
+/** `YYYY-MM-DDTHH:MM:SS` of epoch µs truncated to the second (`isoSecondsFromMicros`) at `at`; returns the end. */
+function writeIsoSeconds(out: Uint8Array, start: number, micros: number): number {
+  let at = start;
+  const seconds = Math.floor(micros / 1e6);
+  const day = Math.floor(seconds / SECONDS_PER_DAY);
+  if (day !== prefixDay) {
+    prefixDay = day;
+    prefixBytes = asciiBytes(isoSeconds(day * SECONDS_PER_DAY).slice(0, 11));
   }
+  for (let byte = 0; byte < prefixBytes.length; byte++) out[at++] = prefixBytes[byte] as number;
+  const ofDay = seconds - day * SECONDS_PER_DAY;
+  const minutesOfDay = Math.floor(ofDay / 60);
+  const hours = Math.floor(minutesOfDay / 60);
+  const minutes = minutesOfDay - hours * 60;
+  const secondsOfMinute = ofDay - minutesOfDay * 60;
+  out[at++] = DIGIT_0 + Math.floor(hours / 10);
+  out[at++] = DIGIT_0 + (hours % 10);
+  out[at++] = COLON;
+  out[at++] = DIGIT_0 + Math.floor(minutes / 10);
+  out[at++] = DIGIT_0 + (minutes % 10);
+  out[at++] = COLON;
+  out[at++] = DIGIT_0 + Math.floor(secondsOfMinute / 10);
+  out[at++] = DIGIT_0 + (secondsOfMinute % 10);
+  return at;
+}
 
-  /** Makes room for `length` more bytes. */
-  reserve(length: number): void {
-    if (this.at + length <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + length));
-    this.buffer.copy(grown, 0, 0, this.at);
-    this.buffer = grown;
+/** `pythonFloatJson(value)` at `at`, without a string for whole numbers; returns the end. */
+function writePythonFloat(out: Uint8Array, start: number, value: number): number {
+  let at = start;
+  const magnitude = Math.abs(value);
+  if (Number.isInteger(value) && magnitude < EXACT_INTEGER_LIMIT && !Object.is(value, -0)) {
+    if (value < 0) out[at++] = MINUS;
+    let length = 0;
+    let rest = magnitude;
+    do {
+      const next = Math.floor(rest / 10);
+      integerDigits[length++] = DIGIT_0 + rest - next * 10;
+      rest = next;
+    } while (rest > 0);
+    while (length > 0) out[at++] = integerDigits[--length] as number;
+    out[at++] = DOT;
+    out[at++] = DIGIT_0;
+    return at;
   }
-
-  byte(value: number): void {
-    this.reserve(1);
-    this.buffer[this.at++] = value;
-  }
-
-  bytes(values: Uint8Array): void {
-    this.buffer.set(values, this.at);
-    this.at += values.length;
-  }
-
-  separator(): void {
-    this.buffer[this.at++] = COMMA;
-    this.buffer[this.at++] = SPACE;
-  }
-
-  /** `YYYY-MM-DDTHH:MM:SS` of epoch µs truncated to the second, as `isoSecondsFromMicros`. */
-  isoSeconds(micros: number): void {
-    const seconds = Math.floor(micros / 1e6);
-    const day = Math.floor(seconds / SECONDS_PER_DAY);
-    if (day !== this.day) {
-      this.day = day;
-      this.dayPrefix = asciiBytes(isoSeconds(day * SECONDS_PER_DAY).slice(0, 11));
-    }
-    this.bytes(this.dayPrefix);
-    const ofDay = seconds - day * SECONDS_PER_DAY;
-    const minutesOfDay = Math.floor(ofDay / 60);
-    this.twoDigits(Math.floor(minutesOfDay / 60));
-    this.buffer[this.at++] = 0x3a; // ':'
-    this.twoDigits(minutesOfDay % 60);
-    this.buffer[this.at++] = 0x3a;
-    this.twoDigits(ofDay % 60);
-  }
-
-  private twoDigits(value: number): void {
-    const tens = Math.floor(value / 10);
-    this.buffer[this.at++] = DIGIT_0 + tens;
-    this.buffer[this.at++] = DIGIT_0 + value - tens * 10;
-  }
-
-  /** `pythonFloatJson(value)`, without a string for whole numbers. */
-  float(value: number): void {
-    const magnitude = Math.abs(value);
-    if (Number.isInteger(value) && magnitude < EXACT_INTEGER_LIMIT && !Object.is(value, -0)) {
-      if (value < 0) this.buffer[this.at++] = 0x2d; // '-'
-      let length = 0;
-      let rest = magnitude;
-      do {
-        const next = Math.floor(rest / 10);
-        this.digits[length++] = DIGIT_0 + rest - next * 10;
-        rest = next;
-      } while (rest > 0);
-      while (length > 0) this.buffer[this.at++] = this.digits[--length] as number;
-      this.buffer[this.at++] = 0x2e; // '.'
-      this.buffer[this.at++] = DIGIT_0;
-      return;
-    }
-    const text =
-      magnitude >= FIXED_NOTATION_FROM && magnitude < FIXED_NOTATION_BELOW && !Number.isInteger(value)
-        ? String(value)
-        : pythonFloatJson(value);
-    for (let index = 0; index < text.length; index++) this.buffer[this.at++] = text.charCodeAt(index);
-  }
-
-  result(): Buffer {
-    return this.buffer.subarray(0, this.at);
-  }
+  const text =
+    magnitude >= FIXED_NOTATION_FROM && magnitude < FIXED_NOTATION_BELOW && !Number.isInteger(value)
+      ? String(value)
+      : pythonFloatJson(value);
+  for (let index = 0; index < text.length; index++) out[at++] = text.charCodeAt(index);
+  return at;
 }
