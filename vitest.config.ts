@@ -18,7 +18,7 @@ export default defineConfig({
           name: 'integration',
           include: ['libs/*/test/**/*.int.test.ts', 'apps/*/test/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           exclude: ['**/node_modules/**'],
-          globalSetup: ['test/infra/global-setup.ts'],
+          globalSetup: ['test/infra/global-setup.ts', 'test/infra/minio-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // Two cores: integration files share one broker and one database, so run them one at a time.

@@ -1,7 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import type { InfraEndpoints } from './endpoints.ts';
 import { infraDown, infraUp } from './infra.ts';
-import { ensureMinioBinary } from './services/minio.ts';
 import { loadInfraSettings } from './settings.ts';
 
 /**
@@ -14,8 +13,6 @@ export default async function setup(project: TestProject) {
   const settings = loadInfraSettings();
   const report = (line: string) => console.log(`[infra] ${line}`);
   const state = await infraUp(settings, { allowContainers: true, report });
-  // Built here rather than in the first test that starts MinIO: a cold build outlasts a test hook.
-  ensureMinioBinary(settings.infra.stateDir, report);
   project.provide('infra', state.endpoints);
   return async () => {
     if (settings.infra.keep) return;
