@@ -6,6 +6,6 @@ import { loadInfraSettings } from './settings.ts';
  * that starts MinIO: a cold build (minutes) outlasts a test hook. Other runs of the global setup
  * (`make fuzz`) have no use for it.
  */
-export default function setup() {
-  ensureMinioBinary(loadInfraSettings().infra.stateDir, (line) => console.log(`[infra] ${line}`));
+export default async function setup() {
+  await ensureMinioBinary(loadInfraSettings().infra.stateDir, (line) => console.log(`[infra] ${line}`));
 }

@@ -36,33 +36,39 @@ function goCommand(): string {
 
 /**
  * The MinIO binary, built once by `go install` from the Go module proxy into the state dir's
- * cache (modules, build cache and binary under `cache/minio`; about 3.5 minutes and 2.3 GB the
- * first time on two cores) and reused afterwards.
+ * cache (modules, build cache and binary under `cache/minio`; 3.5 minutes, 250 CPU-seconds and
+ * 2.3 GB the first time on two cores) and reused afterwards.
  */
-export function ensureMinioBinary(stateDir: string, report: Report): string {
+export async function ensureMinioBinary(stateDir: string, report: Report): Promise<string> {
   const home = join(stateFolders(stateDir).cache, 'minio');
   const binary = join(home, MINIO_VERSION, 'minio');
   if (existsSync(binary)) return binary;
-  report(`minio: building ${MINIO_VERSION} with go install (once; a few minutes, cached in ${home})`);
-  const startedAt = Date.now();
-  // A build that is interrupted must not leave something at `binary` that looks finished.
-  const staging = join(home, `${MINIO_VERSION}.partial`);
-  rmSync(staging, { recursive: true, force: true });
-  run(goCommand(), ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
-    cwd: stateDir,
-    env: {
-      GOPATH: join(home, 'gopath'),
-      GOMODCACHE: join(home, 'gopath', 'pkg', 'mod'),
-      GOCACHE: join(home, 'gocache'),
-      GOBIN: staging,
-      // MinIO's go.mod asks for Go 1.24: the machine's own Go (newer) builds it, nothing is fetched.
-      GOTOOLCHAIN: 'local',
-      GOFLAGS: '-buildvcs=false',
-    },
+  mkdirSync(home, { recursive: true });
+  // Test runs started together: one builds, the others wait for it (a lock of its own, since
+  // starting MinIO holds the state dir's).
+  return withStateLock(home, async () => {
+    if (existsSync(binary)) return binary;
+    report(`minio: building ${MINIO_VERSION} with go install (once; a few minutes, cached in ${home})`);
+    const startedAt = Date.now();
+    // A build that is interrupted must not leave something at `binary` that looks finished.
+    const staging = join(home, `${MINIO_VERSION}.partial`);
+    rmSync(staging, { recursive: true, force: true });
+    run(goCommand(), ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
+      cwd: stateDir,
+      env: {
+        GOPATH: join(home, 'gopath'),
+        GOMODCACHE: join(home, 'gopath', 'pkg', 'mod'),
+        GOCACHE: join(home, 'gocache'),
+        GOBIN: staging,
+        // MinIO's go.mod asks for Go 1.24: the machine's own Go (newer) builds it, nothing is fetched.
+        GOTOOLCHAIN: 'local',
+        GOFLAGS: '-buildvcs=false',
+      },
+    });
+    renameSync(staging, join(home, MINIO_VERSION));
+    report(`minio: built in ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+    return binary;
   });
-  renameSync(staging, join(home, MINIO_VERSION));
-  report(`minio: built in ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
-  return binary;
 }
 
 /**
@@ -81,7 +87,7 @@ export const minioService: LocalService = {
   },
 
   async start(stateDir) {
-    const binary = ensureMinioBinary(stateDir, (line) => console.log(`[infra] ${line}`));
+    const binary = await ensureMinioBinary(stateDir, (line) => console.log(`[infra] ${line}`));
     const data = join(stateDir, 'data', 'minio');
     mkdirSync(data, { recursive: true });
     const pid = startDetached(
