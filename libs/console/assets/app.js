@@ -1,7 +1,9 @@
 import { ApiError, api, currentSession, setSession } from './api.js';
-import { h, render, table } from './dom.js';
+import { h, newView, table } from './dom.js';
 import { aggregatesSeries, alignSeries, cellText, formatValue, partitionRows } from './format.js';
 import uPlot from './uPlot.esm.js';
+
+/** @typedef {ReturnType<typeof newView>} Render */
 
 /** What the browser tests read back: the data of the last plot drawn. */
 const inspect = {
@@ -9,6 +11,10 @@ const inspect = {
   labels: /** @type {string[]} */ ([]),
 };
 Object.defineProperty(window, 'granaryConsole', { value: inspect });
+
+/** Fits the plot on screen to the window; one listener, for the latest chart only. */
+let resizeChart = () => {};
+window.addEventListener('resize', () => resizeChart());
 
 /** The timer of a page that reloads itself (status, plots with auto-refresh); one at a time. */
 let reloadTimer = 0;
@@ -40,7 +46,7 @@ function problem(err) {
 }
 
 const PAGES = new Map(
-  /** @type {Array<[string, (params: URLSearchParams) => unknown]>} */ ([
+  /** @type {Array<[string, (params: URLSearchParams, render: Render) => unknown]>} */ ([
     ['login', loginPage],
     ['resources', resourcesPage],
     ['resource', resourcePage],
@@ -58,8 +64,9 @@ async function show() {
     ? session.label
     : 'not signed in';
   const draw = PAGES.get(page) ?? resourcesPage;
+  const render = newView();
   try {
-    await draw(params);
+    await draw(params, render);
   } catch (err) {
     render(problem(err));
   }
@@ -74,7 +81,8 @@ show();
  * The API's three auth modes: basic (user and password), Keystone (a token), noauth (identity
  * headers). The headers are kept in memory by api.js (ADR 0023).
  */
-function loginPage() {
+/** @param {URLSearchParams} _params @param {Render} render */
+function loginPage(_params, render) {
   const mode = h(
     'select',
     { name: 'mode' },
@@ -138,8 +146,8 @@ function loginPage() {
 
 // --- resources ------------------------------------------------------------------------------
 
-/** @param {URLSearchParams} params */
-async function resourcesPage(params) {
+/** @param {URLSearchParams} params @param {Render} render */
+async function resourcesPage(params, render) {
   const type = params.get('type') || 'generic';
   const search = params.get('search') ?? '';
   const types = /** @type {Array<{name: string}>} */ (await api('v1/resource_type'));
@@ -197,8 +205,8 @@ async function resourcesPage(params) {
   );
 }
 
-/** @param {URLSearchParams} params */
-async function resourcePage(params) {
+/** @param {URLSearchParams} params @param {Render} render */
+async function resourcePage(params, render) {
   const type = params.get('type') || 'generic';
   const id = params.get('id') ?? '';
   const path = `v1/resource/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
@@ -316,12 +324,12 @@ function chart(labels, data) {
     /** @type {any} */ (data),
     element,
   );
-  window.addEventListener('resize', () => plot.setSize({ width: width(), height: 320 }));
+  resizeChart = () => plot.setSize({ width: width(), height: 320 });
   return element;
 }
 
-/** @param {URLSearchParams} params */
-async function plotPage(params) {
+/** @param {URLSearchParams} params @param {Render} render */
+async function plotPage(params, render) {
   const metricIds = (params.get('metric') ?? '').split(',').filter(Boolean);
   const choices = {
     aggregation: params.get('aggregation') || 'mean',
@@ -429,8 +437,8 @@ async function plotPage(params) {
 
 // --- aggregates -----------------------------------------------------------------------------
 
-/** @param {URLSearchParams} params */
-async function aggregatesPage(params) {
+/** @param {URLSearchParams} params @param {Render} render */
+async function aggregatesPage(params, render) {
   const inputs = {
     operations: h('textarea', {
       name: 'operations',
@@ -521,7 +529,8 @@ async function aggregatesPage(params) {
 
 // --- status ---------------------------------------------------------------------------------
 
-async function statusPage() {
+/** @param {URLSearchParams} _params @param {Render} render */
+async function statusPage(_params, render) {
   const draw = async () => {
     const status = await api('v1/status');
     const rows = partitionRows(status);

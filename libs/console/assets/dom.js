@@ -66,9 +66,18 @@ export function table(headings, rows) {
   );
 }
 
-/** Replace the page's content. @param {...Child} children */
-export function render(...children) {
+/**
+ * A view of its own for one navigation: what its page draws replaces the page's content while it
+ * is the current view; once the user has gone elsewhere, a late answer draws into a detached
+ * element and is lost, rather than over the newer page.
+ * @returns {(...children: Child[]) => void}
+ */
+export function newView() {
   const page = /** @type {HTMLElement} */ (document.getElementById('page'));
-  page.replaceChildren();
-  append(page, children);
+  const view = document.createElement('div');
+  page.replaceChildren(view);
+  return (...children) => {
+    view.replaceChildren();
+    append(view, children);
+  };
 }

@@ -1,9 +1,17 @@
 import { mkdirSync } from 'node:fs';
+import { type Server, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RunningProcessor } from '@granary/app-processor';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, callApi, startReadStack, until } from '../../../apps/api/test/stack.ts';
+import {
+  type ReadStack,
+  adminHeaders,
+  callApi,
+  startReadStack,
+  until,
+} from '../../../apps/api/test/stack.ts';
 import { ensureChromium } from '../../../test/infra/chromium.ts';
 import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
 
@@ -23,6 +31,36 @@ async function signIn(): Promise<void> {
   await page.fill('input[name=user]', 'admin');
   await page.click('button[type=submit]');
   await page.waitForURL(/#\/resources/);
+}
+
+/**
+ * A reverse proxy mounting the API at `/granary/` (prefix stripped, as nginx's `proxy_pass` with a
+ * trailing slash does): the console must work there without knowing the prefix.
+ */
+async function startPrefixProxy(target: string): Promise<{ url: string; server: Server }> {
+  const upstream = new URL(target);
+  const server = createServer((incoming, outgoing) => {
+    if (!incoming.url?.startsWith('/granary/')) {
+      outgoing.writeHead(404).end();
+      return;
+    }
+    const forwarded = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: incoming.method,
+        path: incoming.url.slice('/granary'.length),
+        headers: { ...incoming.headers, 'x-forwarded-prefix': '/granary' },
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/granary`, server };
 }
 
 const shoot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -102,6 +140,52 @@ describe('the console at /ui in a real Chromium', () => {
       expected.map(([, , value]) => value),
     ]);
     await shoot('plot');
+  });
+
+  it('plots a /v1/aggregates expression as the API computes it', async () => {
+    const operations = `(aggregate max (metric ${metricId} mean))`;
+    const answer = await fetch(`${stack.api.url}/v1/aggregates?details=false&granularity=300`, {
+      method: 'POST',
+      headers: adminHeaders,
+      body: JSON.stringify({ operations }),
+    });
+    const expected = ((await answer.json()) as { measures: { aggregated: [string, number, number][] } })
+      .measures.aggregated;
+    expect(expected).toHaveLength(12);
+    await page.goto(`${stack.api.url}/ui/#/aggregates`);
+    await page.fill('textarea[name=operations]', operations);
+    await page.fill('input[name=granularity]', '300');
+    await page.selectOption('select[name=start]', '');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.chart canvas');
+    const plotted = await page.evaluate(
+      () => (globalThis as unknown as { granaryConsole: { plot: (number | null)[][] } }).granaryConsole.plot,
+    );
+    expect(plotted).toEqual([
+      expected.map(([timestamp]) => Date.parse(timestamp) / 1000),
+      expected.map(([, , value]) => value),
+    ]);
+    await shoot('aggregates');
+  });
+
+  it('works behind a proxy that mounts the API under a path prefix, on a phone-sized screen', async () => {
+    const proxy = await startPrefixProxy(stack.api.url);
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    try {
+      await phone.goto(`${proxy.url}/ui`);
+      expect(new URL(phone.url()).pathname).toBe('/granary/ui/');
+      await phone.goto(`${proxy.url}/ui/#/login`);
+      await phone.fill('input[name=user]', 'admin');
+      await phone.click('button[type=submit]');
+      await phone.waitForURL(/#\/resources/);
+      await phone.getByRole('link', { name: resourceId }).waitFor();
+      // Nothing wider than the screen but the tables, which scroll in their own box.
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await phone.screenshot({ path: join(ARTIFACTS, 'phone-behind-prefix.png'), fullPage: true });
+    } finally {
+      await phone.close();
+      proxy.server.close();
+    }
   });
 
   it('shows a stopped processor’s partitions moving to the other', async () => {
