@@ -121,7 +121,7 @@ export function s3TestStorage(
   name: string,
   endpoint: string,
   credentials: { accessKeyId: string; secretAccessKey: string },
-): TestStorage {
+): TestStorage & { open(bucket: string): S3ObjectStore } {
   const open = (bucket: string) =>
     new S3ObjectStore({ endpoint, region: 'us-east-1', bucket, forcePathStyle: true, ...credentials });
   return {
@@ -152,7 +152,7 @@ export function fileTestStorage(root: string): TestStorage {
 /** The shared S3Proxy of test/infra: the storage of every test that names no other. */
 const s3proxy = () => s3TestStorage('S3Proxy', infra().s3Endpoint, S3_CREDENTIALS);
 
-export const s3Store = (bucket: string) => s3proxy().open(bucket) as S3ObjectStore;
+export const s3Store = (bucket: string) => s3proxy().open(bucket);
 
 export const dropBucket = (bucket: string) => s3proxy().drop(bucket);
 
