@@ -7,7 +7,7 @@ import { ApiConfigSchema } from '../index.ts';
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('the query service configuration', () => {
-  it('defaults: refresh waits 10 s as Gnocchi, file storage where the local processor writes, Redis of the infra', () => {
+  it('defaults: refresh waits 10 s as Gnocchi, file storage where the local processor writes, Redis of the infra with a 10 s connect timeout', () => {
     const config = loadConfig(ApiConfigSchema, { env: {} });
     expect(config.measures).toEqual({
       writes: true,
@@ -17,7 +17,7 @@ describe('the query service configuration', () => {
     });
     expect(config.storage.driver).toBe('file');
     expect(config.storage.file.basePath).toBe('.granary/storage');
-    expect(config.redis.url).toBe('redis://127.0.0.1:16379');
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:16379', connectTimeoutMs: 10_000 });
   });
 
   it("accepts the cluster file with the environment its Deployment gives it, reading the processors' S3 bucket", () => {

@@ -20,7 +20,11 @@ export const DatabaseSection = Type.Object(
 );
 
 export const RedisSection = Type.Object(
-  { url: Type.String({ default: 'redis://127.0.0.1:16379' }) },
+  {
+    url: Type.String({ default: 'redis://127.0.0.1:16379' }),
+    /** One attempt to open a connection (@granary/coordination's createRedisClient). */
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, default: 10_000 })),
+  },
   { additionalProperties: false, default: {} },
 );
 

@@ -1,7 +1,7 @@
 import type { Logger } from '@granary/observability';
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** Where Redis is and how long a connection attempt may take (`redis` in every app's config). */
+/** Where Redis is and how long a connection attempt may take: `redis` in every app's config. */
 export interface RedisClientConfig {
   readonly url: string;
   /** One attempt to open the socket; past it ioredis retries as after any lost connection. */
