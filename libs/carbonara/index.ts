@@ -13,6 +13,7 @@ export {
   type Points,
   concatPoints,
   emptyPoints,
+  lowerBound,
   mergePoints,
   pointsInRange,
   truncateByTimespan,

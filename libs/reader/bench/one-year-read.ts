@@ -19,7 +19,7 @@ import {
   splitKeyOf,
   truncateByTimespan,
 } from '@granary/carbonara';
-import { measureRowsJson } from '@granary/rest';
+import { type MeasureSeriesRows, WrittenRows, measureRowsJson } from '@granary/rest';
 import { FileObjectStore, listSplitKeys, splitObjectKey } from '@granary/storage';
 import { ByteBoundedLru, StoredMeasureReader } from '../index.ts';
 
@@ -123,17 +123,41 @@ try {
   const select = () => pointsInRange(truncateByTimespan(concatPoints(decoded), YEAR_S * S), START_US);
   const selected = select();
 
+  const asRows = (series: { points: Points }[]): MeasureSeriesRows[] =>
+    series.map(({ points }) => ({ points, granularity: GRANULARITY_S, reuseKey: `${METRIC} mean` }));
   await timed('end to end (read + JSON bytes)', async () =>
-    measureRowsJson((await reader.read(query)).map(({ points }) => ({ points, granularity: GRANULARITY_S }))),
+    measureRowsJson(asRows(await reader.read(query))),
+  );
+  const written = new WrittenRows(256 * 1024 * 1024);
+  await timed('  again, rows reused (as the api)', async () =>
+    measureRowsJson(asRows(await reader.read(query)), written),
   );
   await timed('reader.read alone', () => reader.read(query));
   await timed('  list split keys', keys);
   await timed('  fetch split bytes', fetchAll);
   await timed('  decode splits', async () => decodeAll());
   await timed('  concat, truncate, range', async () => select());
-  await timed('JSON bytes (measureRowsJson)', async () =>
-    measureRowsJson([{ points: selected, granularity: GRANULARITY_S }]),
-  );
+  await timed('JSON bytes (measureRowsJson)', async () => measureRowsJson(asRows([{ points: selected }])));
+  // A year read each minute: the oldest point gone, a new one at the end.
+  const count = selected.timestamps.length;
+  const lastTimestamp = selected.timestamps[count - 1] as number;
+  const later: Points = {
+    timestamps: Float64Array.from({ length: count + READS + 1 }, (_, i) =>
+      i < count ? (selected.timestamps[i] as number) : lastTimestamp + (i - count + 1) * GRANULARITY_US,
+    ),
+    values: Float64Array.from({ length: count + READS + 1 }, (_, i) =>
+      i < count ? (selected.values[i] as number) : value(i),
+    ),
+  };
+  let minute = 0;
+  await timed('  a minute later, rows reused', async () => {
+    minute++;
+    const points = {
+      timestamps: later.timestamps.subarray(minute, minute + count),
+      values: later.values.subarray(minute, minute + count),
+    };
+    return measureRowsJson(asRows([{ points }]), written);
+  });
 } finally {
   rmSync(basePath, { recursive: true, force: true });
 }

@@ -15,6 +15,11 @@ export const RestSection = Type.Object(
     maxJsonDepth: Type.Integer({ minimum: 8, default: 64 }),
     /** Metrics one aggregates request may reference (ids, or matches of its name patterns). */
     maxMetricsPerAggregation: Type.Integer({ minimum: 1, default: 1000 }),
+    /**
+     * Bytes of recent `GET …/measures` bodies kept so that reading a series again copies the rows
+     * that did not change instead of formatting them (a year of 1-minute points is ~28 MB); 0: off.
+     */
+    measuresBodyCacheBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
     /** Metrics (or resources) one batch write may name. */
     maxMetricsPerBatch: Type.Integer({ minimum: 1, default: 1000 }),
     /** Longest metric-name pattern of the aggregates' resource form (names are at most 255). */

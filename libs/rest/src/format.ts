@@ -1,5 +1,6 @@
 /** Output formatting exactly as Gnocchi renders Python values in JSON. */
-import type { Points } from '@granary/carbonara';
+import { type Points, lowerBound } from '@granary/carbonara';
+import { ByteBoundedLru } from '@granary/reader';
 import { pyFloatRepr } from '@granary/telemetry';
 import { pythonJson, pythonNumber } from './http.ts';
 
@@ -61,35 +62,91 @@ const isoSeconds = (epochSeconds: number): string => new Date(epochSeconds * 100
 /** What fastify gives serialized replies; bodies written as bytes must say the same. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** One series of a measures body; `reuseKey` names it (metric, aggregation) for `WrittenRows`. */
+export interface MeasureSeriesRows {
+  readonly points: Points;
+  readonly granularity: number | string;
+  readonly reuseKey?: string | undefined;
+}
+
+/** A series' rows as last written: the next body of that series copies the bytes of rows that did not change. */
+interface WrittenSeries {
+  readonly timestamps: Float64Array;
+  /** The values' bits: -0 and 0 print differently, and NaN equals itself here. */
+  readonly valueBits: Int32Array;
+  readonly body: Buffer;
+  /** Where each row starts in `body`; `rowsEnd` is where the last one ends. */
+  readonly rowStarts: Uint32Array;
+  readonly rowsEnd: number;
+}
+
+/**
+ * The rows of recent measures bodies by series, bounded by bytes. Reading the same metric again
+ * (a dashboard refreshing a year) mostly finds the same points, shifted by a few at either end:
+ * copying their bytes costs a few ms where formatting half a million rows costs ~130 ms. Reuse
+ * is decided by comparing timestamps and value bits, never by trusting the key.
+ */
+export class WrittenRows {
+  private readonly series: ByteBoundedLru<WrittenSeries>;
+
+  constructor(maxBytes: number) {
+    this.series = new ByteBoundedLru(maxBytes);
+  }
+
+  get(key: string): WrittenSeries | undefined {
+    return this.series.get(key);
+  }
+
+  set(key: string, written: WrittenSeries): void {
+    // The body is kept whole even when other series share it: weigh all of it.
+    this.series.set(key, written, written.body.length + written.timestamps.length * 20);
+  }
+}
+
 /**
  * The body of `GET …/measures` exactly as Gnocchi's JSON renderer writes it:
  * `[["2015-03-06T14:33:00+00:00", 60.0, 23.1], …]`, granularity and values as Python floats
  * (`repr`, with `NaN`/`Infinity` tokens), a calendar resample unit as a string. A year of 1-minute
  * points is half a million rows (27 MB), so rows go straight into one byte buffer: the date part
  * of a timestamp once per day, the time of day and whole values digit by digit, other values from
- * `String()` where it already equals Python's repr; no string or array per row.
+ * `String()` where it already equals Python's repr; no string or array per row. With `written`,
+ * the leading rows a series shares with its last body are copied from it.
  */
-export function measureRowsJson(series: readonly { points: Points; granularity: number | string }[]): Buffer {
+export function measureRowsJson(series: readonly MeasureSeriesRows[], written?: WrittenRows): Buffer {
   let capacity = 2;
-  const parts = series.map(({ points, granularity }) => {
+  const plans = series.map(({ points, granularity, reuseKey }) => {
     // `", <granularity>, ` after each timestamp's closing `+00:00`.
-    const middle = asciiBytes(
-      `+00:00", ${typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity)}, `,
-    );
-    capacity += points.timestamps.length * (MAX_ROW_BYTES + middle.length);
-    return { points, middle };
+    const middleText = `+00:00", ${typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity)}, `;
+    const middle = asciiBytes(middleText);
+    const key = written && reuseKey !== undefined ? `${reuseKey} ${middleText}` : undefined;
+    const previous = key === undefined ? undefined : written?.get(key);
+    const reused = previous && reusableRows(previous, points);
+    const rows = points.timestamps.length;
+    capacity +=
+      rows * 2 + (reused?.bytes ?? 0) + (rows - (reused?.count ?? 0)) * (MAX_ROW_BYTES + middle.length);
+    return { points, middle, key, previous, reused };
   });
-  // The bound on every row's length: no growing, no check per write.
   const out = Buffer.allocUnsafe(capacity);
   let at = 0;
   out[at++] = OPEN_BRACKET;
-  for (const { points, middle } of parts) {
+  for (const { points, middle, key, previous, reused } of plans) {
     const { timestamps, values } = points;
-    for (let index = 0; index < timestamps.length; index++) {
-      if (at > 1) {
-        out[at++] = COMMA;
-        out[at++] = SPACE;
+    const rowStarts = new Uint32Array(key === undefined ? 0 : timestamps.length);
+    let index = 0;
+    if (previous && reused) {
+      if (at > 1) at = writeSeparator(out, at);
+      const shift = at - (previous.rowStarts[reused.from] as number);
+      for (let row = 0; row < reused.count; row++) {
+        rowStarts[row] = (previous.rowStarts[reused.from + row] as number) + shift;
       }
+      const end = rowEnd(previous, reused.from + reused.count - 1);
+      out.set(previous.body.subarray(previous.rowStarts[reused.from], end), at);
+      at += end - (previous.rowStarts[reused.from] as number);
+      index = reused.count;
+    }
+    for (; index < timestamps.length; index++) {
+      if (at > 1) at = writeSeparator(out, at);
+      if (key !== undefined) rowStarts[index] = at;
       out[at++] = OPEN_BRACKET;
       out[at++] = QUOTE;
       at = writeIsoSeconds(out, at, timestamps[index] as number);
@@ -97,9 +154,55 @@ export function measureRowsJson(series: readonly { points: Points; granularity: 
       at = writePythonFloat(out, at, values[index] as number);
       out[at++] = CLOSE_BRACKET;
     }
+    if (key !== undefined && written && timestamps.length > 0) {
+      written.set(key, {
+        timestamps: timestamps.slice(),
+        valueBits: bitsOf(values).slice(),
+        body: out,
+        rowStarts,
+        rowsEnd: at,
+      });
+    }
   }
   out[at++] = CLOSE_BRACKET;
   return out.subarray(0, at);
+}
+
+function writeSeparator(out: Uint8Array, at: number): number {
+  out[at] = COMMA;
+  out[at + 1] = SPACE;
+  return at + 2;
+}
+
+const bitsOf = (values: Float64Array) => new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+
+function rowEnd(written: WrittenSeries, row: number): number {
+  // Rows are written back to back, `, ` between them.
+  return row + 1 < written.rowStarts.length ? (written.rowStarts[row + 1] as number) - 2 : written.rowsEnd;
+}
+
+/** The rows `points` starts with that `previous` holds unchanged (from its row `from`), and their bytes. */
+function reusableRows(
+  previous: WrittenSeries,
+  points: Points,
+): { from: number; count: number; bytes: number } | undefined {
+  const { timestamps } = points;
+  if (timestamps.length === 0) return undefined;
+  const from = lowerBound(previous.timestamps, timestamps[0] as number);
+  const bits = bitsOf(points.values);
+  const oldBits = previous.valueBits;
+  const limit = Math.min(previous.timestamps.length - from, timestamps.length);
+  let count = 0;
+  while (
+    count < limit &&
+    previous.timestamps[from + count] === timestamps[count] &&
+    oldBits[2 * (from + count)] === bits[2 * count] &&
+    oldBits[2 * (from + count) + 1] === bits[2 * count + 1]
+  ) {
+    count++;
+  }
+  if (count === 0) return undefined;
+  return { from, count, bytes: rowEnd(previous, from + count - 1) - (previous.rowStarts[from] as number) };
 }
 
 /** Python's `json.dumps(float)`: `repr` (`60.0`, `1e+16`, `1e-07`), `NaN` and `±Infinity` tokens. */

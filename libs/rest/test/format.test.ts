@@ -1,6 +1,6 @@
 import type { Points } from '@granary/carbonara';
 import { describe, expect, it } from 'vitest';
-import { isoSecondsFromMicros, measureRowsJson, pythonFloatJson } from '../src/format.ts';
+import { WrittenRows, isoSecondsFromMicros, measureRowsJson, pythonFloatJson } from '../src/format.ts';
 import { pythonJson } from '../src/http.ts';
 
 const S = 1_000_000;
@@ -87,6 +87,42 @@ describe('measureRowsJson', () => {
         return { points: { timestamps, values }, granularity };
       });
       expect(measureRowsJson(series).toString('latin1')).toBe(slowMeasureRows(series));
+    }
+  });
+});
+
+describe('measureRowsJson with WrittenRows', () => {
+  it('copies the rows a series shares with its last body and writes the same bytes as without', () => {
+    const random = seeded(29);
+    const written = new WrittenRows(64 * 1024 * 1024);
+    let timestamps = Float64Array.from({ length: 500 }, (_, i) => (1_704_067_200 + i * 60) * S);
+    let values = Float64Array.from({ length: 500 }, () => randomValue(random));
+    for (let round = 0; round < 40; round++) {
+      const series = [
+        { points: { timestamps, values }, granularity: 60, reuseKey: 'metric-a mean' },
+        {
+          points: { timestamps: timestamps.slice(0, 7), values: values.slice(0, 7) },
+          granularity: 3600,
+          reuseKey: 'metric-a mean',
+        },
+      ];
+      expect(measureRowsJson(series, written).toString('latin1'), `round ${round}`).toBe(
+        measureRowsJson(series).toString('latin1'),
+      );
+      // What the next read sees: points dropped at the start, appended, or one changed (0 to -0 too).
+      const drop = Math.floor(random() * 5);
+      const add = Math.floor(random() * 5);
+      const last = timestamps[timestamps.length - 1] as number;
+      timestamps = Float64Array.from([
+        ...timestamps.subarray(drop),
+        ...Array.from({ length: add }, (_, i) => last + (i + 1) * 60 * S),
+      ]);
+      values = Float64Array.from([
+        ...values.subarray(drop),
+        ...Array.from({ length: add }, () => randomValue(random)),
+      ]);
+      const changed = Math.floor(random() * values.length);
+      values[changed] = round % 3 === 0 ? (Object.is(values[changed], 0) ? -0 : 0) : randomValue(random);
     }
   });
 });

@@ -3,7 +3,7 @@ import { pyFloatRepr } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError } from '../errors.ts';
-import { JSON_CONTENT_TYPE, measureRowsJson } from '../format.ts';
+import { JSON_CONTENT_TYPE, WrittenRows, measureRowsJson } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { PolicyRule } from '../policy.ts';
 import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
@@ -24,6 +24,7 @@ type OutputGranularity = number | CalendarUnit;
 export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const byId = (request: FastifyRequest, rule: PolicyRule) => accessibleMetric(ctx, request, rule);
   const byName = (request: FastifyRequest, rule: PolicyRule) => namedMetric(ctx, request, rule);
+  const written = new WrittenRows(ctx.config.measuresBodyCacheBytes);
   for (const [url, find] of [
     ['/v1/metric/:id/measures', byId],
     ['/v1/resource/:type/:id/metric/:name/measures', byName],
@@ -37,7 +38,7 @@ export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): 
     app.get(url, async (request, reply) =>
       reply
         .type(JSON_CONTENT_TYPE)
-        .send(await readMeasures(ctx, await find(request, 'get measures'), request.query as Query)),
+        .send(await readMeasures(ctx, await find(request, 'get measures'), request.query as Query, written)),
     );
   }
 }
@@ -107,7 +108,7 @@ function toNumber(value: unknown): number | undefined {
 }
 
 /** `GET …/measures`: `[[timestamp, granularity, value]]`, coarsest granularity first. */
-async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
+async function readMeasures(ctx: RouteContext, metric: Metric, query: Query, written: WrittenRows) {
   const aggregation = queryValue(query, 'aggregation') ?? 'mean';
   const policy = metric.archivePolicy;
   if (!policy.aggregationMethods.includes(aggregation)) {
@@ -141,11 +142,12 @@ async function readMeasures(ctx: RouteContext, metric: Metric, query: Query) {
   const rows = [...series]
     .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
     .map(({ granularitySeconds, points }) => {
-      if (resampleTo === undefined) return { points, granularity: granularitySeconds };
+      const reuseKey = `${metric.id} ${aggregation}`;
+      if (resampleTo === undefined) return { points, granularity: granularitySeconds, reuseKey };
       const unit = typeof resampleTo === 'number' ? resampleTo * 1e6 : resampleTo;
-      return { points: resample(points, unit, aggregation), granularity: resampleTo };
+      return { points: resample(points, unit, aggregation), granularity: resampleTo, reuseKey };
     });
-  return measureRowsJson(rows);
+  return measureRowsJson(rows, written);
 }
 
 function optionalTimespan(query: Query, name: string): number | undefined {
