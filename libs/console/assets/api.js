@@ -43,6 +43,9 @@ export async function api(path, options = {}) {
     headers,
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     credentials: 'omit',
+    // The API's answers carry ETag/Last-Modified, which would let the browser serve a resource
+    // from its cache, heuristically fresh, after it changed.
+    cache: 'no-store',
   });
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
