@@ -32,5 +32,7 @@ export type { RebuildRequest, RebuildState, RebuildStatus } from './src/rebuild-
 export { ProcessorRedis } from './src/processor-side.ts';
 export { RedisRefresher } from './src/refresher.ts';
 export type { RedisRefresherOptions } from './src/refresher.ts';
+export { RebuildDesk } from './src/rebuild-desk.ts';
+export type { RebuildOwner } from './src/rebuild-desk.ts';
 export { RedisRebuildLink } from './src/rebuild-link.ts';
 export type { RebuildLink, StatusListener } from './src/rebuild-link.ts';

@@ -24,5 +24,4 @@ export type {
   MetricEntry,
 } from './src/policy-cache.ts';
 export { Processor } from './src/processor.ts';
-export { RebuildDesk } from './src/rebuild-desk.ts';
 export type { ProcessorDeps, ProcessorSettings } from './src/processor.ts';

@@ -1,4 +1,4 @@
-import { ProcessorRedis } from '@granary/coordination';
+import { ProcessorRedis, RebuildDesk } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -14,7 +14,6 @@ import {
   PolicyCache,
   ProcessingInstruments,
   Processor,
-  RebuildDesk,
   countingStore,
   crashAfter,
   indexMetricDirectory,

@@ -1,7 +1,6 @@
-import type { RebuildRequest, RebuildStatus } from '@granary/coordination';
 import { GranaryError } from '@granary/errors';
 import type { Logger } from '@granary/observability';
-import type { Processor } from './processor.ts';
+import type { RebuildRequest, RebuildStatus } from './rebuild-protocol.ts';
 
 /** Rebuild ids remembered for duplicate requests; a client re-publishes for minutes, not days. */
 const REMEMBERED_REQUESTS = 1000;
@@ -11,11 +10,23 @@ const REMEMBERED_REQUESTS = 1000;
  * per request id, and reports their status. A request it already knows (the client re-publishes
  * until it hears back) gets its status again instead of a second run.
  */
+/** What the desk needs of the processor (`@granary/processing`'s `Processor`). */
+export interface RebuildOwner {
+  /** Defined while this processor owns `partition`. */
+  partition(partition: number): unknown;
+  /** The rebuilt state's checkpoint, or undefined when the partition was lost meanwhile. */
+  rebuild(
+    partition: number,
+    metricId: string,
+    fromOffset: number,
+  ): Promise<{ records: number; offset: number } | undefined>;
+}
+
 export class RebuildDesk {
   private readonly statuses = new Map<string, RebuildStatus>();
 
   constructor(
-    private readonly processor: Pick<Processor, 'partition' | 'rebuild'>,
+    private readonly processor: RebuildOwner,
     private readonly publish: (status: RebuildStatus) => Promise<void>,
     private readonly logger: Logger,
   ) {}

@@ -1,7 +1,6 @@
-import type { RebuildRequest, RebuildStatus } from '@granary/coordination';
 import { createLogger } from '@granary/observability';
 import { describe, expect, it } from 'vitest';
-import { RebuildDesk, processingErrors } from '../index.ts';
+import { RebuildDesk, type RebuildRequest, type RebuildStatus, coordinationErrors } from '../index.ts';
 
 const METRIC = '5a4b3c2d-0000-4000-8000-000000000001';
 const request = (id: string, partition = 2): RebuildRequest => ({
@@ -60,14 +59,14 @@ describe('RebuildDesk', () => {
 
   it('reports a failure with its code, and keeps reporting it', async () => {
     const { desk, published } = deskWith(async () => {
-      throw processingErrors('PROCESSING_NOTHING_APPLIED', 'granary.measures/2');
+      throw coordinationErrors('COORDINATION_UNAVAILABLE', 'lost Redis while rebuilding');
     });
     await desk.handle(request('d'));
     await desk.handle(request('d'));
     expect(published.map((status) => [status.state, status.error?.code])).toEqual([
       ['accepted', undefined],
-      ['failed', 'PROCESSING_NOTHING_APPLIED'],
-      ['failed', 'PROCESSING_NOTHING_APPLIED'],
+      ['failed', 'COORDINATION_UNAVAILABLE'],
+      ['failed', 'COORDINATION_UNAVAILABLE'],
     ]);
   });
 });
