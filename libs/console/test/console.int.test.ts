@@ -240,7 +240,7 @@ describe('the console at /ui in a real Chromium', () => {
       await phone.waitForURL(/#\/resources/);
       await phone.getByRole('link', { name: resourceId }).waitFor();
       // Nothing wider than the screen but the tables, which scroll in their own box.
-      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       await phone.screenshot({ path: join(ARTIFACTS, 'phone-behind-prefix.png'), fullPage: true });
     } finally {
       await phone.close();
