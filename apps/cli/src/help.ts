@@ -46,7 +46,7 @@ export function renderOverview(commands: readonly Command[], prefix: readonly st
   const title = prefix.length ? `granary ${prefix.join(' ')} <command>` : 'granary <command>';
   return [
     `Usage: ${title} [options]`,
-    'Granary operations tooling: topics, records, replay, rebuild, consumer offsets, dead letters, index.',
+    'Granary operations tooling: resources and measures from the API, topics, records, replay, rebuild, consumer offsets, dead letters, index.',
     ['Commands:', ...listed.map((c, i) => `  ${names[i]!.padEnd(width)}  ${c.summary}`)].join('\n'),
     ['Global options:', ...optionLines(GLOBAL_OPTIONS)].join('\n'),
     `Run \`granary <command> --help\` for a command's options.\n\n${EXIT_CODE_TEXT}`,
