@@ -32,6 +32,12 @@ export type { RebuildRequest, RebuildState, RebuildStatus } from './src/rebuild-
 export { ProcessorRedis } from './src/processor-side.ts';
 export { RedisRefresher } from './src/refresher.ts';
 export type { RedisRefresherOptions } from './src/refresher.ts';
+export {
+  REPUBLISH_UNTIL_ACCEPTED_MS,
+  REPUBLISH_WHILE_RUNNING_MS,
+  awaitRebuild,
+} from './src/await-rebuild.ts';
+export type { RebuildTimings } from './src/await-rebuild.ts';
 export { RebuildDesk } from './src/rebuild-desk.ts';
 export type { RebuildOwner } from './src/rebuild-desk.ts';
 export { RedisRebuildLink } from './src/rebuild-link.ts';

@@ -37,16 +37,6 @@ export const cliErrors = defineErrors({
     status: 409,
     retriable: false,
   },
-  CLI_REBUILD_NOT_ACCEPTED: {
-    message: 'No processor answered the rebuild request',
-    status: 503,
-    retriable: true,
-  },
-  CLI_REBUILD_TIMEOUT: {
-    message: 'The rebuild was accepted but did not finish in time; it may still finish',
-    status: 504,
-    retriable: true,
-  },
   CLI_REBUILD_FAILED: { message: 'The owner reported the rebuild failed', status: 500, retriable: true },
   CLI_TOPIC_NOT_FOUND: { message: 'Topic does not exist', status: 404, retriable: false },
   CLI_API_UNREACHABLE: { message: 'The REST API is unreachable', status: 503, retriable: true },

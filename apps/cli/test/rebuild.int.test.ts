@@ -265,7 +265,7 @@ describe('granary rebuild', () => {
       records: null,
       offset: null,
       error: {
-        code: 'CLI_REBUILD_NOT_ACCEPTED',
+        code: 'COORDINATION_REBUILD_NOT_ACCEPTED',
         message: `No processor answered the rebuild request: no processor owns partition ${partition} of ${topic} (are processors running?)`,
       },
     });

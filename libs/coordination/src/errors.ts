@@ -12,6 +12,16 @@ export const coordinationErrors = defineErrors({
     status: 503,
     retriable: true,
   },
+  COORDINATION_REBUILD_NOT_ACCEPTED: {
+    message: 'No processor answered the rebuild request',
+    status: 503,
+    retriable: true,
+  },
+  COORDINATION_REBUILD_TIMEOUT: {
+    message: 'The rebuild was accepted but did not finish in time; it may still finish',
+    status: 504,
+    retriable: true,
+  },
 });
 
 export type CoordinationErrorCode = (typeof coordinationErrors.codes)[number];

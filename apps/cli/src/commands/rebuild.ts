@@ -1,5 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { RedisRebuildLink } from '@granary/coordination';
+import {
+  REPUBLISH_UNTIL_ACCEPTED_MS,
+  REPUBLISH_WHILE_RUNNING_MS,
+  RedisRebuildLink,
+} from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { defineCommand } from '../command.ts';
@@ -7,8 +11,6 @@ import { EXIT_CODES, cliErrors } from '../errors.ts';
 import { KafkaTools } from '../kafka-tools.ts';
 import { stderrLogger } from '../logger.ts';
 import {
-  REPUBLISH_UNTIL_ACCEPTED_MS,
-  REPUBLISH_WHILE_RUNNING_MS,
   type RebuildStart,
   type RebuildTarget,
   checkedMetricIds,
