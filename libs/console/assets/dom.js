@@ -16,7 +16,7 @@ export function h(tag, attributes = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith('on') && typeof value === 'function') {
       element.addEventListener(name.slice(2), /** @type {EventListener} */ (value));
-    } else if (name === 'value' || name === 'checked') {
+    } else if (name === 'value') {
       /** @type {any} */ (element)[name] = value;
     } else {
       element.setAttribute(name, String(value));

@@ -63,6 +63,9 @@ async function startPrefixProxy(target: string): Promise<{ url: string; server: 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/granary`, server };
 }
 
+/** The last plot's data as uPlot holds it (`[xs, ...ys]`), which the console exposes for tests. */
+const plotted = () => page.evaluate<(number | null)[][]>('granaryConsole.plot');
+
 const shoot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 describe('the console at /ui in a real Chromium', () => {
@@ -132,10 +135,8 @@ describe('the console at /ui in a real Chromium', () => {
       `${stack.api.url}/ui/#/plot?metric=${metricId}&aggregation=mean&granularity=300&start=2026-01-01T00:00:00`,
     );
     await page.waitForSelector('.chart canvas');
-    const plotted = await page.evaluate(
-      () => (globalThis as unknown as { granaryConsole: { plot: (number | null)[][] } }).granaryConsole.plot,
-    );
-    expect(plotted).toEqual([
+    const shown = await plotted();
+    expect(shown).toEqual([
       expected.map(([timestamp]) => Date.parse(timestamp) / 1000),
       expected.map(([, , value]) => value),
     ]);
@@ -177,19 +178,10 @@ describe('the console at /ui in a real Chromium', () => {
     await page.fill('input[name=granularity]', '300');
     await page.getByRole('button', { name: 'Plot' }).click();
     await expect
-      .poll(() =>
-        page.evaluate(
-          () => (globalThis as unknown as { granaryConsole: { labels: string[] } }).granaryConsole.labels,
-        ),
-      )
+      .poll(() => page.evaluate<string[]>('granaryConsole.labels'))
       .toEqual(['cpu.util', 'mem.used']);
     await expect
-      .poll(() =>
-        page.evaluate(
-          () =>
-            (globalThis as unknown as { granaryConsole: { plot: (number | null)[][] } }).granaryConsole.plot,
-        ),
-      )
+      .poll(() => plotted())
       .toEqual([
         [
           ...Array.from({ length: 12 }, (_, i) => Date.UTC(2026, 0, 1, 10, 5 * i) / 1000),
@@ -218,10 +210,8 @@ describe('the console at /ui in a real Chromium', () => {
     await page.selectOption('select[name=start]', '');
     await page.click('button[type=submit]');
     await page.waitForSelector('.chart canvas');
-    const plotted = await page.evaluate(
-      () => (globalThis as unknown as { granaryConsole: { plot: (number | null)[][] } }).granaryConsole.plot,
-    );
-    expect(plotted).toEqual([
+    const shown = await plotted();
+    expect(shown).toEqual([
       expected.map(([timestamp]) => Date.parse(timestamp) / 1000),
       expected.map(([, , value]) => value),
     ]);
