@@ -226,6 +226,9 @@ const EXACT_INTEGER_LIMIT = 2 ** 53;
 // Between these, a fraction's shortest round-trip digits print in fixed notation in both JS and Python.
 const FIXED_NOTATION_FROM = 1e-4;
 const FIXED_NOTATION_BELOW = 1e16;
+// Fractions below this with at most this many decimals take the short path.
+const SHORT_DECIMAL_LIMIT = 1e9;
+const SHORT_DECIMALS = 3;
 
 const asciiBytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 
@@ -260,28 +263,51 @@ function writeIsoSeconds(out: Uint8Array, start: number, micros: number): number
   return at;
 }
 
-/** `pythonFloatJson(value)` at `at`, without a string for whole numbers; returns the end. */
+/**
+ * `pythonFloatJson(value)` at `at`; returns the end. Whole numbers and values of at most
+ * SHORT_DECIMALS decimals (a gauge's 23.1, 0.25) are written digit by digit, without a string.
+ */
 function writePythonFloat(out: Uint8Array, start: number, value: number): number {
   let at = start;
   const magnitude = Math.abs(value);
   if (Number.isInteger(value) && magnitude < EXACT_INTEGER_LIMIT && !Object.is(value, -0)) {
     if (value < 0) out[at++] = MINUS;
-    let length = 0;
-    let rest = magnitude;
-    do {
-      const next = Math.floor(rest / 10);
-      integerDigits[length++] = DIGIT_0 + rest - next * 10;
-      rest = next;
-    } while (rest > 0);
-    while (length > 0) out[at++] = integerDigits[--length] as number;
+    at = writeDigits(out, at, magnitude, 0);
     out[at++] = DOT;
     out[at++] = DIGIT_0;
     return at;
+  }
+  if (magnitude < SHORT_DECIMAL_LIMIT && value !== 0) {
+    // The fewest decimals d at which round(v·10^d)/10^d is v itself: the shortest text that reads
+    // back to v (doubles this small are far closer together than 10^-SHORT_DECIMALS), so repr's.
+    for (let decimals = 1, scale = 10; decimals <= SHORT_DECIMALS; decimals++, scale *= 10) {
+      const scaled = Math.round(magnitude * scale);
+      if (scaled / scale !== magnitude) continue;
+      if (value < 0) out[at++] = MINUS;
+      const whole = Math.floor(scaled / scale);
+      at = writeDigits(out, at, whole, 0);
+      out[at++] = DOT;
+      return writeDigits(out, at, scaled - whole * scale, decimals);
+    }
   }
   const text =
     magnitude >= FIXED_NOTATION_FROM && magnitude < FIXED_NOTATION_BELOW && !Number.isInteger(value)
       ? String(value)
       : pythonFloatJson(value);
   for (let index = 0; index < text.length; index++) out[at++] = text.charCodeAt(index);
+  return at;
+}
+
+/** The decimal digits of a whole number below 2^53, left-padded with zeros to `width`. */
+function writeDigits(out: Uint8Array, start: number, whole: number, width: number): number {
+  let at = start;
+  let length = 0;
+  let rest = whole;
+  do {
+    const next = Math.floor(rest / 10);
+    integerDigits[length++] = DIGIT_0 + rest - next * 10;
+    rest = next;
+  } while (rest > 0 || length < width);
+  while (length > 0) out[at++] = integerDigits[--length] as number;
   return at;
 }

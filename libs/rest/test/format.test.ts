@@ -24,7 +24,7 @@ function randomValue(random: () => number): number {
     case 0:
       return sign * Math.floor(random() * 1e6); // whole
     case 1:
-      return (sign * Math.round(random() * 1e4)) / 10; // one decimal
+      return (sign * Math.round(random() * 1e7)) / 10 ** Math.floor(1 + random() * 4); // 1 to 4 decimals
     case 2:
       return sign * random() * 10 ** Math.floor(random() * 40 - 20); // any magnitude
     case 3:
