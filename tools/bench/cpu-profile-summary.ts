@@ -93,10 +93,11 @@ export function summarizeProfile(file: string, top = 30): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top);
 
+  const seconds = (micros: number | undefined) => ((micros ?? 0) / 1e6).toFixed(1);
   lines.push(
-    `${file}: ${(all / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s not idle; ` +
-      `GC ${((self.get(gc as string) ?? 0) / 1e6).toFixed(1)} s, (program) ${((self.get(program as string) ?? 0) / 1e6).toFixed(1)} s. ` +
-      'Percentages of the non-idle time of the main thread (libuv fs work runs on other threads).',
+    `${file}: ${seconds(all)} s sampled, ${seconds(busy)} s not idle; GC ${seconds(self.get(gc as string))} s, ` +
+      `(program) ${seconds(self.get(program as string))} s. Percentages of the non-idle time of the main thread ` +
+      '(libuv fs work runs on other threads).',
   );
   lines.push('\nself time per source file:');
   for (const [key, micros] of ranked(selfByFile)) lines.push(line(key, micros));
