@@ -95,9 +95,7 @@ export function summarizeProfile(file: string, top = 30): string {
 
   const seconds = (micros: number | undefined) => ((micros ?? 0) / 1e6).toFixed(1);
   lines.push(
-    `${file}: ${seconds(all)} s sampled, ${seconds(busy)} s not idle; GC ${seconds(self.get(gc as string))} s, ` +
-      `(program) ${seconds(self.get(program as string))} s. Percentages of the non-idle time of the main thread ` +
-      '(libuv fs work runs on other threads).',
+    `${file}: ${seconds(all)} s sampled, ${seconds(busy)} s not idle; GC ${seconds(self.get(gc as string))} s, (program) ${seconds(self.get(program as string))} s. Percentages of the non-idle time of the main thread (libuv fs work runs on other threads).`,
   );
   lines.push('\nself time per source file:');
   for (const [key, micros] of ranked(selfByFile)) lines.push(line(key, micros));
