@@ -18,6 +18,8 @@ import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
 const ARTIFACTS = join(PROJECT_ROOT, '.granary', 'test-artifacts', 'console');
 /** Resource attributes are user input: this one would run a script if the console wrote markup. */
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+/** Metric names are user input too (no `/` allowed in them). */
+const HOSTILE_METRIC = '<img src=x onerror="window.__xss=3">';
 
 let stack: ReadStack;
 let browser: Browser;
@@ -77,7 +79,10 @@ describe('the console at /ui in a real Chromium', () => {
     const created = await callApi(stack, 'POST', '/v1/resource/generic', {
       id: 'console-host-1',
       user_id: HOSTILE,
-      metrics: { 'cpu.util': { archive_policy_name: 'low' } },
+      metrics: {
+        'cpu.util': { archive_policy_name: 'low' },
+        [HOSTILE_METRIC]: { archive_policy_name: 'low' },
+      },
     });
     expect(created.status).toBe(201);
     const resource = created.body as { id: string; metrics: Record<string, string> };
@@ -115,6 +120,7 @@ describe('the console at /ui in a real Chromium', () => {
     await page.getByRole('link', { name: resourceId }).click();
     await page.waitForSelector('h2:text("Attributes")');
     await expect.poll(() => page.locator('td', { hasText: HOSTILE }).count()).toBeGreaterThan(0);
+    expect(await page.getByRole('link', { name: HOSTILE_METRIC }).count()).toBe(1);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.locator('main img').count()).toBe(0);
     await shoot('resource');
