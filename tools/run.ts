@@ -36,7 +36,7 @@ const appConfigFile = (app: string) => join('config', 'local', `${app}.yaml`);
  * The app's ports: those of its config/local file, shifted by `infra.portOffset` so that an
  * isolated stack (test/reliability) does not clash with the shared one.
  */
-function appPorts(app: string): { admin: number; api?: number; udp: Record<string, number> } {
+function appPorts(app: string): { admin: number; api?: number; udp: Record<string, string> } {
   const config = parse(readFileSync(join(PROJECT_ROOT, appConfigFile(app)), 'utf8')) as {
     admin?: { port?: number };
     api?: { port?: number };
