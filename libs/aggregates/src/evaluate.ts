@@ -32,6 +32,8 @@ export interface EvaluateOptions {
 export interface OutputSeries {
   reference?: MetricReference;
   granularitySeconds: number;
+  /** The stored granularity the series was read at, when a `resample` changed `granularitySeconds`. */
+  sourceGranularitySeconds?: number;
   timestamps: Float64Array;
   values: Float64Array;
 }
@@ -67,7 +69,7 @@ export function evaluateOperations(
     const grid = alignedGrid(operation, input, options);
     const value = evaluate(operation, grid, grid.references ?? []);
     if (value.kind === 'scalar') throw invalidOperations('Operations must reference at least one metric');
-    return value;
+    return { ...value, sourceGranularitySeconds: input.granularitySeconds };
   });
   const aggregated = results.some((grid) => grid.references === null);
   // Gnocchi drops NaN and infinities from the output for every named fill mode except `null`.
@@ -81,7 +83,12 @@ export function evaluateOperations(
   return { aggregated, series };
 }
 
-function output(grid: Grid, values: Float64Array, reference: MetricReference | undefined, dropna: boolean) {
+function output(
+  grid: Grid & { sourceGranularitySeconds: number },
+  values: Float64Array,
+  reference: MetricReference | undefined,
+  dropna: boolean,
+): OutputSeries {
   let { times } = grid;
   if (dropna) {
     const keep = [...values.keys()].filter((i) => Number.isFinite(values[i]));
@@ -91,6 +98,7 @@ function output(grid: Grid, values: Float64Array, reference: MetricReference | u
   return {
     ...(reference ? { reference } : {}),
     granularitySeconds: grid.granularitySeconds,
+    sourceGranularitySeconds: grid.sourceGranularitySeconds,
     timestamps: times,
     values,
   };

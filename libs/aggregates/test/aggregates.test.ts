@@ -302,6 +302,19 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
       [120, 8],
     ]);
     expect(() => resampled('2 fortnights')).toThrow("'resample' operation invalid");
+    // Resampled, each stored granularity still gives its own series (Gnocchi lists them all).
+    const both = evaluateOperations(
+      parseOperations(['resample', 'sum', 120, ['metric', 'm1', 'mean']]),
+      inputs({ m1: M1 }),
+      {
+        fill: 'dropna',
+        neededOverlap: 100,
+      },
+    );
+    expect(both.series.map((x) => [x.granularitySeconds, x.sourceGranularitySeconds])).toEqual([
+      [120, 60],
+      [120, 1],
+    ]);
     const larger = run(['max', ['metric', 'm1', 'mean'], 5], { m1: M1 }, {}, [60]);
     expect(larger.m1!.map(([, , v]) => v)).toEqual([43.1, 5, 10]);
   });

@@ -371,7 +371,8 @@ function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => 
   const seen = new Set<string>();
   for (const series of result.series) {
     const { metric, aggregation } = series.reference!;
-    const key = `${metric}\n${aggregation}\n${series.granularitySeconds}`;
+    // Per stored granularity: resampled, every granularity's series has the same one (Gnocchi lists them all).
+    const key = `${metric}\n${aggregation}\n${series.sourceGranularitySeconds ?? series.granularitySeconds}`;
     if (seen.has(key)) continue;
     seen.add(key);
     let methods = tree;
