@@ -403,13 +403,6 @@ describe('Metric rebuild', () => {
 
   async function expectSameObjects(target: ObjectStore, expected: Map<string, Buffer>) {
     const actual = await compactedObjects(target);
-    const missing = [...expected.keys()].filter((k) => !actual.has(k));
-    console.log(
-      'MISSING',
-      missing.length,
-      missing.slice(0, 12),
-      [...actual.keys()].filter((k) => !expected.has(k)).slice(0, 5),
-    );
     expect([...actual.keys()]).toEqual([...expected.keys()]);
     for (const [key, bytes] of expected) expect(actual.get(key), key).toEqual(bytes);
   }
