@@ -50,8 +50,9 @@ export async function runCase(system: System, c: Case): Promise<Exchange[]> {
     for (const [i, id] of ids.entries()) text = text.replaceAll(id, `m${i}`);
     let parsed: unknown = text;
     try {
-      // Gnocchi writes NaN, which is not JSON, where Granary writes null (docs/compatibility.md).
-      parsed = JSON.parse(text.replace(/(?<=[[,]\s*)NaN(?=\s*[\],])/g, 'null'));
+      // Gnocchi writes NaN and ±Infinity, which are not JSON, where Granary writes null
+      // (docs/compatibility.md).
+      parsed = JSON.parse(text.replace(/(?<=[[,]\s*)(?:NaN|-?Infinity)(?=\s*[\],])/g, 'null'));
     } catch {
       // Not JSON (an empty 202, or an HTML error page): compared as text.
     }
