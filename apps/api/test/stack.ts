@@ -10,8 +10,8 @@ import {
 } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { createTestDatabase } from '@granary/testing/database';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTestDatabase } from '../../../libs/rest/test/database.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';

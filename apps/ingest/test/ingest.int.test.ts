@@ -13,8 +13,8 @@ import {
   sampleSchema,
 } from '@granary/schema';
 import { type UnsignedSample, computeSignature, signSample } from '@granary/telemetry';
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestIndex, createTestIndex } from '../../../libs/index/test/database.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { type IngestConfig, IngestConfigSchema, type RunningIngest, startIngest } from '../index.ts';
 

@@ -1,6 +1,6 @@
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Index, Metric } from '../index.ts';
-import { type TestIndex, createTestIndex } from './database.ts';
 import { refusal } from './refusal.ts';
 
 describe('metrics (metric-list.yaml, pagination.yaml)', () => {

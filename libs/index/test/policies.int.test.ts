@@ -1,6 +1,6 @@
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GNOCCHI_DEFAULT_ARCHIVE_POLICIES, type Index, LATEST_SCHEMA_VERSION } from '../index.ts';
-import { type TestIndex, createTestIndex } from './database.ts';
 import { refusal } from './refusal.ts';
 
 describe('migrations', () => {

@@ -1,6 +1,6 @@
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Index, parseResourceFilter, resourceUuid } from '../index.ts';
-import { type TestIndex, createTestIndex } from './database.ts';
 import { refusal } from './refusal.ts';
 
 const USER = '0fbb231484614b1a80131fc22f6afc9c';

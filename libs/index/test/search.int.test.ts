@@ -1,7 +1,7 @@
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Index, type Resource, parseResourceFilter } from '../index.ts';
-import { type TestIndex, createTestIndex } from './database.ts';
 import { refusal } from './refusal.ts';
 
 const ids = (resources: Resource[]) => resources.map((r) => r.id);

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Index, resourceUuid } from '@granary/index';
 import type { MeterSample } from '@granary/pipeline';
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
-import { type TestIndex, createTestIndex } from '../../index/test/database.ts';
 import {
   CEILOMETER_RESOURCE_TYPES,
   GnocchiPublisher,

@@ -1,9 +1,9 @@
 import { type Index, createIndex } from '@granary/index';
 import { createLogger } from '@granary/observability';
+import { createTestDatabase } from '@granary/testing/database';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, indexPort } from '../index.ts';
-import { createTestDatabase } from './database.ts';
 import { ADMIN, FOOBAR, restConfig } from './helpers.ts';
 
 // The REST API over the real index on PostgreSQL: what the unit tests' fake cannot show.

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Index, createIndex } from '@granary/index';
 import { createLogger } from '@granary/observability';
+import { createTestDatabase } from '@granary/testing/database';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, indexPort } from '../index.ts';
-import { createTestDatabase } from './database.ts';
 import { fakeMeasures, restConfig } from './helpers.ts';
 import { snappyLiteral, writeRequest } from './wire-encoders.ts';
 
