@@ -1,4 +1,4 @@
-import { seededRandom } from '../../libs/processing/test/stream.ts';
+import { seededRandom } from '@granary/testing/stream';
 
 /**
  * Seeded random workloads for the differential test against Gnocchi 4.7.1: an archive policy,

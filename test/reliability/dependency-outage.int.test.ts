@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateStream } from '@granary/testing/stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   caughtUp,
@@ -16,7 +17,6 @@ import {
   spawnApp,
   uniqueSuffix,
 } from '../../apps/processor/test/environment.ts';
-import { generateStream } from '../../libs/processing/test/stream.ts';
 import { infra } from '../infra/endpoints.ts';
 import { TcpProxy } from './tcp-proxy.ts';
 

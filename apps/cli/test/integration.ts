@@ -7,6 +7,7 @@ import {
   provisionTopics,
 } from '@granary/kafka';
 import type { ObjectStore } from '@granary/storage';
+import { compactedObjects as readCompactedObjects } from '@granary/testing/object-store';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/commands.ts';
@@ -79,13 +80,11 @@ export async function produce(records: OutgoingRecord[]): Promise<void> {
   }
 }
 
-/** Every compacted object (Gnocchi layout: raw tails and splits) with its bytes; checkpoints aside. Closes `store`. */
+/** The compacted objects of a store opened just for this read; closes `store`. */
 export async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
-  const objects = new Map<string, Buffer>();
-  for (const key of await store.list('')) {
-    if (key.startsWith('_checkpoints/')) continue;
-    objects.set(key, Buffer.from((await store.get(key))!));
+  try {
+    return await readCompactedObjects(store);
+  } finally {
+    await store.close();
   }
-  await store.close();
-  return objects;
 }

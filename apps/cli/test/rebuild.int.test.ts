@@ -8,9 +8,9 @@ import type { Index } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { FileObjectStore, type ObjectStore, readManifest } from '@granary/storage';
+import type { StreamBatch } from '@granary/testing/stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { StreamBatch } from '../../../libs/processing/test/stream.ts';
 import {
   createTestIndex,
   createTopics,

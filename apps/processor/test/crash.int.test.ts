@@ -1,8 +1,8 @@
 import type { CrashPoint } from '@granary/processing';
 import { CRASH_POINTS } from '@granary/processing';
+import { compactedObjects } from '@granary/testing/object-store';
+import { SHORT_WITH_RATE, generateStream, seededRandom } from '@granary/testing/stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHORT_WITH_RATE, generateStream, seededRandom } from '../../../libs/processing/test/stream.ts';
-import { compactedObjects } from '../../../libs/processing/test/support.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
 import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';

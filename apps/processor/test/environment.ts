@@ -16,9 +16,9 @@ import {
 } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import type { StreamBatch } from '@granary/testing/stream';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import type { StreamBatch } from '../../../libs/processing/test/stream.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');

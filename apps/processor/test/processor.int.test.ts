@@ -7,11 +7,11 @@ import { createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { compilePolicy } from '@granary/processing';
 import { parseSplitObjectKey, rawTailKey, readManifest } from '@granary/storage';
+import { compactedObjects } from '@granary/testing/object-store';
+import { MEDIUM, generateStream } from '@granary/testing/stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { MEDIUM, generateStream } from '../../../libs/processing/test/stream.ts';
-import { compactedObjects } from '../../../libs/processing/test/support.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 import {

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readManifest } from '@granary/storage';
+import { compactedObjects } from '@granary/testing/object-store';
+import { generateStream } from '@granary/testing/stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStream } from '../../../libs/processing/test/stream.ts';
-import { compactedObjects } from '../../../libs/processing/test/support.ts';
 import {
   caughtUp,
   compactEverything,

@@ -1,16 +1,10 @@
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
+import { compactedObjects } from '@granary/testing/object-store';
+import { MEDIUM, generateStream } from '@granary/testing/stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runJanitor } from '../index.ts';
-import { MEDIUM, generateStream } from './stream.ts';
-import {
-  activeMetrics,
-  compactedObjects,
-  createHarness,
-  directoryOf,
-  recordBatch,
-  temporaryStore,
-} from './support.ts';
+import { activeMetrics, createHarness, directoryOf, recordBatch, temporaryStore } from './support.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

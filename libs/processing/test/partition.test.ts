@@ -1,5 +1,7 @@
 import { createLogger, createRegistry } from '@granary/observability';
 import { type ObjectStore, rawTailKey, readManifest } from '@granary/storage';
+import { compactedObjects } from '@granary/testing/object-store';
+import { MEDIUM, START_US } from '@granary/testing/stream';
 import { describe, expect, it } from 'vitest';
 import {
   type MeasureRecord,
@@ -10,8 +12,7 @@ import {
   ProcessingInstruments,
   processingErrors,
 } from '../index.ts';
-import { MEDIUM, START_US } from './stream.ts';
-import { SETTINGS, TOPIC, activeMetrics, compactedObjects, directoryOf, storePerTest } from './support.ts';
+import { SETTINGS, TOPIC, activeMetrics, directoryOf, storePerTest } from './support.ts';
 
 const PARTITION = 3;
 const ACTIVE = '6a0e6f3c-1c1e-4d3a-9a55-0c2f4a1b7d01';

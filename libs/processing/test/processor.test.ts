@@ -13,18 +13,11 @@ import {
   readManifest,
   splitObjectKey,
 } from '@granary/storage';
+import { compactedObjects } from '@granary/testing/object-store';
+import { MEDIUM, SHORT_WITH_RATE, type StreamBatch, generateStream } from '@granary/testing/stream';
 import { describe, expect, it } from 'vitest';
 import { ProcessingInstruments, compilePolicy, countingStore, processingErrors } from '../index.ts';
-import { MEDIUM, SHORT_WITH_RATE, type StreamBatch, generateStream } from './stream.ts';
-import {
-  TOPIC,
-  activeMetrics,
-  compactedObjects,
-  createHarness,
-  directoryOf,
-  recordBatch,
-  storePerTest,
-} from './support.ts';
+import { TOPIC, activeMetrics, createHarness, directoryOf, recordBatch, storePerTest } from './support.ts';
 
 const store = storePerTest();
 

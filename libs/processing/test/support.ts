@@ -5,6 +5,7 @@ import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
 import { createLogger, createRegistry } from '@granary/observability';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { FileObjectStore, type ObjectStore } from '@granary/storage';
+import type { StreamBatch } from '@granary/testing/stream';
 import { afterEach } from 'vitest';
 import {
   type FaultInjector,
@@ -16,7 +17,6 @@ import {
   Processor,
   type ProcessorSettings,
 } from '../index.ts';
-import type { StreamBatch } from './stream.ts';
 
 export const TOPIC = 'granary.measures';
 
@@ -173,14 +173,4 @@ export function recordBatch(
       timestamp: '0',
     })),
   };
-}
-
-/** Every compacted object (Gnocchi layout, not checkpoints) with its bytes, by key. */
-export async function compactedObjects(store: ObjectStore): Promise<Map<string, Buffer>> {
-  const objects = new Map<string, Buffer>();
-  for (const key of await store.list('')) {
-    if (key.startsWith('_checkpoints/')) continue;
-    objects.set(key, Buffer.from((await store.get(key)) as Uint8Array));
-  }
-  return objects;
 }

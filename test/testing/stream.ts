@@ -1,4 +1,4 @@
-import type { IndexedPolicy } from '../index.ts';
+import type { IndexedPolicy } from '@granary/processing';
 
 /** Gnocchi's `medium` policy as the index stores it (seconds). */
 export const MEDIUM: IndexedPolicy = {
