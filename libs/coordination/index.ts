@@ -38,6 +38,20 @@ export {
   awaitRebuild,
 } from './src/await-rebuild.ts';
 export type { RebuildTimings } from './src/await-rebuild.ts';
+export {
+  MemberStatusPublisher,
+  STATUS_FORMAT_VERSION,
+  STATUS_INTERVAL_MS,
+  STATUS_TTL_SECONDS,
+  codeCounts,
+  countByCode,
+  encodeMemberStatus,
+  memberStatusKey,
+  parseMemberStatus,
+  readMemberStatuses,
+  writeMemberStatus,
+} from './src/status-protocol.ts';
+export type { CodeCount, MemberStatus, RebuildInProgress, StatusService } from './src/status-protocol.ts';
 export { RebuildDesk } from './src/rebuild-desk.ts';
 export type { RebuildOwner } from './src/rebuild-desk.ts';
 export { RedisRebuildLink } from './src/rebuild-link.ts';

@@ -1,4 +1,5 @@
-import { ProcessorRedis, RebuildDesk } from '@granary/coordination';
+import { hostname } from 'node:os';
+import { ProcessorRedis, RebuildDesk, codeCounts } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -144,6 +145,20 @@ export async function startProcessor(
       .catch((err: unknown) => logger.error({ err, request }, 'rebuild status could not be published'));
   });
 
+  const member = `${hostname()} ${process.pid}`;
+  const status = redis.statusPublisher(() => {
+    const tally = instruments.tally();
+    return {
+      service: 'processor',
+      member,
+      at: Date.now(),
+      deadLetters: codeCounts(tally.deadLetters),
+      droppedTooOld: tally.droppedTooOld,
+      rebuilds: rebuilds.inProgress(),
+    };
+  });
+  status.start();
+
   const timers = [
     repeat(settings.checkpoint.intervalMs, () => processor.checkpointAll(), logger, 'checkpoint'),
     repeat(settings.compaction.intervalMs, () => processor.compactDue(), logger, 'compaction'),
@@ -184,6 +199,7 @@ export async function startProcessor(
       // The port first, so a replacement can bind it while this one finishes.
       await admin.close();
       for (const timer of timers) timer.cancel();
+      status.stop();
       // Stops fetching, lets the batch in hand finish, revokes every partition (a last checkpoint
       // each, consistent with the offsets it commits) and leaves the group; a compaction in
       // flight meanwhile is not waited for first, so a backlog cannot hold the stop back.

@@ -20,6 +20,7 @@ import {
   watermarkChannel,
   watermarkKey,
 } from './refresh-protocol.ts';
+import { type MemberStatus, MemberStatusPublisher } from './status-protocol.ts';
 
 /**
  * One processor's side of its Redis contracts, over two connections: watermarks and refresh
@@ -70,6 +71,11 @@ export class ProcessorRedis {
     const message = encodeRebuildStatus(status);
     await this.commands.set(rebuildStatusKey(status.id), message, 'EX', REBUILD_STATUS_TTL_SECONDS);
     await this.commands.publish(REBUILD_STATUS_CHANNEL, message);
+  }
+
+  /** Writes `snapshot()` as this processor's member status every interval, once started. */
+  statusPublisher(snapshot: () => MemberStatus): MemberStatusPublisher {
+    return new MemberStatusPublisher(this.commands, snapshot, this.logger);
   }
 
   private async listen<Request extends { readonly topic: string }>(

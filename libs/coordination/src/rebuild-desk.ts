@@ -1,6 +1,7 @@
 import { GranaryError } from '@granary/errors';
 import type { Logger } from '@granary/observability';
 import type { RebuildRequest, RebuildStatus } from './rebuild-protocol.ts';
+import type { RebuildInProgress } from './status-protocol.ts';
 
 /** Rebuild ids remembered for duplicate requests; a client re-publishes for minutes, not days. */
 const REMEMBERED_REQUESTS = 1000;
@@ -24,6 +25,7 @@ export interface RebuildOwner {
 
 export class RebuildDesk {
   private readonly statuses = new Map<string, RebuildStatus>();
+  private readonly running = new Map<string, RebuildInProgress>();
 
   constructor(
     private readonly processor: RebuildOwner,
@@ -39,8 +41,10 @@ export class RebuildDesk {
     const { id, metricId, partition, fromOffset } = request;
     await this.report({ id, metricId, partition, state: 'accepted' });
     const started = Date.now();
+    this.running.set(id, { metricId, partition, phase: 'accepted', since: started });
     try {
       const result = await this.processor.rebuild(partition, metricId, fromOffset);
+      this.running.delete(id);
       if (!result) {
         // Lost the partition meanwhile: forget it, so the request runs on whoever asks next.
         this.statuses.delete(id);
@@ -52,12 +56,18 @@ export class RebuildDesk {
       );
       await this.report({ id, metricId, partition, state: 'done', ...result });
     } catch (err) {
+      this.running.delete(id);
       this.logger.error({ err, metricId, partition, fromOffset }, 'metric rebuild failed');
       // Coded errors of any lib keep their code; anything else is a bug, reported as such.
       const code = err instanceof GranaryError ? err.code : 'UNKNOWN';
       const message = err instanceof Error ? err.message : String(err);
       await this.report({ id, metricId, partition, state: 'failed', error: { code, message } });
     }
+  }
+
+  /** The rebuilds accepted and not yet done or failed, oldest first (for the member status). */
+  inProgress(): RebuildInProgress[] {
+    return [...this.running.values()];
   }
 
   private async report(status: RebuildStatus): Promise<void> {

@@ -15,6 +15,9 @@ export class ProcessingInstruments {
   readonly metricsInMemory: Gauge;
   readonly fenced: Counter;
   readonly watermarkFailures: Counter;
+  /** The same counts as `deadLetters` and `pointsDroppedTooOld`, readable for the member status. */
+  private readonly deadLettersByCode = new Map<string, number>();
+  private droppedTooOldTotal = 0;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -92,5 +95,20 @@ export class ProcessingInstruments {
       help: 'Offset commits or Redis watermark publications that failed (state is safe; freshness is not)',
       registers,
     });
+  }
+
+  deadLettered(code: string): void {
+    this.deadLetters.inc({ code });
+    this.deadLettersByCode.set(code, (this.deadLettersByCode.get(code) ?? 0) + 1);
+  }
+
+  droppedTooOld(points: number): void {
+    this.pointsDroppedTooOld.inc(points);
+    this.droppedTooOldTotal += points;
+  }
+
+  /** Dead-lettered records by code and too-old points, since this process started. */
+  tally(): { deadLetters: ReadonlyMap<string, number>; droppedTooOld: number } {
+    return { deadLetters: new Map(this.deadLettersByCode), droppedTooOld: this.droppedTooOldTotal };
   }
 }

@@ -249,7 +249,7 @@ export class OwnedPartition {
    * was dropped since the previous line.
    */
   private droppedTooOld(metricId: string, points: number): void {
-    this.deps.instruments.pointsDroppedTooOld.inc(points);
+    this.deps.instruments.droppedTooOld(points);
     this.tooOldSinceLog += points;
     const now = Date.now();
     if (now - this.tooOldLoggedAt < TOO_OLD_LOG_INTERVAL_MS) return;

@@ -101,7 +101,7 @@ export class Processor {
       const source = batch.records[index] as (typeof batch.records)[number];
       if (!outcome.ok) {
         letters.push(toDeadLetter(source, outcome.error, this.deps.deadLetterTopic));
-        instruments.deadLetters.inc({ code: outcome.error.code });
+        instruments.deadLettered(outcome.error.code);
         return;
       }
       const { metric_id, timestamps, values } = outcome.value;
@@ -114,7 +114,7 @@ export class Processor {
     for (const { index, error } of rejections) {
       const source = batch.records[sources[index] as number] as (typeof batch.records)[number];
       letters.push(toDeadLetter(source, error, this.deps.deadLetterTopic));
-      instruments.deadLetters.inc({ code: processingErrors.is(error) ? error.code : 'UNKNOWN' });
+      instruments.deadLettered(processingErrors.is(error) ? error.code : 'UNKNOWN');
     }
     // Acknowledged before any checkpoint can cover these offsets, so no record is lost.
     await this.deps.deadLetters.send(letters);
