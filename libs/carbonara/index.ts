@@ -39,3 +39,10 @@ export {
   splitKeyOf,
 } from './src/time.ts';
 export { type TimespanResult, parseTimespan, timespanSeconds } from './src/timespan.ts';
+export {
+  type TimestampResult,
+  parseIsoTimestamp,
+  parseTimestamp,
+  readTimestamp,
+  timestampForm,
+} from './src/timestamp.ts';

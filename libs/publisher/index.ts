@@ -3,7 +3,6 @@ export {
   admitMeterDict,
   admitSample,
   decodeOsloNotification,
-  parseCeilometerTimestamp,
 } from './src/admission.ts';
 export { compileAttributePath } from './src/attribute-path.ts';
 export type { AttributePath } from './src/attribute-path.ts';

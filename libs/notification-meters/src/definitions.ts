@@ -1,4 +1,4 @@
-import { parseCeilometerTimestamp } from '@granary/publisher';
+import { parseIsoTimestamp } from '@granary/carbonara';
 import { parse as parseYaml } from 'yaml';
 import { notificationMeterErrors } from './errors.ts';
 import { type JsonPath, compileJsonPath } from './jsonpath.ts';
@@ -188,7 +188,7 @@ function pluginOf(config: unknown, refuse: (problem: string) => never): (values:
 function timedelta(values: unknown[]): number | undefined {
   if (values.length !== 2) return undefined;
   const [start, end] = values.map((value) =>
-    typeof value === 'string' ? parseCeilometerTimestamp(value) : undefined,
+    typeof value === 'string' ? parseIsoTimestamp(value) : undefined,
   );
   if (start === undefined || end === undefined) return undefined;
   return Math.abs(end - start) / 1e6;

@@ -1,3 +1,4 @@
+import { parseIsoTimestamp } from '@granary/carbonara';
 import type { MeterSample } from '@granary/pipeline';
 import type { CounterType, Sample } from '@granary/schema';
 import {
@@ -106,7 +107,8 @@ export function admitMeterDict(meter: PyDict, secret: string): MeterSample {
   checkSignature(meter.message_signature, () => verifySignature(meter, secret), secret, id);
   const type = text('counter_type', true)!;
   if (!COUNTER_TYPES.includes(type)) throw invalid(`counter_type ${type} is not gauge, delta or cumulative`);
-  const timestamp = parseCeilometerTimestamp(text('timestamp', true)!);
+  // Ceilometer writes `utcnow().isoformat()` (naive, read as UTC) or oslo's `str(utcnow())` with a space.
+  const timestamp = parseIsoTimestamp(text('timestamp', true)!);
   if (timestamp === undefined) throw invalid(`timestamp ${String(meter.timestamp)} is not ISO 8601`);
   const metadata = meter.resource_metadata ?? {};
   if (!isDict(metadata)) throw invalid('resource_metadata must be an object');
@@ -142,24 +144,6 @@ function pythonFloat(value: PyValue | undefined): number | undefined {
           ? Number(value.trim())
           : Number.NaN;
   return Number.isNaN(number) ? undefined : number;
-}
-
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6})\d*)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?$/;
-
-/**
- * Ceilometer's timestamps in epoch µs: `utcnow().isoformat()` (naive, read as UTC), oslo's
- * `str(utcnow())` with a space, or ISO with `Z`/`+00:00`.
- */
-export function parseCeilometerTimestamp(text: string): number | undefined {
-  const m = ISO_TIMESTAMP.exec(text.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, fraction = '', , sign, offsetHours, offsetMinutes] = m;
-  const millis = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const date = new Date(millis);
-  if (date.getUTCDate() !== Number(d) || date.getUTCHours() !== Number(h) || Number(s) > 59) return undefined;
-  const offset = sign ? (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) : 0;
-  return (millis - offset * 60_000) * 1000 + Number(fraction.padEnd(6, '0'));
 }
 
 function isDict(value: PyValue | undefined): value is PyDict {

@@ -1,3 +1,4 @@
+import { parseIsoTimestamp } from '@granary/carbonara';
 import type { Sample } from '@granary/schema';
 import { PyFloat, computeSignature, signSample } from '@granary/telemetry';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,6 @@ import {
   admitMeterDict,
   admitSample,
   decodeOsloNotification,
-  parseCeilometerTimestamp,
   parsePythonJson,
   publisherErrors,
 } from '../index.ts';
@@ -212,6 +212,6 @@ describe('Ceilometer timestamps', () => {
     ['2026-02-30T12:00:00', undefined],
     ['12:00', undefined],
   ])('%s', (text, expected) => {
-    expect(parseCeilometerTimestamp(text)).toBe(expected);
+    expect(parseIsoTimestamp(text)).toBe(expected);
   });
 });

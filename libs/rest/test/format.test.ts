@@ -1,6 +1,13 @@
 import type { Points } from '@granary/carbonara';
 import { describe, expect, it } from 'vitest';
-import { WrittenRows, isoSecondsFromMicros, measureRowsJson, pythonFloatJson } from '../src/format.ts';
+import {
+  WrittenRows,
+  isoFromMicros,
+  isoSecondsFromMicros,
+  measureRowsJson,
+  pythonFloatJson,
+  pythonTimedelta,
+} from '../src/format.ts';
 import { pythonJson } from '../src/http.ts';
 
 const S = 1_000_000;
@@ -133,5 +140,22 @@ describe('isoSecondsFromMicros', () => {
       const expected = `${new Date(seconds * 1000).toISOString().slice(0, 19)}+00:00`;
       expect(isoSecondsFromMicros(seconds * S + 999_999), String(seconds)).toBe(expected);
     }
+  });
+});
+
+describe('output formats', () => {
+  it('prints timedeltas as Python does', () => {
+    expect(pythonTimedelta(1)).toBe('0:00:01');
+    expect(pythonTimedelta(3600)).toBe('1:00:00');
+    expect(pythonTimedelta(3.6)).toBe('0:00:03.600000');
+    expect(pythonTimedelta(86400)).toBe('1 day, 0:00:00');
+    expect(pythonTimedelta(365 * 86400 + 61)).toBe('365 days, 0:01:01');
+  });
+
+  it('prints timestamps as Python isoformat, and measures truncated to the second', () => {
+    const micros = Date.UTC(2014, 0, 3, 2, 2, 2) * 1000;
+    expect(isoFromMicros(micros)).toBe('2014-01-03T02:02:02+00:00');
+    expect(isoFromMicros(micros + 5)).toBe('2014-01-03T02:02:02.000005+00:00');
+    expect(isoSecondsFromMicros(micros + 999_999)).toBe('2014-01-03T02:02:02+00:00');
   });
 });

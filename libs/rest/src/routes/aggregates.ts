@@ -12,6 +12,7 @@ import {
   referenceKey,
   referencesOf,
 } from '@granary/aggregates';
+import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { fnmatch } from '@granary/index';
 import { pyRepr } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -20,7 +21,6 @@ import { describedRestError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points, Resource, ResourceType } from '../ports.ts';
-import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
 import { measureReader } from './measures.ts';
 import { formatMetric } from './metrics.ts';

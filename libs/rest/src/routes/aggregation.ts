@@ -1,5 +1,5 @@
 import { type Operation, REDUCERS, evaluateOperations, referenceKey } from '@granary/aggregates';
-import { CALENDAR_UNITS, type CalendarUnit, resample } from '@granary/carbonara';
+import { CALENDAR_UNITS, type CalendarUnit, parseTimespan, resample } from '@granary/carbonara';
 import { GranaryError } from '@granary/errors';
 import { parseUuid } from '@granary/index';
 import { type Static, Type } from '@sinclair/typebox';
@@ -9,7 +9,6 @@ import { describedRestError, restError, undecodableBody } from '../errors.ts';
 import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points, Resource } from '../ports.ts';
-import { parseTimespan } from '../time-input.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
 import {
   type AggregatesArguments,

@@ -1,3 +1,4 @@
+import { parseTimespan } from '@granary/carbonara';
 import { GranaryError } from '@granary/errors';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -7,7 +8,6 @@ import { pythonTimedelta } from '../format.ts';
 import { pythonQuote } from '../http.ts';
 import type { PolicyRule } from '../policy.ts';
 import type { ArchivePolicy, ArchivePolicyItemInput, ArchivePolicyRule } from '../ports.ts';
-import { parseTimespan } from '../time-input.ts';
 import { invalidInputError } from '../validation.ts';
 
 /** A duration as Gnocchi accepts it: seconds, or text such as `"1 hour"` (parsed by the handler). */

@@ -1,4 +1,10 @@
-import { type CalendarUnit, resample } from '@granary/carbonara';
+import {
+  type CalendarUnit,
+  parseTimespan,
+  parseTimestamp,
+  resample,
+  timestampForm,
+} from '@granary/carbonara';
 import { pyFloatRepr } from '@granary/telemetry';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
@@ -7,7 +13,6 @@ import { JSON_CONTENT_TYPE, WrittenRows, measureRowsJson } from '../format.ts';
 import { type Query, queryValue } from '../pagination.ts';
 import type { PolicyRule } from '../policy.ts';
 import type { MeasureBatch, MeasureReader, MeasureWriter, Metric } from '../ports.ts';
-import { parseTimespan, parseTimestamp, timestampForm } from '../time-input.ts';
 import { argumentError } from '../validation.ts';
 import { accessibleMetric } from './metrics.ts';
 import { namedMetric } from './resources.ts';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseTimestamp } from '@granary/carbonara';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
@@ -16,7 +17,6 @@ import {
 } from '../pagination.ts';
 import { type PolicyRule, authorize, resourcePolicyFilter, resourceTarget } from '../policy.ts';
 import type { MetricSpec, Resource, ResourceType, ResourceUpdate } from '../ports.ts';
-import { parseTimestamp } from '../time-input.ts';
 import { invalidInputError } from '../validation.ts';
 import { authorizeMetric, formatMetric } from './metrics.ts';
 

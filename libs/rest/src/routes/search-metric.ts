@@ -1,3 +1,4 @@
+import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { parseUuid } from '@granary/index';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
@@ -6,7 +7,6 @@ import { isoSecondsFromMicros } from '../format.ts';
 import { compileMeasureQuery } from '../measure-query.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric } from '../ports.ts';
-import { parseTimespan, parseTimestamp } from '../time-input.ts';
 import { argumentError } from '../validation.ts';
 import { checkReferenceCount } from './aggregates.ts';
 import { measureReader } from './measures.ts';

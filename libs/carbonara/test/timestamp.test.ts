@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoFromMicros, isoSecondsFromMicros, pythonTimedelta } from '../src/format.ts';
-import { parseTimespan, parseTimestamp } from '../src/time-input.ts';
+import { parseIsoTimestamp, parseTimespan, parseTimestamp, readTimestamp } from '../index.ts';
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5) * 1000;
 
@@ -57,19 +56,20 @@ describe('timestamps as Gnocchi accepts them', () => {
   });
 });
 
-describe('output formats', () => {
-  it('prints timedeltas as Python does', () => {
-    expect(pythonTimedelta(1)).toBe('0:00:01');
-    expect(pythonTimedelta(3600)).toBe('1:00:00');
-    expect(pythonTimedelta(3.6)).toBe('0:00:03.600000');
-    expect(pythonTimedelta(86400)).toBe('1 day, 0:00:00');
-    expect(pythonTimedelta(365 * 86400 + 61)).toBe('365 days, 0:01:01');
+describe('the same forms without the range checks', () => {
+  it('reads instants before the epoch (a filter may name them) and nothing else', () => {
+    expect(readTimestamp('1950-01-01T00:00:00Z', NOW)).toBe(Date.UTC(1950, 0, 1) * 1000);
+    expect(readTimestamp('NOW', NOW)).toBe(NOW);
+    expect(readTimestamp('-5 shenanigans', NOW)).toBeUndefined();
+    expect(readTimestamp(Number.NaN, NOW)).toBeUndefined();
   });
 
-  it('prints timestamps as Python isoformat, and measures truncated to the second', () => {
-    const micros = Date.UTC(2014, 0, 3, 2, 2, 2) * 1000;
-    expect(isoFromMicros(micros)).toBe('2014-01-03T02:02:02+00:00');
-    expect(isoFromMicros(micros + 5)).toBe('2014-01-03T02:02:02.000005+00:00');
-    expect(isoSecondsFromMicros(micros + 999_999)).toBe('2014-01-03T02:02:02+00:00');
+  it('reads ISO 8601 as Python does, Ceilometer forms included', () => {
+    const noon = Date.UTC(2026, 0, 1, 12) * 1000;
+    expect(parseIsoTimestamp('2026-01-01 12:00:00.123456')).toBe(noon + 123_456);
+    expect(parseIsoTimestamp('2026-01-01T13:30:00+01:30')).toBe(noon);
+    expect(parseIsoTimestamp('2026-01-01T12:00:00,5Z')).toBe(noon + 500_000);
+    expect(parseIsoTimestamp('2026-02-30T12:00:00')).toBeUndefined();
+    expect(parseIsoTimestamp('2026-01-01T12:00:60')).toBeUndefined();
   });
 });
