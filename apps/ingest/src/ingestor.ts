@@ -126,7 +126,7 @@ export class Ingestor {
 
     const records: OutgoingRecord[] = result.batches.map((measures) => this.measuresRecord(measures));
     for (const [record, error] of admitted.deadLetters) {
-      metrics.rejected.inc({ reason: error.code });
+      metrics.deadLettered(error.code);
       records.push(toDeadLetter(record, error, this.options.deadLetterTopic));
     }
     await dependency(() => this.options.send(records));

@@ -1,3 +1,4 @@
+import { countByCode } from '@granary/coordination';
 import { Counter, Gauge, type Registry } from '@granary/observability';
 import type { LookupOutcome } from '@granary/publisher';
 
@@ -15,6 +16,8 @@ export class IngestMetrics {
   readonly cacheLookups: Counter<'outcome'>;
   readonly sharedCacheErrors: Counter;
   readonly lag: Gauge<'topic' | 'partition'>;
+  /** Records sent to the dead-letter topic by code: `rejected`'s share that has a record, for the member status. */
+  readonly deadLettersByCode = new Map<string, number>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -98,5 +101,11 @@ export class IngestMetrics {
       labelNames: ['topic', 'partition'],
       registers,
     });
+  }
+
+  /** A consumed record refused and sent to the dead-letter topic. */
+  deadLettered(code: string): void {
+    this.rejected.inc({ reason: code });
+    countByCode(this.deadLettersByCode, code);
   }
 }

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { MemberStatusPublisher, codeCounts, createRedisClient } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -209,6 +211,27 @@ export async function startIngest(
   done.catch((err: unknown) => {
     failed = err;
   });
+  // Its dead letters by code for the console: ingest drops no points and runs no rebuilds.
+  const statusRedis = createRedisClient(config.redis, {
+    role: 'commands',
+    lazyConnect: false,
+    // Every lost connection shows as a failed write, which the publisher logs once per outage.
+    onError: () => {},
+  });
+  const member = `${hostname()} ${process.pid}`;
+  const status = new MemberStatusPublisher(
+    statusRedis,
+    () => ({
+      service: 'ingest',
+      member,
+      at: Date.now(),
+      deadLetters: codeCounts(metrics.deadLettersByCode),
+      droppedTooOld: 0,
+      rebuilds: [],
+    }),
+    logger,
+  );
+  status.start();
   const admin = await host.adminServer({
     ...config.admin,
     registry,
@@ -230,6 +253,8 @@ export async function startIngest(
   const stop = () => {
     stopping ??= (async () => {
       await admin.close();
+      status.stop();
+      statusRedis.disconnect();
       await consumer.stop();
       await udp.stop();
       await producer.close();
