@@ -6,10 +6,11 @@
  * checkpoint (every metric dirty) and of a second one (one more measure per metric).
  * Run with `node --expose-gc` (the npm script does); `--metrics 1000000` is the issue's target.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { DEFAULT_AGGREGATION_METHODS, GNOCCHI_DEFAULT_ARCHIVE_POLICIES } from '@granary/index';
 import type { ConsumedRecord } from '@granary/kafka';
 import { createLogger, createRegistry } from '@granary/observability';
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
   options: {
     metrics: { type: 'string', default: '100000' },
     rounds: { type: 'string', default: '3' },
+    /** Also write a heap snapshot after load and print its bytes per metric by constructor. */
+    'heap-summary': { type: 'boolean', default: false },
   },
 });
 const METRICS = Number(args.metrics);
@@ -71,6 +74,49 @@ function describeMemory(label: string, metrics: number, baseline: ReturnType<typ
   console.log(
     `${label}: RSS ${Math.round(now.rss / MiB)} MiB, heap used ${Math.round(now.heapUsed / MiB)} MiB, external ${Math.round(now.external / MiB)} MiB (array buffers ${Math.round(now.arrayBuffers / MiB)} MiB); per active metric above the empty process: RSS ${perMetric(now.rss - baseline.rss)} B, heap ${perMetric(now.heapUsed - baseline.heapUsed)} B, external ${perMetric(now.external - baseline.external)} B`,
   );
+}
+
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/**
+ * Self size and count of the heap's objects per constructor (hidden and native objects by V8's
+ * name, e.g. `system / Map`; strings, arrays and code by kind), per active metric, largest first.
+ * External backing stores of typed arrays are not in it (see "external" above).
+ */
+function printHeapSummary(path: string, metrics: number): void {
+  gc?.();
+  writeHeapSnapshot(path);
+  const heap = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshot;
+  rmSync(path);
+  const fields = heap.snapshot.meta.node_fields;
+  const [typeNames] = heap.snapshot.meta.node_types;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field));
+  const byKind = new Map<string, { count: number; bytes: number }>();
+  for (let node = 0; node < heap.nodes.length; node += fields.length) {
+    const type = typeNames[heap.nodes[node + (typeAt as number)] as number] as string;
+    const name = heap.strings[heap.nodes[node + (nameAt as number)] as number] as string;
+    const kind =
+      type === 'object' || type === 'closure'
+        ? name
+        : type === 'hidden' || type === 'native'
+          ? `(${type}) ${name.slice(0, 40)}`
+          : `(${type})`;
+    const entry = byKind.get(kind) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += heap.nodes[node + (sizeAt as number)] as number;
+    byKind.set(kind, entry);
+  }
+  const top = [...byKind].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 25);
+  console.log('heap by constructor after load, per active metric (self size, objects):');
+  for (const [kind, { count, bytes }] of top) {
+    console.log(
+      `  ${(bytes / metrics).toFixed(0).padStart(6)} B  ${(count / metrics).toFixed(2).padStart(7)}  ${kind}`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -153,6 +199,7 @@ async function main(): Promise<void> {
     `load: ${METRICS * ROUNDS} measures applied in ${seconds(loadStarted).toFixed(1)} s (${((load.user + load.system) / 1e6).toFixed(1)} CPU s; includes one stored raw-tail read per metric); metrics in memory: ${processor.metricsInMemory}`,
   );
   describeMemory('after load', METRICS, baseline);
+  if (args['heap-summary']) printHeapSummary(join(basePath, 'after-load.heapsnapshot'), METRICS);
 
   const checkpoint = async (label: string) => {
     const started = process.hrtime.bigint();
