@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { provisionTopics } from '@granary/kafka';
+import { type TestServer, startTestServer } from '@granary/testing/http-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, startTestServer } from '../../../libs/polling/test/http-server.ts';
 import {
   type PollerProcess,
   type ReadSample,

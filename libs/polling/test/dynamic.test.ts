@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type TestServer, startTestServer } from '@granary/testing/http-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   compileAttributePath,
@@ -7,7 +8,6 @@ import {
   pollingErrors,
   readAttribute,
 } from '../index.ts';
-import { type TestServer, startTestServer } from './http-server.ts';
 
 const SERVERS_PAGE_1 = {
   servers: [

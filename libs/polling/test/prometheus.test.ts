@@ -1,7 +1,7 @@
+import { type TestServer, startTestServer } from '@granary/testing/http-server';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusPollster, pollingErrors } from '../index.ts';
-import { type TestServer, startTestServer } from './http-server.ts';
 
 describe('prometheus pollster against a real HTTP endpoint', () => {
   const registry = new Registry();
