@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateStream } from '@granary/testing/stream';
+import { TcpProxy } from '@granary/testing/tcp-proxy';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   caughtUp,
@@ -18,7 +19,6 @@ import {
   uniqueSuffix,
 } from '../../apps/processor/test/environment.ts';
 import { infra } from '../infra/endpoints.ts';
-import { TcpProxy } from './tcp-proxy.ts';
 
 /**
  * Issue 15: an app never exits on a transient dependency failure. Started before its dependency
