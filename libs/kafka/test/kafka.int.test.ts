@@ -6,9 +6,9 @@ import {
   measureBatchSchema,
   sampleSchema,
 } from '@granary/schema';
+import { aMeasureBatch, aSample } from '@granary/testing/schema-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
-import { aMeasureBatch, aSample } from '../../schema/test/fixtures.ts';
 import {
   type ConsumedRecord,
   type TopicPartition,

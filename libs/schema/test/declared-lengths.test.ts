@@ -1,3 +1,4 @@
+import { aMeasureBatch, aSample } from '@granary/testing/schema-fixtures';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,6 @@ import {
   schemaErrors,
 } from '../index.ts';
 import { checkDeclaredLengths } from '../src/declared-lengths.ts';
-import { aMeasureBatch, aSample } from './fixtures.ts';
 
 const long = avro.Type.forSchema('long');
 const varint = (n: number) => long.toBuffer(n);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isRetriable } from '@granary/errors';
+import { aMeasureBatch, aSample, mitakaSampleSchema } from '@granary/testing/schema-fixtures';
 import { describe, expect, it } from 'vitest';
 import { infra } from '../../../test/infra/endpoints.ts';
 import {
@@ -10,7 +11,6 @@ import {
   sampleSchema,
   schemaErrors,
 } from '../index.ts';
-import { aMeasureBatch, aSample, mitakaSampleSchema } from './fixtures.ts';
 
 const subjects = () => `${infra().schemaRegistryUrl}/subjects`;
 const registry = () => createSchemaRegistryClient({ url: infra().schemaRegistryUrl });

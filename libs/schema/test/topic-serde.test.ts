@@ -1,5 +1,6 @@
 import { AvroDeserializer, AvroSerializer, SerdeType } from '@confluentinc/schemaregistry';
 import { isRetriable } from '@granary/errors';
+import { aMeasureBatch, aSample, mitakaSampleSchema } from '@granary/testing/schema-fixtures';
 import { describe, expect, it } from 'vitest';
 import {
   type SchemaRegistryClient,
@@ -10,7 +11,6 @@ import {
   schemaErrors,
   valueSubject,
 } from '../index.ts';
-import { aMeasureBatch, aSample, mitakaSampleSchema } from './fixtures.ts';
 
 const mockRegistry = (): SchemaRegistryClient => createSchemaRegistryClient({ url: 'mock://unit' });
 

@@ -1,5 +1,5 @@
-import type { AvroSchema, MeasureBatch, Sample } from '../index.ts';
-import { sampleSchema } from '../index.ts';
+import type { AvroSchema, MeasureBatch, Sample } from '@granary/schema';
+import { sampleSchema } from '@granary/schema';
 
 export function aSample(overrides: Partial<Sample> = {}): Sample {
   return {
