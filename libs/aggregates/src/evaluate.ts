@@ -192,19 +192,13 @@ function evaluate(op: Operation, grid: Grid, all: readonly MetricReference[]): V
     }
     case 'resample': {
       const sub = asGrid(evaluate(op.operand, grid, all), op.kind);
-      const sampled = sub.columns.map((column) => {
-        const keep = [...column.keys()].filter((i) => !Number.isNaN(column[i]));
-        const points = {
-          timestamps: Float64Array.from(keep, (i) => sub.times[i]!),
-          values: Float64Array.from(keep, (i) => column[i]!),
-        };
-        return resample(points, op.granularitySeconds * 1e6, op.method);
-      });
-      const times = Float64Array.from(new Set(sampled.flatMap((p) => [...p.timestamps]))).sort();
-      const columns = sampled.map((p) => {
-        const byTime = new Map([...p.timestamps].map((t, i) => [t, p.values[i]!]));
-        return Float64Array.from(times, (t) => byTime.get(t) ?? Number.NaN);
-      });
+      // Like Gnocchi, every column is resampled over the whole grid, its gaps (NaN) included: a
+      // bucket holding a NaN is NaN for the NaN-propagating methods, and all columns share buckets.
+      const sampled = sub.columns.map((values) =>
+        resample({ timestamps: sub.times, values }, op.granularitySeconds * 1e6, op.method),
+      );
+      const times = sampled[0]?.timestamps ?? new Float64Array(0);
+      const columns = sampled.map((points) => points.values);
       return { ...sub, granularitySeconds: op.granularitySeconds, times, columns };
     }
     case 'rolling': {

@@ -203,6 +203,48 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
     expect(out.m2).toEqual(rows(60, M2[60]!));
   });
 
+  // Answers of Gnocchi 4.7.1 for the same two series (m2 has gaps at :01 and :04), 3 s buckets.
+  it('resamples gaps as NaN, as Gnocchi: sum/max/rate: of a bucket with a gap are NaN, min/median/count skip or count it', () => {
+    const at = (points: [number, number][]): Record<number, Rows> => ({
+      1: points.map(([s, v]) => [`00:00:0${s}`, v]),
+    });
+    const series = {
+      m1: at([
+        [0, 1],
+        [1, 2],
+        [2, 4],
+        [3, 8],
+        [4, 16],
+        [5, 32],
+      ]),
+      m2: at([
+        [0, 10],
+        [2, 30],
+        [3, 40],
+        [5, 60],
+      ]),
+    };
+    const resampled = (method: string, fill: EvaluateOptions['fill']) => {
+      const out = run(
+        ['resample', method, 3, ['metric', ['m1', 'mean'], ['m2', 'mean']]],
+        series,
+        { fill, neededOverlap: 0 },
+        [1],
+      );
+      return { m1: out.m1?.map(([, , v]) => v), m2: out.m2?.map(([, , v]) => v) };
+    };
+    expect(resampled('sum', 'null')).toEqual({ m1: [7, 56], m2: [Number.NaN, Number.NaN] });
+    expect(resampled('sum', 'dropna')).toEqual({ m1: [7, 56], m2: [] });
+    expect(resampled('sum', 0)).toEqual({ m1: [7, 56], m2: [40, 100] });
+    expect(resampled('sum', undefined)).toEqual({ m1: [7, 56], m2: [Number.NaN, Number.NaN] });
+    expect(resampled('max', 'null').m2).toEqual([Number.NaN, Number.NaN]);
+    expect(resampled('min', 'null').m2).toEqual([10, 40]);
+    expect(resampled('count', 'null').m2).toEqual([3, 3]);
+    expect(resampled('median', 'null').m2).toEqual([30, 60]);
+    expect(resampled('rate:sum', 'null')).toEqual({ m1: [3, 28], m2: [Number.NaN, Number.NaN] });
+    expect(resampled('rate:sum', 0).m2).toEqual([20, 30]);
+  });
+
   it('refuses a rolling whose window × points exceeds the cost limit, with a coded 400', () => {
     const start = Date.parse('2015-03-06T00:00:00Z') / 1000;
     const long: Rows = Array.from({ length: 20_000 }, (_, i) => [
