@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
+import { snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snappyLiteral, writeRequest } from '../../../libs/rest/test/wire-encoders.ts';
 import { infra } from '../../../test/infra/endpoints.ts';
 import { type ReadStack, adminHeaders, startReadStack } from './stack.ts';
 

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { type Index, createIndex } from '@granary/index';
 import { createLogger } from '@granary/observability';
 import { createTestDatabase } from '@granary/testing/database';
+import { snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, indexPort } from '../index.ts';
 import { fakeMeasures, restConfig } from './helpers.ts';
-import { snappyLiteral, writeRequest } from './wire-encoders.ts';
 
 /*
  * The tenancy matrix: every route of the API × every kind of caller, against the real index on

@@ -1,8 +1,8 @@
+import { type Series, snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import { describe, expect, it } from 'vitest';
 import { parseLineProtocol, precisionNanos } from '../src/wire/line-protocol.ts';
 import { decodeWriteRequest } from '../src/wire/remote-write.ts';
 import { snappyUncompress } from '../src/wire/snappy.ts';
-import { type Series, snappyLiteral, writeRequest } from './wire-encoders.ts';
 
 const NS = precisionNanos(undefined)!;
 const parse = (text: string, unit = NS) => parseLineProtocol(Buffer.from(text), unit);

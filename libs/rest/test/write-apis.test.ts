@@ -1,10 +1,10 @@
 import { gzipSync } from 'node:zlib';
+import { snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resourceWrites } from '../src/routes/influxdb.ts';
 import { parseLineProtocol, precisionNanos } from '../src/wire/line-protocol.ts';
 import { ADMIN, FOOBAR, testApi } from './helpers.ts';
-import { snappyLiteral, writeRequest } from './wire-encoders.ts';
 
 /*
  * The InfluxDB and Prometheus routes' HTTP behaviour before any index work: methods, headers, and
