@@ -44,6 +44,16 @@ export const ApiConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    status: Type.Object(
+      {
+        /** Consumer groups besides the processors' whose lag `/v1/status?details=true` shows. */
+        consumerGroups: Type.Array(
+          Type.Object({ groupId: Type.String({ minLength: 1 }), topic: Type.String({ minLength: 1 }) }),
+          { default: [{ groupId: 'granary-ingest', topic: 'granary.samples' }] },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: LogSection,
     admin: AdminSection,
   },

@@ -1,7 +1,12 @@
 import { registerConsole } from '@granary/console';
-import { RedisRefresher } from '@granary/coordination';
+import {
+  RedisRefresher,
+  createRedisClient,
+  readMemberStatuses,
+  warnOnConnectionError,
+} from '@granary/coordination';
 import { createIndex } from '@granary/index';
-import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { BatchingProducer, consumerGroupLag, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
 import { ByteBoundedLru, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
@@ -90,13 +95,30 @@ async function startMeasureReads(
     segmentCache: new ByteBoundedLru<Segment>(config.measures.segmentCacheBytes),
     refresher,
   });
+  const statusRedis = createRedisClient(config.redis, {
+    role: 'commands',
+    lazyConnect: true,
+    onError: warnOnConnectionError(logger),
+  });
+  const lagOf = config.status.consumerGroups;
   const backlog: BacklogPort = {
     backlog: () => measuresBacklog({ admin, store, topic, groupId: config.measures.processorGroupId }),
+    consumerGroups: () =>
+      Promise.all([
+        consumerGroupLag(admin, config.measures.processorGroupId, topic),
+        ...lagOf.map(({ groupId, topic: groupTopic }) => consumerGroupLag(admin, groupId, groupTopic)),
+      ]),
+    members: () => readMemberStatuses(statusRedis),
   };
+  // The API starts without Redis; until it connects, the status shows no members (null).
+  statusRedis
+    .connect()
+    .catch((err: unknown) => logger.warn({ err }, 'redis connection for member statuses failed; retrying'));
   return {
     reader,
     backlog,
     close: async () => {
+      statusRedis.disconnect();
       await refresher.close();
       await admin.disconnect();
       await store.close();

@@ -5,6 +5,10 @@
  * substitute small in-memory versions. Time values are seconds (granularities) or epoch µs.
  */
 import type {
+  ArchivePolicy,
+  ArchivePolicyInput,
+  ArchivePolicyItem,
+  ArchivePolicyItemInput,
   ArchivePolicyRule,
   AttributeValue,
   MetricCreate,
@@ -18,6 +22,10 @@ import type {
 } from '@granary/index';
 
 export type {
+  ArchivePolicy,
+  ArchivePolicyInput,
+  ArchivePolicyItem,
+  ArchivePolicyItemInput,
   ArchivePolicyRule,
   AttributeValue,
   MetricCreate,
@@ -29,34 +37,6 @@ export type {
   ResourceCreate,
   ResourceUpdate,
 };
-
-export interface ArchivePolicyItem {
-  granularity: number;
-  points: number | null;
-  timespan: number | null;
-}
-
-export interface ArchivePolicy {
-  name: string;
-  backWindow: number;
-  definition: readonly ArchivePolicyItem[];
-  aggregationMethods: readonly string[];
-}
-
-/** Two of the three, in seconds (the index completes the third). */
-export interface ArchivePolicyItemInput {
-  granularity?: number;
-  points?: number;
-  timespan?: number;
-}
-
-export interface ArchivePolicyInput {
-  name: string;
-  backWindow?: number;
-  definition: readonly ArchivePolicyItemInput[];
-  /** Method names, `*`, `+m`, `-m`; absent means the defaults. */
-  aggregationMethods?: readonly string[];
-}
 
 export interface ArchivePolicyStore {
   create(input: ArchivePolicyInput): Promise<ArchivePolicy>;
@@ -223,6 +203,28 @@ export interface PartitionBacklog {
   owner: string | null;
 }
 
+/** A consumer group other than the processors' (ingest's) and its lag on a topic it reads. */
+export interface ConsumerGroupLag {
+  groupId: string;
+  topic: string;
+  lag: number;
+}
+
+/** What a processor or ingest last published of itself (@granary/coordination's MemberStatus). */
+export interface MemberReport {
+  service: 'processor' | 'ingest';
+  member: string;
+  /** When it was published (ms since the epoch). */
+  at: number;
+  deadLetters: readonly { code: string; count: number }[];
+  droppedTooOld: number;
+  rebuilds: readonly { metricId: string; partition: number; phase: string; since: number }[];
+}
+
 export interface BacklogPort {
   backlog(): Promise<PartitionBacklog[]>;
+  /** Lag of the other consumer groups, for `/v1/status?details=true`. */
+  consumerGroups?(): Promise<ConsumerGroupLag[]>;
+  /** The live members' published status, for `/v1/status?details=true`. */
+  members?(): Promise<MemberReport[]>;
 }

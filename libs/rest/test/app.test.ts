@@ -144,6 +144,76 @@ describe('status', () => {
     expect(Object.keys(brief.json().storage)).toEqual(['summary']);
   });
 
+  it('adds each group lag and the members dead letters, dropped points and rebuilds in details', async () => {
+    const member = (name: string, service: 'processor' | 'ingest', codes: [string, number][]) => ({
+      service,
+      member: name,
+      at: Date.UTC(2026, 0, 1),
+      deadLetters: codes.map(([code, count]) => ({ code, count })),
+      droppedTooOld: service === 'processor' ? 4 : 0,
+      rebuilds:
+        name === 'p1'
+          ? [{ metricId: 'm-1', partition: 3, phase: 'accepted', since: Date.UTC(2026, 0, 1, 0, 0, 1) }]
+          : [],
+    });
+    const backlog = {
+      backlog: async () => [{ partition: 0, lag: 5, checkpointOffset: 120, owner: 'processor-a' }],
+      consumerGroups: async () => [
+        { groupId: 'granary-processors', topic: 'granary.measures', lag: 5 },
+        { groupId: 'granary-ingest', topic: 'granary.samples', lag: 2 },
+      ],
+      members: async () => [
+        member('i1', 'ingest', [['SCHEMA_UNREADABLE', 1]]),
+        member('p1', 'processor', [
+          ['SCHEMA_UNREADABLE', 2],
+          ['PROCESSING_METRIC_UNKNOWN', 1],
+        ]),
+        member('p2', 'processor', []),
+      ],
+    };
+    app = await testApi({}, fakeIndex(), undefined, backlog);
+    const status = (
+      await app.inject({ method: 'GET', url: '/v1/status?details=true', headers: { authorization: ADMIN } })
+    ).json();
+    expect(status.granary.consumer_groups).toEqual([
+      { group: 'granary-processors', topic: 'granary.measures', lag: 5 },
+      { group: 'granary-ingest', topic: 'granary.samples', lag: 2 },
+    ]);
+    expect(status.granary.dead_letters).toEqual([
+      { code: 'PROCESSING_METRIC_UNKNOWN', count: 1 },
+      { code: 'SCHEMA_UNREADABLE', count: 3 },
+    ]);
+    expect(status.granary.points_dropped_too_old).toBe(8);
+    expect(status.granary.rebuilds).toEqual([
+      { member: 'p1', metric_id: 'm-1', partition: 3, phase: 'accepted', since: '2026-01-01T00:00:01.000Z' },
+    ]);
+    expect(status.granary.members.map((m: { member: string }) => m.member)).toEqual(['i1', 'p1', 'p2']);
+    expect(status.granary.members[1]).toMatchObject({
+      service: 'processor',
+      updated_at: '2026-01-01T00:00:00.000Z',
+      points_dropped_too_old: 4,
+    });
+    const brief = await app.inject({
+      method: 'GET',
+      url: '/v1/status?details=false',
+      headers: { authorization: ADMIN },
+    });
+    expect(brief.json().granary).toBeUndefined();
+  });
+
+  it('shows members as null, not an error, when their statuses cannot be read', async () => {
+    const backlog = {
+      backlog: async () => [],
+      members: async () => {
+        throw new Error('redis is away');
+      },
+    };
+    app = await testApi({}, fakeIndex(), undefined, backlog);
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { authorization: ADMIN } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().granary).toMatchObject({ members: null, dead_letters: [], consumer_groups: [] });
+  });
+
   it('answers 503 when no backlog source is configured', async () => {
     app = await testApi();
     expect(

@@ -1,9 +1,10 @@
 import { AGGREGATION_METHODS } from '@granary/carbonara';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError } from '../errors.ts';
 import type { OpenApiCollector } from '../openapi.ts';
 import { type Query, queryValue } from '../pagination.ts';
+import type { MemberReport } from '../ports.ts';
 
 /** The collections `GET /v1/` links to, as Gnocchi's V1Controller lists them. */
 const V1_COLLECTIONS = [
@@ -20,6 +21,51 @@ const V1_COLLECTIONS = [
   'search',
   'status',
 ];
+
+/**
+ * What Gnocchi's status has no place for: every consumer group's lag, and what the live processors
+ * and ingest members published (dead letters by code, points dropped as too old, rebuilds running).
+ * Members are null when Redis cannot be read, rather than failing the whole status.
+ */
+async function granaryDetails(ctx: RouteContext, log: FastifyBaseLogger) {
+  const backlog = ctx.deps.backlog;
+  const groups = (await backlog?.consumerGroups?.()) ?? [];
+  let members: MemberReport[] | null;
+  try {
+    members = (await backlog?.members?.()) ?? [];
+  } catch (err) {
+    log.warn({ err }, 'status: member statuses could not be read');
+    members = null;
+  }
+  const deadLetters = new Map<string, number>();
+  for (const { code, count } of (members ?? []).flatMap((m) => m.deadLetters)) {
+    deadLetters.set(code, (deadLetters.get(code) ?? 0) + count);
+  }
+  const counts = (entries: Iterable<readonly [string, number]>) =>
+    [...entries].map(([code, count]) => ({ code, count })).sort((a, b) => a.code.localeCompare(b.code));
+  return {
+    consumer_groups: groups.map(({ groupId, topic, lag }) => ({ group: groupId, topic, lag })),
+    dead_letters: counts(deadLetters),
+    points_dropped_too_old: (members ?? []).reduce((sum, m) => sum + m.droppedTooOld, 0),
+    rebuilds: (members ?? []).flatMap((m) =>
+      m.rebuilds.map((r) => ({
+        member: m.member,
+        metric_id: r.metricId,
+        partition: r.partition,
+        phase: r.phase,
+        since: new Date(r.since).toISOString(),
+      })),
+    ),
+    members:
+      members?.map((m) => ({
+        service: m.service,
+        member: m.member,
+        updated_at: new Date(m.at).toISOString(),
+        dead_letters: counts(m.deadLetters.map(({ code, count }) => [code, count] as const)),
+        points_dropped_too_old: m.droppedTooOld,
+      })) ?? null,
+  };
+}
 
 /** Version discovery, health, capabilities and the OpenAPI document. */
 export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, openApi: OpenApiCollector): void {
@@ -90,6 +136,7 @@ export function registerRootRoutes(app: FastifyInstance, ctx: RouteContext, open
             : {}),
         },
       },
+      ...(details ? { granary: await granaryDetails(ctx, request.log) } : {}),
     };
   });
 
