@@ -108,7 +108,7 @@ async function startMeasureReads(
         consumerGroupLag(admin, config.measures.processorGroupId, topic),
         ...lagOf.map(({ groupId, topic: groupTopic }) => consumerGroupLag(admin, groupId, groupTopic)),
       ]),
-    members: () => readMemberStatuses(statusRedis),
+    members: () => readMemberStatuses(statusRedis, topic),
   };
   // The API starts without Redis; until it connects, the status shows no members (null).
   statusRedis

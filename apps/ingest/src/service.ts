@@ -214,13 +214,18 @@ export async function startIngest(
   // Its dead letters by code for the console: ingest drops no points and runs no rebuilds.
   const statusRedis = createRedisClient(config.redis, {
     role: 'commands',
-    lazyConnect: false,
+    lazyConnect: true,
     // Every lost connection shows as a failed write, which the publisher logs once per outage.
     onError: () => {},
   });
+  // Commands are not queued: connect first, so the first status is not refused for being early.
+  await statusRedis
+    .connect()
+    .catch((err: unknown) => logger.warn({ err }, 'redis not reachable at start; member status retries'));
   const member = `${hostname()} ${process.pid}`;
   const status = new MemberStatusPublisher(
     statusRedis,
+    config.topics.measures.name,
     () => ({
       service: 'ingest',
       member,

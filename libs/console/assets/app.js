@@ -529,6 +529,67 @@ async function aggregatesPage(params, render) {
 
 // --- status ---------------------------------------------------------------------------------
 
+/**
+ * Lag per consumer group, and what the live processors and ingest members published of themselves
+ * (absent from a status without details; `members` null while the API cannot read Redis).
+ * @param {any} granary
+ */
+function memberSections(granary) {
+  if (!granary) return [];
+  /** @type {{ group: string, topic: string, lag: number }[]} */
+  const groups = granary.consumer_groups ?? [];
+  /** @type {{ code: string, count: number }[]} */
+  const deadLetters = granary.dead_letters ?? [];
+  /** @type {{ member: string, metric_id: string, partition: number, phase: string, since: string }[]} */
+  const rebuilds = granary.rebuilds ?? [];
+  /** @type {{ service: string, member: string, updated_at: string, dead_letters: { code: string, count: number }[], points_dropped_too_old: number }[] | null} */
+  const members = granary.members;
+  return [
+    h('h2', {}, 'Consumer lag per group'),
+    table(
+      ['group', 'topic', 'lag'],
+      groups.map((g) => [g.group, g.topic, g.lag]),
+    ),
+    h('h2', {}, 'Dead letters by error code'),
+    members === null
+      ? h('p', { class: 'muted' }, 'Member statuses cannot be read (Redis unreachable).')
+      : deadLetters.length === 0
+        ? h(
+            'p',
+            { class: 'muted', 'data-testid': 'no-dead-letters' },
+            'No record dead-lettered by a live member.',
+          )
+        : table(
+            ['error code', 'records'],
+            deadLetters.map((d) => [d.code, d.count]),
+          ),
+    h('h2', {}, 'Points dropped as too old'),
+    h(
+      'p',
+      { 'data-testid': 'dropped-too-old' },
+      `${granary.points_dropped_too_old ?? 0} point(s), outside their metric's back window.`,
+    ),
+    h('h2', {}, 'Rebuilds in progress'),
+    rebuilds.length === 0
+      ? h('p', { class: 'muted' }, 'None.')
+      : table(
+          ['metric', 'partition', 'phase', 'since', 'processor'],
+          rebuilds.map((r) => [r.metric_id, r.partition, r.phase, r.since, r.member]),
+        ),
+    h('h2', {}, 'Members'),
+    table(
+      ['service', 'member', 'updated', 'dead letters', 'dropped too old'],
+      (members ?? []).map((m) => [
+        m.service,
+        m.member,
+        m.updated_at,
+        m.dead_letters.map((d) => `${d.code}: ${d.count}`).join(', '),
+        m.points_dropped_too_old,
+      ]),
+    ),
+  ];
+}
+
 /** @param {URLSearchParams} _params @param {Render} render */
 async function statusPage(_params, render) {
   const draw = async () => {
@@ -559,6 +620,7 @@ async function statusPage(_params, render) {
         ['partition', 'owner', 'lag', 'checkpoint offset'],
         rows.map((r) => [r.partition, r.owner, r.lag, r.checkpoint]),
       ),
+      memberSections(status.granary),
     );
   };
   await draw();

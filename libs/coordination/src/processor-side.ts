@@ -75,7 +75,7 @@ export class ProcessorRedis {
 
   /** Writes `snapshot()` as this processor's member status every interval, once started. */
   statusPublisher(snapshot: () => MemberStatus): MemberStatusPublisher {
-    return new MemberStatusPublisher(this.commands, snapshot, this.logger);
+    return new MemberStatusPublisher(this.commands, this.topic, snapshot, this.logger);
   }
 
   private async listen<Request extends { readonly topic: string }>(

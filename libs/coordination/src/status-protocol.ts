@@ -6,8 +6,9 @@ import type { Redis } from 'ioredis';
  * live only in each process's Prometheus metrics, and the rebuilds it is running (whose messages
  * travel over pub/sub and are stored per id, not per member).
  *
- * - Key `granary:status:<service>:<member>` holds the JSON {@link MemberStatus} (`v` is the format
- *   version). A member rewrites it every {@link STATUS_INTERVAL_MS}; it expires after three missed
+ * - Key `granary:status:<topic>:<service>:<member>` holds the JSON {@link MemberStatus} (`v` is
+ *   the format version); `<topic>` is the measures topic, so deployments (or tests) sharing a Redis
+ *   see only their own members. A member rewrites it every {@link STATUS_INTERVAL_MS}; it expires after three missed
  *   intervals, so a dead member disappears from the page on its own.
  * - Counts are lists of `{ code | reason, count }`, never objects keyed by a code.
  */
@@ -19,8 +20,8 @@ const STATUS_KEY_PREFIX = 'granary:status:';
 export type StatusService = 'processor' | 'ingest';
 const SERVICES: readonly string[] = ['processor', 'ingest'] satisfies StatusService[];
 
-export function memberStatusKey(service: StatusService, member: string): string {
-  return `${STATUS_KEY_PREFIX}${service}:${member}`;
+export function memberStatusKey(topic: string, service: StatusService, member: string): string {
+  return `${STATUS_KEY_PREFIX}${topic}:${service}:${member}`;
 }
 
 export interface CodeCount {
@@ -95,21 +96,27 @@ export function parseMemberStatus(message: string): MemberStatus | undefined {
 }
 
 /** Writes one member's status, expiring after three intervals. */
-export async function writeMemberStatus(commands: Redis, status: MemberStatus): Promise<void> {
+export async function writeMemberStatus(commands: Redis, topic: string, status: MemberStatus): Promise<void> {
   await commands.set(
-    memberStatusKey(status.service, status.member),
+    memberStatusKey(topic, status.service, status.member),
     encodeMemberStatus(status),
     'EX',
     STATUS_TTL_SECONDS,
   );
 }
 
-/** Every live member's status, by service then member; malformed values are skipped. */
-export async function readMemberStatuses(commands: Redis): Promise<MemberStatus[]> {
+/** Every live member's status on `topic`, by service then member; malformed values are skipped. */
+export async function readMemberStatuses(commands: Redis, topic: string): Promise<MemberStatus[]> {
   const keys: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await commands.scan(cursor, 'MATCH', `${STATUS_KEY_PREFIX}*`, 'COUNT', 100);
+    const [next, batch] = await commands.scan(
+      cursor,
+      'MATCH',
+      `${STATUS_KEY_PREFIX}${escapeGlob(topic)}:*`,
+      'COUNT',
+      100,
+    );
     keys.push(...batch);
     cursor = next;
   } while (cursor !== '0');
@@ -131,6 +138,7 @@ export class MemberStatusPublisher {
 
   constructor(
     private readonly commands: Redis,
+    private readonly topic: string,
     private readonly snapshot: () => MemberStatus,
     private readonly logger: Logger,
     private readonly intervalMs = STATUS_INTERVAL_MS,
@@ -144,7 +152,7 @@ export class MemberStatusPublisher {
 
   async publish(): Promise<void> {
     try {
-      await writeMemberStatus(this.commands, this.snapshot());
+      await writeMemberStatus(this.commands, this.topic, this.snapshot());
       if (this.failing) this.logger.info('member status published again');
       this.failing = false;
     } catch (err) {
@@ -157,6 +165,9 @@ export class MemberStatusPublisher {
     clearInterval(this.timer);
   }
 }
+
+/** A topic name as a literal in a SCAN pattern (topics may hold no glob characters, but be sure). */
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 /** Adds `count` to `code`'s entry: the tally behind a `deadLetters` list. */
 export function countByCode(counts: Map<string, number>, code: string, count = 1): void {

@@ -35,8 +35,10 @@ describe('member status records', () => {
     expect(parseMemberStatus(encoded)).toEqual(status);
   });
 
-  it('are keyed by service and member', () => {
-    expect(memberStatusKey('ingest', 'h 1')).toBe('granary:status:ingest:h 1');
+  it('are keyed by measures topic, service and member', () => {
+    expect(memberStatusKey('granary.measures', 'ingest', 'h 1')).toBe(
+      'granary:status:granary.measures:ingest:h 1',
+    );
   });
 
   it('refuse another version, or malformed fields', () => {
