@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ReadStack, adminHeaders, startReadStack } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ReadStack, adminHeaders, startReadStack } from '../../apps/api/test/stack.ts';
 import { ensureVenv } from '../python-venv.ts';
 
 /**

@@ -1,5 +1,5 @@
+import { type ReadStack, adminHeaders as headers, startReadStack } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, adminHeaders as headers, startReadStack } from './stack.ts';
 
 /**
  * `POST /v1/aggregates` with `resource_type` + `search`, as Grafana's Gnocchi datasource and Aodh

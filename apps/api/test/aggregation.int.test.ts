@@ -1,5 +1,5 @@
+import { type ReadStack, callApi, startReadStack } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, callApi, startReadStack } from './stack.ts';
 
 /**
  * Gnocchi's deprecated `/v1/aggregation/*` endpoints and `POST /v1/search/metric` through the real

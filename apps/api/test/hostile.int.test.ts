@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { type ReadStack, adminHeaders as headers, startReadStack } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, adminHeaders as headers, startReadStack } from './stack.ts';
 
 /**
  * Requests a hostile tenant can send: each is refused with a 4xx in Gnocchi's error shape (or, for

@@ -1,8 +1,8 @@
 import type { RunningProcessor } from '@granary/app-processor';
 import { partitionFor } from '@granary/kafka';
 import { FileObjectStore, listSplitKeys, readManifest } from '@granary/storage';
+import { type ReadStack, adminHeaders as headers, startReadStack, until } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, adminHeaders as headers, startReadStack, until } from './stack.ts';
 
 /**
  * Measures written through the API come back through it: a real processor consumes them from

@@ -1,5 +1,5 @@
+import { type ReadStack, adminHeaders, callApi, startReadStack, until } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReadStack, adminHeaders, callApi, startReadStack, until } from '../../api/test/stack.ts';
 import { runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/commands.ts';
 import { EXIT_CODES } from '../src/errors.ts';

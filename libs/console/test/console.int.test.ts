@@ -3,16 +3,12 @@ import { type Server, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RunningProcessor } from '@granary/app-processor';
+import { type ReadStack, adminHeaders, callApi, startReadStack, until } from '@granary/testing/api-stack';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ReadStack,
-  adminHeaders,
-  callApi,
-  startReadStack,
-  until,
-} from '../../../apps/api/test/stack.ts';
+import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { ensureChromium } from '../../../test/infra/chromium.ts';
+import { infra } from '../../../test/infra/endpoints.ts';
 import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
 
 const ARTIFACTS = join(PROJECT_ROOT, '.granary', 'test-artifacts', 'console');
@@ -242,6 +238,28 @@ describe('the console at /ui in a real Chromium', () => {
       await phone.close();
       proxy.server.close();
     }
+  });
+
+  it('shows a poisoned record as a dead letter by its code, on /v1/status and on the page', async () => {
+    const kafka = createKafkaClient({ brokers: infra().kafkaBrokers, clientId: 'console-poison' });
+    const producer = new BatchingProducer(kafka.createSender());
+    await producer.connect();
+    // No magic byte: the processor cannot even find the writer schema.
+    await producer.send([{ topic: stack.topic, key: metricId, value: Buffer.from('not a measure batch') }]);
+    await producer.close();
+    const details = async () =>
+      (await callApi(stack, 'GET', '/v1/status?details=true')).body as {
+        granary: { dead_letters: unknown[]; consumer_groups: { topic: string }[] };
+      };
+    await expect
+      .poll(async () => (await details()).granary.dead_letters, { timeout: 60_000, interval: 1000 })
+      .toEqual([{ code: 'SCHEMA_CORRUPT_RECORD', count: 1 }]);
+    expect((await details()).granary.consumer_groups.map((g) => g.topic)).toContain(stack.topic);
+    await page.goto(`${stack.api.url}/ui/#/status`);
+    await expect
+      .poll(() => page.getByTestId('dead-letters').locator('tbody td').allTextContents(), { timeout: 30_000 })
+      .toEqual(['SCHEMA_CORRUPT_RECORD', '1']);
+    await shoot('status-dead-letter');
   });
 
   it('shows a stopped processor’s partitions moving to the other', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiConfigSchema, type RunningApi, startApi } from '@granary/app-api';
 import {
   type ProcessorConfig,
   ProcessorConfigSchema,
@@ -10,11 +11,10 @@ import {
 } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
-import { createTestDatabase } from '@granary/testing/database';
 import { Kafka, logLevel } from 'kafkajs';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
-import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';
+import { infra } from '../infra/endpoints.ts';
+import { TEST_USERS_FILE } from '../infra/settings.ts';
+import { createTestDatabase } from './database.ts';
 
 /**
  * The API over a real index (a database of its own), measures topics of its own and a filesystem
