@@ -1,9 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateStream } from '@granary/testing/stream';
-import { TcpProxy } from '@granary/testing/tcp-proxy';
-import { afterAll, describe, expect, it } from 'vitest';
 import {
   caughtUp,
   createTestIndex,
@@ -17,7 +14,10 @@ import {
   scratchDirectory,
   spawnApp,
   uniqueSuffix,
-} from '../../apps/processor/test/environment.ts';
+} from '@granary/testing/processor-environment';
+import { generateStream } from '@granary/testing/stream';
+import { TcpProxy } from '@granary/testing/tcp-proxy';
+import { afterAll, describe, expect, it } from 'vitest';
 import { infra } from '../infra/endpoints.ts';
 
 /**

@@ -8,9 +8,6 @@ import type { Index } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { FileObjectStore, type ObjectStore, readManifest } from '@granary/storage';
-import type { StreamBatch } from '@granary/testing/stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import {
   createTestIndex,
   createTopics,
@@ -21,7 +18,10 @@ import {
   produce,
   s3Store,
   uniqueSuffix,
-} from '../../processor/test/environment.ts';
+} from '@granary/testing/processor-environment';
+import type { StreamBatch } from '@granary/testing/stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { cliEnv, compactedObjects, granary, uniqueName } from './integration.ts';
 
 const PARTITIONS = 4;

@@ -1,11 +1,6 @@
 import type { CrashPoint } from '@granary/processing';
 import { CRASH_POINTS } from '@granary/processing';
 import { compactedObjects } from '@granary/testing/object-store';
-import { SHORT_WITH_RATE, generateStream, seededRandom } from '@granary/testing/stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
-import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';
 import {
   type TestStorage,
   caughtUp,
@@ -21,7 +16,12 @@ import {
   scratchDirectory,
   spawnProcessor,
   uniqueSuffix,
-} from './environment.ts';
+} from '@granary/testing/processor-environment';
+import { SHORT_WITH_RATE, generateStream, seededRandom } from '@granary/testing/stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { infra } from '../../../test/infra/endpoints.ts';
+import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
+import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';
 
 /**
  * The crash test of issue 6: a fixed seeded stream, one run killed with SIGKILL (by the

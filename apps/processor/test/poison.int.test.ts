@@ -5,10 +5,6 @@ import { BatchingProducer, type ConsumedRecord, createKafkaClient, readDeadLette
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { readManifest } from '@granary/storage';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 import {
   createTestIndex,
   createTopics,
@@ -18,7 +14,11 @@ import {
   s3Store,
   scratchDirectory,
   uniqueSuffix,
-} from './environment.ts';
+} from '@granary/testing/processor-environment';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { infra } from '../../../test/infra/endpoints.ts';
+import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 
 const suffix = uniqueSuffix();
 const topic = `test.processor.poison.${suffix}`;

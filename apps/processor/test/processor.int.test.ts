@@ -8,12 +8,6 @@ import { createLogger } from '@granary/observability';
 import { compilePolicy } from '@granary/processing';
 import { parseSplitObjectKey, rawTailKey, readManifest } from '@granary/storage';
 import { compactedObjects } from '@granary/testing/object-store';
-import { MEDIUM, generateStream } from '@granary/testing/stream';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 import {
   compactEverything,
   createTestIndex,
@@ -26,7 +20,13 @@ import {
   s3Store,
   scratchDirectory,
   uniqueSuffix,
-} from './environment.ts';
+} from '@granary/testing/processor-environment';
+import { MEDIUM, generateStream } from '@granary/testing/stream';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { infra } from '../../../test/infra/endpoints.ts';
+import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 
 const suffix = uniqueSuffix();
 const topic = `test.processor.${suffix}`;

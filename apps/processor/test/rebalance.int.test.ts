@@ -1,7 +1,5 @@
 import { readManifest } from '@granary/storage';
 import { compactedObjects } from '@granary/testing/object-store';
-import { generateStream } from '@granary/testing/stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caughtUp,
   compactEverything,
@@ -17,7 +15,9 @@ import {
   scratchDirectory,
   spawnProcessor,
   uniqueSuffix,
-} from './environment.ts';
+} from '@granary/testing/processor-environment';
+import { generateStream } from '@granary/testing/stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * The rebalance test of issue 6: two processors share the partitions, a third joins, one leaves,

@@ -1,8 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readManifest } from '@granary/storage';
 import { compactedObjects } from '@granary/testing/object-store';
-import { generateStream } from '@granary/testing/stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caughtUp,
   compactEverything,
@@ -17,7 +15,9 @@ import {
   scratchDirectory,
   spawnProcessor,
   uniqueSuffix,
-} from './environment.ts';
+} from '@granary/testing/processor-environment';
+import { generateStream } from '@granary/testing/stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Issue 15's stop-under-backlog contract: with a million measures waiting, a SIGTERM'd processor

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Index, createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
@@ -16,12 +16,12 @@ import {
 } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
-import type { StreamBatch } from '@granary/testing/stream';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
+import { infra } from '../infra/endpoints.ts';
+import { PROJECT_ROOT } from '../infra/settings.ts';
+import type { StreamBatch } from './stream.ts';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' };
 
 export const uniqueSuffix = () => randomBytes(4).toString('hex');
