@@ -81,6 +81,52 @@ describe('/v1/aggregation/metric', () => {
     ]);
     expect(two.json()).toEqual([['2015-03-01T00:00:00+00:00', 'M', POINTS - 1]]);
   });
+
+  // Gnocchi 4.7.1's answers: b has gaps at :01 and :04, which its resample keeps (NaN) in the
+  // bucket, so b's week is NaN and the nan-aware reaggregation gives a's mean alone.
+  it('resamples the aligned series with their gaps, as Gnocchi', async () => {
+    const at = (points: [number, number][]) => ({
+      timestamps: Float64Array.from(points, ([second]) => START + second * 1e6),
+      values: Float64Array.from(points, ([, value]) => value),
+    });
+    const byMetric = new Map([
+      [
+        ids.a,
+        at([
+          [0, 1],
+          [1, 2],
+          [2, 4],
+          [3, 8],
+          [4, 16],
+          [5, 32],
+        ]),
+      ],
+      [
+        ids.b,
+        at([
+          [0, 10],
+          [2, 30],
+          [3, 40],
+          [5, 60],
+        ]),
+      ],
+    ]);
+    measures.port.reader!.read = async (query) =>
+      query.granularities.map((granularitySeconds) => ({
+        granularitySeconds,
+        points: byMetric.get(query.metric.id)!,
+      }));
+    const values = async (query: string) =>
+      (await post(`/v1/aggregation/metric?granularity=1&needed_overlap=0&${query}`, [ids.a, ids.b]))
+        .json()
+        .map(([, , value]: [string, unknown, number]) => value);
+    for (const fill of ['&fill=null', '&fill=dropna', '']) {
+      expect(await values(`resample=W${fill}`)).toEqual([10.5]);
+      expect(await values(`resample=3${fill}`)).toEqual([2.3333333333333335, 18.666666666666668]);
+    }
+    expect(await values('resample=W&fill=0')).toEqual([16.916666666666664]);
+    expect(await values('resample=3&fill=0')).toEqual([7.833333333333334, 26]);
+  });
 });
 
 describe('POST /v1/search/metric', () => {

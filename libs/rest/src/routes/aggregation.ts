@@ -249,17 +249,15 @@ async function calendarResampled(
   args: AggregatesArguments,
   how: { aggregation: string; reaggregation: string; unit: CalendarUnit },
 ) {
-  const aligned = await evaluateMetrics(ctx, series, metrics, args);
+  // Gnocchi resamples the aligned grid with its gaps (NaN), which `dropna` only drops from the
+  // final output: the grid is read as with `null`.
+  const gridArgs: AggregatesArguments = args.fill === 'dropna' ? { ...args, fill: 'null' } : args;
+  const aligned = await evaluateMetrics(ctx, series, metrics, gridArgs);
   const resampled = new Map<number, Map<string, Points>>();
   for (const { reference, granularitySeconds, timestamps, values } of aligned.series) {
-    const keep = [...values.keys()].filter((i) => !Number.isNaN(values[i]));
-    const points = {
-      timestamps: Float64Array.from(keep, (i) => timestamps[i]!),
-      values: Float64Array.from(keep, (i) => values[i]!),
-    };
     const byReference = resampled.get(granularitySeconds) ?? new Map<string, Points>();
     resampled.set(granularitySeconds, byReference);
-    byReference.set(referenceKey(reference!), resample(points, how.unit, how.aggregation));
+    byReference.set(referenceKey(reference!), resample({ timestamps, values }, how.unit, how.aggregation));
   }
   const reduced = evaluateOperations(
     { kind: 'aggregate', method: how.reaggregation, operand: series },
