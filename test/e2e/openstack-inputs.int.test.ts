@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createLogger } from '@granary/observability';
 import { type PyDict, PyFloat, computeSignature } from '@granary/telemetry';
-import { encode } from '@msgpack/msgpack';
-import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/ingest/index.ts';
 import {
   FIXTURES,
   type FixtureNotification,
   FIXTURE_IDS as ID,
   osloRecord,
-} from '../../apps/ingest/test/fixtures/notifications.ts';
+} from '@granary/testing/notifications';
+import { encode } from '@msgpack/msgpack';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/ingest/index.ts';
 import { infra } from '../infra/endpoints.ts';
 import { type E2eStack, startE2eStack, waitFor } from './stack.ts';
 

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { NotificationMeters, decodeNotification, parseMeterDefinitions } from '@granary/notification-meters';
 import { admitMeterDict } from '@granary/publisher';
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_METERS_FILE } from '../index.ts';
 import {
   FIXTURES,
   type FixtureNotification,
   FIXTURE_IDS as ID,
   osloRecord,
-} from './fixtures/notifications.ts';
+} from '@granary/testing/notifications';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_METERS_FILE } from '../index.ts';
 
 const shipped = parseMeterDefinitions(readFileSync(DEFAULT_METERS_FILE, 'utf8'), 'meters.yaml');
 const meters = new NotificationMeters(shipped.definitions);
