@@ -57,6 +57,38 @@ describe('RebuildDesk', () => {
     expect(runs).toEqual([2, 2]);
   });
 
+  it('lists a rebuild as in progress from accepted until done or failed', async () => {
+    let finish: (result: { records: number; offset: number }) => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    const outcomes = [
+      () =>
+        new Promise<{ records: number; offset: number }>((resolve) => {
+          finish = resolve;
+        }),
+      () =>
+        new Promise<{ records: number; offset: number }>((_, reject) => {
+          fail = reject;
+        }),
+    ];
+    const { desk } = deskWith(() =>
+      (outcomes.shift() as () => Promise<{ records: number; offset: number }>)(),
+    );
+    const running = desk.handle(request('d'));
+    await new Promise((tick) => setTimeout(tick, 0));
+    expect(desk.inProgress()).toEqual([
+      { metricId: METRIC, partition: 2, phase: 'accepted', since: expect.any(Number) },
+    ]);
+    finish({ records: 1, offset: 2 });
+    await running;
+    expect(desk.inProgress()).toEqual([]);
+    const failing = desk.handle(request('e'));
+    await new Promise((tick) => setTimeout(tick, 0));
+    expect(desk.inProgress()).toHaveLength(1);
+    fail(new Error('boom'));
+    await failing;
+    expect(desk.inProgress()).toEqual([]);
+  });
+
   it('reports a failure with its code, and keeps reporting it', async () => {
     const { desk, published } = deskWith(async () => {
       throw coordinationErrors('COORDINATION_UNAVAILABLE', 'lost Redis while rebuilding');
