@@ -7,10 +7,11 @@ export interface ArchivePolicyItem {
   timespan: number | null;
 }
 
+/** An archive policy as the index stores it and the API shows it (durations in seconds). */
 export interface ArchivePolicy {
   name: string;
   backWindow: number;
-  definition: ArchivePolicyItem[];
+  definition: readonly ArchivePolicyItem[];
   /** Resolved method names (no `*`, `+m`, `-m`): what the processors compute. */
   aggregationMethods: string[];
 }
@@ -25,8 +26,9 @@ export interface ArchivePolicyItemInput {
 export interface ArchivePolicyInput {
   name: string;
   backWindow?: number;
-  definition: ArchivePolicyItemInput[];
-  aggregationMethods?: string[];
+  definition: readonly ArchivePolicyItemInput[];
+  /** Method names, `*`, `+m`, `-m`; absent means the defaults. */
+  aggregationMethods?: readonly string[];
 }
 
 /** Gnocchi's `[archive_policy] default_aggregation_methods`. */

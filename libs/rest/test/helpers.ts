@@ -61,7 +61,7 @@ export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
             points: item.points ?? null,
             timespan: item.points && item.granularity ? item.points * item.granularity : null,
           })),
-          aggregationMethods: input.aggregationMethods ?? ['mean'],
+          aggregationMethods: [...(input.aggregationMethods ?? ['mean'])],
         };
         policies.set(policy.name, policy);
         return policy;
