@@ -46,11 +46,8 @@ export const ApiConfigSchema = Type.Object(
     ),
     status: Type.Object(
       {
-        /** Consumer groups besides the processors' whose lag `/v1/status?details=true` shows. */
-        consumerGroups: Type.Array(
-          Type.Object({ groupId: Type.String({ minLength: 1 }), topic: Type.String({ minLength: 1 }) }),
-          { default: [{ groupId: 'granary-ingest', topic: 'granary.samples' }] },
-        ),
+        /** Ingest's consumer group, whose lag on the samples topic `/v1/status?details=true` shows. */
+        ingestGroupId: Type.String({ minLength: 1, default: 'granary-ingest' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -100,13 +100,12 @@ async function startMeasureReads(
     lazyConnect: true,
     onError: warnOnConnectionError(logger),
   });
-  const lagOf = config.status.consumerGroups;
   const backlog: BacklogPort = {
     backlog: () => measuresBacklog({ admin, store, topic, groupId: config.measures.processorGroupId }),
     consumerGroups: () =>
       Promise.all([
         consumerGroupLag(admin, config.measures.processorGroupId, topic),
-        ...lagOf.map(({ groupId, topic: groupTopic }) => consumerGroupLag(admin, groupId, groupTopic)),
+        consumerGroupLag(admin, config.status.ingestGroupId, config.topics.samples.name),
       ]),
     members: () => readMemberStatuses(statusRedis, topic),
   };
