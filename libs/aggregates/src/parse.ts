@@ -1,4 +1,4 @@
-import { isAggregationMethod, timespanSeconds } from '@granary/carbonara';
+import { COMPARISON_ALIASES, isAggregationMethod, timespanSeconds } from '@granary/carbonara';
 import { describedAggregatesError, invalidOperations } from './errors.ts';
 
 /** One series a query reads: a metric (id, or name pattern with resources) and an aggregation method. */
@@ -23,22 +23,7 @@ export const REDUCERS = ['mean', 'median', 'std', 'min', 'max', 'sum', 'var', 'c
 export type Reducer = (typeof REDUCERS)[number];
 
 const BINARY_ALIASES = {
-  '=': 'eq',
-  '==': 'eq',
-  eq: 'eq',
-  '<': 'lt',
-  lt: 'lt',
-  '>': 'gt',
-  gt: 'gt',
-  '<=': 'le',
-  '≤': 'le',
-  le: 'le',
-  '>=': 'ge',
-  '≥': 'ge',
-  ge: 'ge',
-  '!=': 'ne',
-  '≠': 'ne',
-  ne: 'ne',
+  ...COMPARISON_ALIASES,
   '%': 'mod',
   mod: 'mod',
   '+': 'add',

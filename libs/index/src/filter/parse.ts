@@ -1,7 +1,8 @@
+import { COMPARISON_ALIASES, type Comparison } from '@granary/carbonara';
 import { described, invalidInput } from '../errors.ts';
 
 export type FilterScalar = string | number | boolean | null;
-export type ComparisonOperator = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'like';
+export type ComparisonOperator = Comparison | 'like';
 
 /** One AST for both of Gnocchi's filter forms; attribute names are checked later, against a type. */
 export type ResourceFilter =
@@ -15,25 +16,7 @@ export const FILTER_LIMITS = { maxDepth: 32, maxNodes: 1000, maxTextLength: 65_5
 
 // Maps: operators come from the request, so `constructor` or `__proto__` must not find anything.
 const COMPARISONS = new Map<string, ComparisonOperator>(
-  Object.entries({
-    '=': 'eq',
-    '==': 'eq',
-    eq: 'eq',
-    '<': 'lt',
-    lt: 'lt',
-    '>': 'gt',
-    gt: 'gt',
-    '<=': 'le',
-    '≤': 'le',
-    le: 'le',
-    '>=': 'ge',
-    '≥': 'ge',
-    ge: 'ge',
-    '!=': 'ne',
-    '≠': 'ne',
-    ne: 'ne',
-    like: 'like',
-  }),
+  Object.entries({ ...COMPARISON_ALIASES, like: 'like' }),
 );
 const CONJUNCTIONS = new Map<string, 'and' | 'or'>([
   ['and', 'and'],
