@@ -47,6 +47,7 @@ export {
   countByCode,
   encodeMemberStatus,
   memberStatusKey,
+  newMemberName,
   parseMemberStatus,
   readMemberStatuses,
   writeMemberStatus,

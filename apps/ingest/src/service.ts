@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { MemberStatusPublisher, codeCounts, createRedisClient } from '@granary/coordination';
+import { MemberStatusPublisher, codeCounts, createRedisClient, newMemberName } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -222,7 +221,7 @@ export async function startIngest(
   await statusRedis
     .connect()
     .catch((err: unknown) => logger.warn({ err }, 'redis not reachable at start; member status retries'));
-  const member = `${hostname()} ${process.pid}`;
+  const member = newMemberName();
   const status = new MemberStatusPublisher(
     statusRedis,
     config.topics.measures.name,

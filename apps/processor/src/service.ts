@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { ProcessorRedis, RebuildDesk, codeCounts } from '@granary/coordination';
+import { ProcessorRedis, RebuildDesk, codeCounts, newMemberName } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
@@ -145,7 +144,7 @@ export async function startProcessor(
       .catch((err: unknown) => logger.error({ err, request }, 'rebuild status could not be published'));
   });
 
-  const member = `${hostname()} ${process.pid}`;
+  const member = newMemberName();
   const status = redis.statusPublisher(() => {
     const tally = instruments.tally();
     return {

@@ -551,18 +551,18 @@ function memberSections(granary) {
       groups.map((g) => [g.group, g.topic, g.lag]),
     ),
     h('h2', {}, 'Dead letters by error code'),
-    members === null
-      ? h('p', { class: 'muted' }, 'Member statuses cannot be read (Redis unreachable).')
-      : deadLetters.length === 0
-        ? h(
-            'p',
-            { class: 'muted', 'data-testid': 'no-dead-letters' },
-            'No record dead-lettered by a live member.',
-          )
-        : table(
-            ['error code', 'records'],
-            deadLetters.map((d) => [d.code, d.count]),
-          ),
+    h(
+      'div',
+      { 'data-testid': 'dead-letters' },
+      members === null
+        ? h('p', { class: 'muted' }, 'Member statuses cannot be read (Redis unreachable).')
+        : deadLetters.length === 0
+          ? h('p', { class: 'muted' }, 'No record dead-lettered by a live member.')
+          : table(
+              ['error code', 'records'],
+              deadLetters.map((d) => [d.code, d.count]),
+            ),
+    ),
     h('h2', {}, 'Points dropped as too old'),
     h(
       'p',

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from '@granary/observability';
 import type { Redis } from 'ioredis';
 
@@ -22,6 +24,14 @@ const SERVICES: readonly string[] = ['processor', 'ingest'] satisfies StatusServ
 
 export function memberStatusKey(topic: string, service: StatusService, member: string): string {
   return `${STATUS_KEY_PREFIX}${topic}:${service}:${member}`;
+}
+
+/**
+ * A member name unique to one running service: host and pid say where it runs, the random part
+ * tells apart services sharing a process (tests run two processors in one).
+ */
+export function newMemberName(): string {
+  return `${hostname()} ${process.pid} ${randomBytes(3).toString('hex')}`;
 }
 
 export interface CodeCount {
