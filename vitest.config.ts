@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: [
+            'libs/*/test/**/*.test.ts',
+            'apps/*/test/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+            'test/testing/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
         },
