@@ -205,24 +205,13 @@ describe('operations (expected values from aggregates-with-metric-ids.yaml)', ()
 
   // Answers of Gnocchi 4.7.1 for the same two series (m2 has gaps at :01 and :04), 3 s buckets.
   it('resamples gaps as NaN, as Gnocchi: sum/max/rate: of a bucket with a gap are NaN, min/median/count skip or count it', () => {
-    const at = (points: [number, number][]): Record<number, Rows> => ({
-      1: points.map(([s, v]) => [`00:00:0${s}`, v]),
+    // One value a second from 00:00:00, null where the series has no point.
+    const everySecond = (values: (number | null)[]): Record<number, Rows> => ({
+      1: values.flatMap((v, s) => (v === null ? [] : [[`00:00:0${s}`, v] as [string, number]])),
     });
     const series = {
-      m1: at([
-        [0, 1],
-        [1, 2],
-        [2, 4],
-        [3, 8],
-        [4, 16],
-        [5, 32],
-      ]),
-      m2: at([
-        [0, 10],
-        [2, 30],
-        [3, 40],
-        [5, 60],
-      ]),
+      m1: everySecond([1, 2, 4, 8, 16, 32]),
+      m2: everySecond([10, null, 30, 40, null, 60]),
     };
     const resampled = (method: string, fill: EvaluateOptions['fill']) => {
       const out = run(

@@ -85,31 +85,17 @@ describe('/v1/aggregation/metric', () => {
   // Gnocchi 4.7.1's answers: b has gaps at :01 and :04, which its resample keeps (NaN) in the
   // bucket, so b's week is NaN and the nan-aware reaggregation gives a's mean alone.
   it('resamples the aligned series with their gaps, as Gnocchi', async () => {
-    const at = (points: [number, number][]) => ({
-      timestamps: Float64Array.from(points, ([second]) => START + second * 1e6),
-      values: Float64Array.from(points, ([, value]) => value),
-    });
+    // One value a second from START, null where the metric has no point.
+    const everySecond = (values: (number | null)[]) => {
+      const seconds = [...values.keys()].filter((s) => values[s] !== null);
+      return {
+        timestamps: Float64Array.from(seconds, (s) => START + s * 1e6),
+        values: Float64Array.from(seconds, (s) => values[s]!),
+      };
+    };
     const byMetric = new Map([
-      [
-        ids.a,
-        at([
-          [0, 1],
-          [1, 2],
-          [2, 4],
-          [3, 8],
-          [4, 16],
-          [5, 32],
-        ]),
-      ],
-      [
-        ids.b,
-        at([
-          [0, 10],
-          [2, 30],
-          [3, 40],
-          [5, 60],
-        ]),
-      ],
+      [ids.a, everySecond([1, 2, 4, 8, 16, 32])],
+      [ids.b, everySecond([10, null, 30, 40, null, 60])],
     ]);
     measures.port.reader!.read = async (query) =>
       query.granularities.map((granularitySeconds) => ({
