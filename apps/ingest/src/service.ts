@@ -257,7 +257,7 @@ export async function startIngest(
   const stop = () => {
     stopping ??= (async () => {
       await admin.close();
-      status.stop();
+      await status.stop();
       statusRedis.disconnect();
       await consumer.stop();
       await udp.stop();

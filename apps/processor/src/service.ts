@@ -198,7 +198,7 @@ export async function startProcessor(
       // The port first, so a replacement can bind it while this one finishes.
       await admin.close();
       for (const timer of timers) timer.cancel();
-      status.stop();
+      await status.stop();
       // Stops fetching, lets the batch in hand finish, revokes every partition (a last checkpoint
       // each, consistent with the offsets it commits) and leaves the group; a compaction in
       // flight meanwhile is not waited for first, so a backlog cannot hold the stop back.

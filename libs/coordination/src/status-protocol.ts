@@ -145,6 +145,7 @@ export async function readMemberStatuses(commands: Redis, topic: string): Promis
 export class MemberStatusPublisher {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private key: string | undefined;
 
   constructor(
     private readonly commands: Redis,
@@ -162,7 +163,9 @@ export class MemberStatusPublisher {
 
   async publish(): Promise<void> {
     try {
-      await writeMemberStatus(this.commands, this.topic, this.snapshot());
+      const status = this.snapshot();
+      this.key = memberStatusKey(this.topic, status.service, status.member);
+      await writeMemberStatus(this.commands, this.topic, status);
       if (this.failing) this.logger.info('member status published again');
       this.failing = false;
     } catch (err) {
@@ -171,8 +174,15 @@ export class MemberStatusPublisher {
     }
   }
 
-  stop(): void {
+  /** Stops writing and removes the status, so a member that stops cleanly leaves the page at once. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    if (this.key === undefined) return;
+    try {
+      await this.commands.del(this.key);
+    } catch (err) {
+      this.logger.warn({ err }, 'member status could not be removed; it expires on its own');
+    }
   }
 }
 

@@ -51,7 +51,7 @@ describe('member statuses in a real Redis', () => {
     await redis.del(memberStatusKey(`${topic}.other`, 'processor', 'elsewhere'));
   });
 
-  it('are rewritten by the publisher with what its snapshot says now', async () => {
+  it('are rewritten by the publisher with what its snapshot says now, and removed when it stops', async () => {
     let count = 1;
     const publisher = new MemberStatusPublisher(
       redis,
@@ -67,6 +67,7 @@ describe('member statuses in a real Redis', () => {
         async () => (await readMemberStatuses(redis, topic)).find((s) => s.member === 'live')?.deadLetters,
       )
       .toEqual([{ code: 'SCHEMA_CORRUPT_RECORD', count: 7 }]);
-    publisher.stop();
+    await publisher.stop();
+    expect((await readMemberStatuses(redis, topic)).map((s) => s.member)).not.toContain('live');
   });
 });
