@@ -3,14 +3,13 @@
  * does not offer (offsets by time, group state, moving committed offsets, topic config changes).
  * Everything else, reading exact offset ranges included, goes through @granary/kafka.
  */
-import { GranaryError } from '@granary/errors';
 import {
   type ConsumedRecord,
   type PartitionRange,
   type RangeReader,
   type TopicPartitionOffset,
   createKafkaClient,
-  kafkaErrors,
+  translated,
 } from '@granary/kafka';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { cliErrors } from './errors.ts';
@@ -33,18 +32,6 @@ export interface GroupState {
   /** Kafka's group state: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead. */
   state: string;
   members: number;
-}
-
-/** A kafkajs failure as the same coded errors @granary/kafka uses. */
-async function translated<Result>(action: string, call: () => Promise<Result>): Promise<Result> {
-  try {
-    return await call();
-  } catch (cause) {
-    if (cause instanceof GranaryError) throw cause;
-    const error = cause as { name?: string; message?: string; retriable?: boolean };
-    const detail = `${action}: ${error.name ?? 'Error'}: ${error.message}`;
-    throw kafkaErrors(error.retriable ? 'KAFKA_UNAVAILABLE' : 'KAFKA_REQUEST_FAILED', detail, { cause });
-  }
 }
 
 export class KafkaTools {
