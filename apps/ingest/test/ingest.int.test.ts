@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@granary/config';
+import { createRedisClient, readMemberStatuses } from '@granary/coordination';
 import { resourceUuid } from '@granary/index';
 import { type ConsumedRecord, type KafkaClient, createKafkaClient, readDeadLetter } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
@@ -295,7 +296,15 @@ describe('ingest against the real Kafka, registry, PostgreSQL and Redis', () => 
 /** `{"a": {"a": ... {}}}`, `levels` objects deep. */
 const nestedJson = (levels: number) => `${'{"a": '.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
 
+const redis = createRedisClient(
+  { url: infra().redisUrl },
+  { role: 'commands', lazyConnect: true, onError: () => {} },
+);
+
 describe('ingest past poison records', () => {
+  beforeAll(() => redis.connect());
+  afterAll(() => redis.quit());
+
   it('dead-letters records that used to throw or allocate without bound, with their reason, and goes on', async () => {
     const groupId = unique('poison-group');
     const ingest = await startIngest(ingestConfig(groupId, poisonTopics), logger);
@@ -373,8 +382,24 @@ describe('ingest past poison records', () => {
       // Committed past everything, and still healthy.
       await committedToTheEnd(groupId, [poisonTopics.samples, poisonTopics.oslo]);
       expect((await fetch(`${ingest.adminUrl}/healthz`)).status).toBe(200);
+
+      // Its member status (for /v1/status and the console) counts the same dead letters by code.
+      await expect
+        .poll(
+          async () => (await readMemberStatuses(redis, poisonTopics.measures)).map((m) => m.deadLetters),
+          {
+            timeout: 15_000,
+          },
+        )
+        .toEqual([
+          [
+            { code: 'SCHEMA_CORRUPT_RECORD', count: 1 },
+            { code: 'TELEMETRY_TOO_DEEP', count: 2 },
+          ],
+        ]);
     } finally {
       await ingest.stop();
+      expect(await readMemberStatuses(redis, poisonTopics.measures)).toEqual([]);
       await measuresRead.stop();
       await deadLettersRead.stop();
     }
