@@ -31,6 +31,9 @@ const NullableString = Type.Union([Type.String(), Type.Null()]);
 const Timestamp = Type.String({ description: 'ISO 8601 with offset, as Python isoformat()' });
 const Link = Type.Object({ rel: Type.String(), href: Type.String() });
 
+/** Records counted by error code (`/v1/status?details=true`). */
+const codeCount = Type.Object({ code: Type.String(), count: Type.Integer() });
+
 /** Gnocchi's error body: webob's status and title, the description text or voluptuous object. */
 export const GnocchiError = Type.Object(
   {
@@ -247,6 +250,37 @@ export const OPERATIONS: ReadonlyMap<string, OperationDoc> = new Map<string, Ope
             processors: Type.Array(Type.String()),
             statistics: Type.Record(Type.String(), Type.Unknown()),
           }),
+          // Granary's own details: lag per group and what live processors and ingest published.
+          granary: Type.Optional(
+            Type.Object({
+              consumer_groups: Type.Array(
+                Type.Object({ group: Type.String(), topic: Type.String(), lag: Type.Integer() }),
+              ),
+              dead_letters: Type.Array(codeCount),
+              points_dropped_too_old: Type.Integer(),
+              rebuilds: Type.Array(
+                Type.Object({
+                  member: Type.String(),
+                  metric_id: Type.String(),
+                  partition: Type.Integer(),
+                  phase: Type.String(),
+                  since: Type.String(),
+                }),
+              ),
+              members: Type.Union([
+                Type.Array(
+                  Type.Object({
+                    service: Type.String(),
+                    member: Type.String(),
+                    updated_at: Type.String(),
+                    dead_letters: Type.Array(codeCount),
+                    points_dropped_too_old: Type.Integer(),
+                  }),
+                ),
+                Type.Null(),
+              ]),
+            }),
+          ),
         }),
       ),
     },
