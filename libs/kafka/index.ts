@@ -11,7 +11,7 @@ export type { DeadLetterInfo, EachRecordOptions } from './src/dead-letter.ts';
 export { kafkaErrors } from './src/errors.ts';
 /** For the CLI's kafkajs calls the ports do not offer: the same translation to coded errors. */
 export { translated } from './src/kafkajs/errors.ts';
-export { consumerGroupLag } from './src/lag.ts';
+export { consumerGroupLag, consumerGroupLags } from './src/lag.ts';
 export type { GroupLag } from './src/lag.ts';
 export type { KafkaErrorCode } from './src/errors.ts';
 export { createKafkaClient } from './src/kafkajs/client.ts';

@@ -6,7 +6,7 @@ import {
   warnOnConnectionError,
 } from '@granary/coordination';
 import { createIndex } from '@granary/index';
-import { BatchingProducer, consumerGroupLag, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { BatchingProducer, consumerGroupLags, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
 import { ByteBoundedLru, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
@@ -103,9 +103,9 @@ async function startMeasureReads(
   const backlog: BacklogPort = {
     backlog: () => measuresBacklog({ admin, store, topic, groupId: config.measures.processorGroupId }),
     consumerGroups: () =>
-      Promise.all([
-        consumerGroupLag(admin, config.measures.processorGroupId, topic),
-        consumerGroupLag(admin, config.status.ingestGroupId, config.topics.samples.name),
+      consumerGroupLags(admin, [
+        { groupId: config.measures.processorGroupId, topic },
+        { groupId: config.status.ingestGroupId, topic: config.topics.samples.name },
       ]),
     members: () => readMemberStatuses(statusRedis, topic),
   };

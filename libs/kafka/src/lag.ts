@@ -29,3 +29,18 @@ export async function consumerGroupLag(
   );
   return { groupId, topic, lag };
 }
+
+/**
+ * The lag of each group on its topic, leaving out a topic that does not exist (a deployment
+ * without ingest has no samples topic). Asking kafkajs for an unknown topic's offsets would retry
+ * for many seconds and then fail, so the topics are looked up first.
+ */
+export async function consumerGroupLags(
+  admin: Pick<TopicAdmin, 'describeTopics' | 'endOffsets' | 'committedOffsets'>,
+  groups: readonly { readonly groupId: string; readonly topic: string }[],
+): Promise<GroupLag[]> {
+  const present = await admin.describeTopics([...new Set(groups.map((g) => g.topic))]);
+  return Promise.all(
+    groups.filter((g) => present.has(g.topic)).map((g) => consumerGroupLag(admin, g.groupId, g.topic)),
+  );
+}
