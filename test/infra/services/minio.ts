@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  aptInstall,
   commandExists,
   forgetPid,
   recordedPid,
@@ -27,11 +28,44 @@ export const MINIO_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'gra
 
 type Report = (line: string) => void;
 
-function goCommand(): string {
-  if (commandExists('go')) return 'go';
-  // Where the Go tarball installs itself when PATH has not been told.
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('MinIO is built from source: install Go 1.24 or newer (the `go` command) first');
+/** MinIO's go.mod asks for Go 1.24; this release is fetched when the machine has no such Go. */
+const GO_TOOLCHAIN = 'go1.24.13';
+const GO_ARCH: Partial<Record<NodeJS.Architecture, string>> = { x64: 'amd64', arm64: 'arm64' };
+
+function goIsRecentEnough(go: string): boolean {
+  const version = /^go(\d+)\.(\d+)/.exec(run(go, ['env', 'GOVERSION']).trim());
+  return version !== null && (Number(version[1]) > 1 || Number(version[2]) >= 24);
+}
+
+/**
+ * A Go of 1.24 or newer: the machine's own, else Go's release as the module proxy serves it
+ * (`golang.org/toolchain`, the module `GOTOOLCHAIN` switching uses), unpacked once into the cache.
+ * Debian bookworm's golang-go is 1.19, too old for both MinIO and toolchain switching.
+ */
+async function goCommand(home: string, report: Report): Promise<string> {
+  // /usr/local/go is where the Go tarball installs itself when PATH has not been told.
+  const installed = ['go', '/usr/local/go/bin/go'].find((go) =>
+    go === 'go' ? commandExists(go) : existsSync(go),
+  );
+  if (installed && goIsRecentEnough(installed)) return installed;
+  const arch = GO_ARCH[process.arch];
+  if (!arch) throw new Error(`MinIO is built from source: install Go 1.24 or newer for ${process.arch}`);
+  const moduleVersion = `v0.0.1-${GO_TOOLCHAIN}.linux-${arch}`;
+  const root = join(home, 'toolchain', `golang.org/toolchain@${moduleVersion}`);
+  const go = join(root, 'bin', 'go');
+  if (existsSync(go)) return go;
+  const url = `https://proxy.golang.org/golang.org/toolchain/@v/${moduleVersion}.zip`;
+  report(`minio: no Go 1.24 here; fetching ${GO_TOOLCHAIN} from ${url}`);
+  const response = await fetch(url, { signal: AbortSignal.timeout(600_000) });
+  if (!response.ok) throw new Error(`fetching Go ${GO_TOOLCHAIN} from ${url}: HTTP ${response.status}`);
+  const archive = join(home, `${moduleVersion}.zip`);
+  writeFileSync(archive, Buffer.from(await response.arrayBuffer()));
+  rmSync(join(home, 'toolchain'), { recursive: true, force: true });
+  // unzip keeps the executable bits the archive records; Node has no unzip of its own.
+  if (!commandExists('unzip')) aptInstall(['unzip']);
+  run('unzip', ['-q', archive, '-d', join(home, 'toolchain')]);
+  rmSync(archive);
+  return go;
 }
 
 /**
@@ -53,14 +87,14 @@ export async function ensureMinioBinary(stateDir: string, report: Report): Promi
     // A build that is interrupted must not leave something at `binary` that looks finished.
     const staging = join(home, `${MINIO_VERSION}.partial`);
     rmSync(staging, { recursive: true, force: true });
-    run(goCommand(), ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
+    run(await goCommand(home, report), ['install', `github.com/minio/minio@${MINIO_VERSION}`], {
       cwd: stateDir,
       env: {
         GOPATH: join(home, 'gopath'),
         GOMODCACHE: join(home, 'gopath', 'pkg', 'mod'),
         GOCACHE: join(home, 'gocache'),
         GOBIN: staging,
-        // MinIO's go.mod asks for Go 1.24: the machine's own Go (newer) builds it, nothing is fetched.
+        // The Go chosen above builds it: no toolchain switch behind our back.
         GOTOOLCHAIN: 'local',
         GOFLAGS: '-buildvcs=false',
       },
