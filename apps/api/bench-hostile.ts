@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { TEST_USERS_FILE } from '@granary/testing/infra';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ApiConfigSchema, startApi } from './index.ts';
 
 /** How long each class runs (and the GET is timed) for. */

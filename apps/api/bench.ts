@@ -19,9 +19,9 @@ import { loadConfig } from '@granary/config';
 import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { createObjectStore, readManifest } from '@granary/storage';
+import { TEST_USERS_FILE } from '@granary/testing/infra';
 import type { TSchema } from '@sinclair/typebox';
 import pg from 'pg';
-import { TEST_USERS_FILE } from '../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from './index.ts';
 
 const MEASURES_PER_REQUEST = 5_000;

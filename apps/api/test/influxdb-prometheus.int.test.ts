@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { type ReadStack, adminHeaders, startReadStack } from '@granary/testing/api-stack';
+import { infra } from '@granary/testing/infra';
 import { snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 
 /**
  * The InfluxDB and Prometheus write APIs through the real stack: the index on PostgreSQL, measures

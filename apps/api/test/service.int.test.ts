@@ -3,10 +3,9 @@ import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { createTestDatabase } from '@granary/testing/database';
+import { TEST_USERS_FILE, infra } from '@granary/testing/infra';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { ApiConfigSchema, type RunningApi, startApi } from '../index.ts';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIndex } from '@granary/index';
 import { FileObjectStore } from '@granary/storage';
+import { infra } from '@granary/testing/infra';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { KafkaTools } from '../src/kafka-tools.ts';
 import { cliEnv, granary, produce, testKafka, uniqueName } from './integration.ts';
 

@@ -5,8 +5,8 @@ import {
   createSchemaRegistryClient,
   measureBatchSchema,
 } from '@granary/schema';
+import { infra } from '@granary/testing/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { createTopics, deleteTopics, granary, produce, topicSpec, uniqueName } from './integration.ts';
 
 const PARTITIONS = 4;

@@ -7,8 +7,8 @@ import {
   provisionTopics,
 } from '@granary/kafka';
 import type { ObjectStore } from '@granary/storage';
+import { infra } from '@granary/testing/infra';
 import { compactedObjects as readCompactedObjects } from '@granary/testing/object-store';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { runCli } from '../src/cli.ts';
 import { COMMANDS } from '../src/commands.ts';
 import { captureStreams } from './support.ts';

@@ -10,10 +10,10 @@ import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { FileObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import { infra } from '@granary/testing/infra';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { KafkaTools } from '../src/kafka-tools.ts';
 import {
   cliEnv,

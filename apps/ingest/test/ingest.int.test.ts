@@ -15,8 +15,8 @@ import {
 } from '@granary/schema';
 import { type UnsignedSample, computeSignature, signSample } from '@granary/telemetry';
 import { type TestIndex, createTestIndex } from '@granary/testing/database';
+import { infra } from '@granary/testing/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { type IngestConfig, IngestConfigSchema, type RunningIngest, startIngest } from '../index.ts';
 
 const SECRET = 'ingest integration secret';

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '@granary/config';
 import { type KafkaClient, createKafkaClient } from '@granary/kafka';
 import { type Sample, TopicSerde, createSchemaRegistryClient, sampleSchema } from '@granary/schema';
-import { infra } from '../../../test/infra/endpoints.ts';
+import { infra } from '@granary/testing/infra';
 import { type PollerConfig, PollerConfigSchema } from '../index.ts';
 
 export const uniqueName = (name: string) => `test.${name}.${randomUUID().slice(0, 8)}`;

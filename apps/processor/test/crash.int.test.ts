@@ -1,5 +1,6 @@
 import type { CrashPoint } from '@granary/processing';
 import { CRASH_POINTS } from '@granary/processing';
+import { S3_CREDENTIALS, infra } from '@granary/testing/infra';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   type TestStorage,
@@ -17,11 +18,9 @@ import {
   spawnProcessor,
   uniqueSuffix,
 } from '@granary/testing/processor-environment';
+import { MINIO_CREDENTIALS, startMinio } from '@granary/testing/services';
 import { SHORT_WITH_RATE, generateStream, seededRandom } from '@granary/testing/stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
-import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';
 
 /**
  * The crash test of issue 6: a fixed seeded stream, one run killed with SIGKILL (by the

@@ -5,6 +5,7 @@ import { BatchingProducer, type ConsumedRecord, createKafkaClient, readDeadLette
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { readManifest } from '@granary/storage';
+import { infra } from '@granary/testing/infra';
 import {
   createTestIndex,
   createTopics,
@@ -17,7 +18,6 @@ import {
 } from '@granary/testing/processor-environment';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 
 const suffix = uniqueSuffix();

@@ -7,6 +7,7 @@ import { createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { compilePolicy } from '@granary/processing';
 import { parseSplitObjectKey, rawTailKey, readManifest } from '@granary/storage';
+import { infra } from '@granary/testing/infra';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   compactEverything,
@@ -25,7 +26,6 @@ import { MEDIUM, generateStream } from '@granary/testing/stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { ProcessorConfigSchema, startProcessor } from '../index.ts';
 
 const suffix = uniqueSuffix();

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import type { RunningProcessor } from '@granary/app-processor';
 import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { type ReadStack, adminHeaders, callApi, startReadStack, until } from '@granary/testing/api-stack';
+import { PROJECT_ROOT, infra } from '@granary/testing/infra';
+import { ensureChromium } from '@granary/testing/services';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureChromium } from '../../../test/infra/chromium.ts';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
 
 const ARTIFACTS = join(PROJECT_ROOT, '.granary', 'test-artifacts', 'console');
 /** Resource attributes are user input: this one would run a script if the console wrote markup. */

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { infra } from '@granary/testing/infra';
 import { TcpProxy } from '@granary/testing/tcp-proxy';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { createRedisClient } from '../index.ts';
 
 /** The factory's two roles against a real Redis that a relay takes away and gives back. */

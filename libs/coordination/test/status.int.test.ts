@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@granary/observability';
+import { infra } from '@granary/testing/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import {
   type MemberStatus,
   MemberStatusPublisher,

@@ -6,9 +6,9 @@ import {
   measureBatchSchema,
   sampleSchema,
 } from '@granary/schema';
+import { infra } from '@granary/testing/infra';
 import { aMeasureBatch, aSample } from '@granary/testing/schema-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import {
   type ConsumedRecord,
   type TopicPartition,

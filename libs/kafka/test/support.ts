@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { infra } from '../../../test/infra/endpoints.ts';
+import { infra } from '@granary/testing/infra';
 import {
   BatchingProducer,
   type ConsumedRecord,

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRegistry } from '@granary/observability';
+import { type TestHypervisor, startTestHypervisor } from '@granary/testing/services';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestHypervisor, startTestHypervisor } from '../../../test/infra/libvirt.ts';
 import {
   COMPUTE_METER_NAMES,
   LibvirtClient,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { type Snmpd, startSnmpd } from '@granary/testing/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Snmpd, startSnmpd } from '../../../test/infra/snmpd.ts';
 import {
   DEFAULT_SNMP_DEFINITIONS,
   type PolledSample,

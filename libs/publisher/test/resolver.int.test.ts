@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { type Index, resourceUuid } from '@granary/index';
 import type { MeterSample } from '@granary/pipeline';
 import { type TestIndex, createTestIndex } from '@granary/testing/database';
+import { infra } from '@granary/testing/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import {
   CEILOMETER_RESOURCE_TYPES,
   GnocchiPublisher,

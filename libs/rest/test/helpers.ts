@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { defineErrors } from '@granary/errors';
 import { createLogger } from '@granary/observability';
+import { TEST_USERS_FILE } from '@granary/testing/infra';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
-import { TEST_USERS_FILE } from '../../../test/infra/settings.ts';
 import { type RestConfig, RestSection, buildApi } from '../index.ts';
 import type {
   AggregateQuery,

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type Index, createIndex } from '@granary/index';
 import { createLogger } from '@granary/observability';
 import { createTestDatabase } from '@granary/testing/database';
+import { KEYSTONE_ADMIN, type Keystone, startKeystone } from '@granary/testing/services';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEYSTONE_ADMIN, type Keystone, startKeystone } from '../../../test/infra/keystone.ts';
 import { buildApi, indexPort } from '../index.ts';
 import { fakeMeasures, restConfig } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { infra } from '@granary/testing/infra';
 import { describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import { createSchemaRegistryClient, measureBatchSchema, registerSchema, valueSubject } from '../index.ts';
 
 describe('registering one subject from several processes at once', () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isRetriable } from '@granary/errors';
+import { infra } from '@granary/testing/infra';
 import { aMeasureBatch, aSample, mitakaSampleSchema } from '@granary/testing/schema-fixtures';
 import { describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
 import {
   type AvroSchema,
   TopicSerde,

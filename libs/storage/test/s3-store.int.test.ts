@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3_CREDENTIALS, infra } from '@granary/testing/infra';
+import { MINIO_CREDENTIALS, startMinio } from '@granary/testing/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infra } from '../../../test/infra/endpoints.ts';
-import { MINIO_CREDENTIALS, startMinio } from '../../../test/infra/services/minio.ts';
-import { S3_CREDENTIALS } from '../../../test/infra/settings.ts';
 import {
   S3ObjectStore,
   type S3StoreOptions,

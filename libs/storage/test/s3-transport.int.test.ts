@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { type TlsS3Proxy, startTlsS3Proxy } from '@granary/testing/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore, type S3StoreOptions, createObjectStore } from '../index.ts';
 import { describeObjectStoreContract } from './object-store-contract.ts';
-import { type TlsS3Proxy, startTlsS3Proxy } from './tls-s3proxy.ts';
 
 /**
  * The S3 driver over the transports the shared S3Proxy does not offer: https with a private CA, and

@@ -2,16 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  aptInstall,
-  commandExists,
-  run,
-  startDetached,
-  stopProcess,
-  waitUntil,
-} from '../../../test/infra/process.ts';
-import { s3proxyJar, s3proxyProperties } from '../../../test/infra/services/s3proxy.ts';
-import { loadInfraSettings } from '../../../test/infra/settings.ts';
+import { aptInstall, commandExists, run, startDetached, stopProcess, waitUntil } from './process.ts';
+import { s3proxyJar, s3proxyProperties } from './services/s3proxy.ts';
+import { loadInfraSettings } from './settings.ts';
 
 /** The host name S3Proxy reads virtual-hosted bucket names under (`<bucket>.localhost`). */
 export const VIRTUAL_HOST = 'localhost';
