@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
-import { TEST_USERS_FILE } from '@granary/testing/infra';
+import { TEST_USERS_FILE } from '@granary/testing/settings';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { ApiConfigSchema, startApi } from './index.ts';

@@ -19,7 +19,7 @@ import { loadConfig } from '@granary/config';
 import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { createObjectStore, readManifest } from '@granary/storage';
-import { TEST_USERS_FILE } from '@granary/testing/infra';
+import { TEST_USERS_FILE } from '@granary/testing/settings';
 import type { TSchema } from '@sinclair/typebox';
 import pg from 'pg';
 import { ApiConfigSchema, type RunningApi, startApi } from './index.ts';

@@ -1,6 +1,6 @@
 import type { CrashPoint } from '@granary/processing';
 import { CRASH_POINTS } from '@granary/processing';
-import { S3_CREDENTIALS, infra } from '@granary/testing/infra';
+import { infra } from '@granary/testing/infra';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   type TestStorage,
@@ -19,6 +19,7 @@ import {
   uniqueSuffix,
 } from '@granary/testing/processor-environment';
 import { MINIO_CREDENTIALS, startMinio } from '@granary/testing/services';
+import { S3_CREDENTIALS } from '@granary/testing/settings';
 import { SHORT_WITH_RATE, generateStream, seededRandom } from '@granary/testing/stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

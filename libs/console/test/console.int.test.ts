@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import type { RunningProcessor } from '@granary/app-processor';
 import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { type ReadStack, adminHeaders, callApi, startReadStack, until } from '@granary/testing/api-stack';
-import { PROJECT_ROOT, infra } from '@granary/testing/infra';
+import { infra } from '@granary/testing/infra';
 import { ensureChromium } from '@granary/testing/services';
+import { PROJECT_ROOT } from '@granary/testing/settings';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

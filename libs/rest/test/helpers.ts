@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineErrors } from '@granary/errors';
 import { createLogger } from '@granary/observability';
-import { TEST_USERS_FILE } from '@granary/testing/infra';
+import { TEST_USERS_FILE } from '@granary/testing/settings';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import { type RestConfig, RestSection, buildApi } from '../index.ts';

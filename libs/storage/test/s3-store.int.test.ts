@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3_CREDENTIALS, infra } from '@granary/testing/infra';
+import { infra } from '@granary/testing/infra';
 import { MINIO_CREDENTIALS, startMinio } from '@granary/testing/services';
+import { S3_CREDENTIALS } from '@granary/testing/settings';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   S3ObjectStore,
