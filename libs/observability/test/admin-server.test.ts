@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AdminServer, Counter, createLogger, createRegistry, startAdminServer } from '../index.ts';
+import {
+  type AdminServer,
+  createLogger,
+  createRegistry,
+  prometheusInstruments,
+  startAdminServer,
+} from '../index.ts';
 
 let server: AdminServer | undefined;
 afterEach(async () => {
@@ -10,8 +16,7 @@ afterEach(async () => {
 describe('admin server', () => {
   it('exports metrics in Prometheus text and reports probes', async () => {
     const registry = createRegistry('test');
-    const counter = new Counter({ name: 'granary_things_total', help: 'things', registers: [registry] });
-    counter.inc(3);
+    prometheusInstruments(registry).counter({ name: 'granary_things_total', help: 'things' }).inc(3);
     let ready = false;
     server = await startAdminServer({
       host: '127.0.0.1',
