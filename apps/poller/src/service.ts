@@ -7,11 +7,11 @@ import { GranaryError } from '@granary/errors';
 import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
   type AdminServer,
-  Counter,
   type Logger,
   type Registry,
   type ServiceHost,
   createRegistry,
+  prometheusInstruments,
   startAdminServer,
 } from '@granary/observability';
 import {
@@ -125,12 +125,12 @@ export async function startPoller(
   ];
 
   const registry = options.registry ?? createRegistry('poller');
-  const metrics = createPollingMetrics(registry);
-  const reloads = new Counter({
+  const instruments = prometheusInstruments(registry);
+  const metrics = createPollingMetrics(instruments);
+  const reloads = instruments.counter({
     name: 'granary_poller_config_reloads_total',
     help: 'Reloads of polling.yaml, by result',
     labelNames: ['result'],
-    registers: [registry],
   });
 
   const kafka = createKafkaClient(config.kafka, { logger });

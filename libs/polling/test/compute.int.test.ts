@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createRegistry } from '@granary/observability';
+import { createRegistry, prometheusInstruments } from '@granary/observability';
 import { type TestHypervisor, startTestHypervisor } from '@granary/testing/services';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,8 +181,7 @@ describe('compute pollsters on libvirt (test driver)', () => {
 
   it('is scheduled from polling.yaml; an unreachable libvirt is a counted discovery failure, not fatal', async () => {
     const run = async (uri: string) => {
-      const registry = createRegistry('poller');
-      const metrics = createPollingMetrics(registry);
+      const metrics = createPollingMetrics(prometheusInstruments(createRegistry('poller')));
       const batches: PolledBatch[] = [];
       const compute = new LibvirtClient({ uri });
       const scheduler = new PollingScheduler(
@@ -198,7 +197,7 @@ describe('compute pollsters on libvirt (test driver)', () => {
         },
       );
       await scheduler.pollNow(300);
-      const errors = (await metrics.errors.get()).values;
+      const errors = await metrics.errors.readings();
       return { batches, errors };
     };
 

@@ -1,4 +1,5 @@
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger, createRegistry, prometheusInstruments } from '@granary/observability';
+import { metricValue } from '@granary/testing/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type Discovery,
@@ -40,7 +41,8 @@ const discovery = (name: string, found: string[], shared = true): Discovery => (
 });
 
 function setUp(yaml: string, pollsters: Pollster[], extra: { owns?: (r: string) => boolean } = {}) {
-  const metrics = createPollingMetrics(createRegistry('scheduler-test'));
+  const registry = createRegistry('scheduler-test');
+  const metrics = createPollingMetrics(prometheusInstruments(registry));
   const published: PolledBatch[] = [];
   const scheduler = new PollingScheduler(parsePollingConfig(yaml), {
     pollsters,
@@ -56,16 +58,8 @@ function setUp(yaml: string, pollsters: Pollster[], extra: { owns?: (r: string) 
     logger,
     ...extra,
   });
-  return { scheduler, metrics, published };
+  return { scheduler, registry, published };
 }
-
-const metricValue = async (
-  metric: { get(): Promise<{ values: Array<{ value: number; labels: object }> }> },
-  labels: object,
-) =>
-  (await metric.get()).values.find((v) =>
-    Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x),
-  )?.value ?? 0;
 
 describe('PollingScheduler', () => {
   beforeEach(() => {
@@ -122,7 +116,7 @@ describe('PollingScheduler', () => {
       throw pollingErrors('POLLING_SOURCE_FAILED', 'connection refused');
     });
     const healthy = recordingPollster('a.healthy');
-    const { scheduler, metrics } = setUp(
+    const { scheduler, registry } = setUp(
       'sources: [{name: s, interval: 60, meters: ["a.*"], resources: ["r"]}]',
       [broken.pollster, healthy.pollster],
     );
@@ -130,14 +124,17 @@ describe('PollingScheduler', () => {
     await scheduler.pollNow(60);
     expect(healthy.calls).toHaveLength(2);
     expect(broken.calls).toHaveLength(2);
-    expect(await metricValue(metrics.errors, { pollster: 'a.broken', code: 'POLLING_SOURCE_FAILED' })).toBe(
-      2,
-    );
-    expect(await metricValue(metrics.samples, { pollster: 'a.healthy' })).toBe(2);
-    expect(await metricValue(metrics.polls, { pollster: 'a.broken' })).toBe(2);
-    expect(await metricValue(metrics.lastSuccess, { pollster: 'a.healthy' })).toBe(
-      Date.UTC(2026, 0, 1) / 1000,
-    );
+    expect(
+      await metricValue(registry, 'granary_poller_errors_total', {
+        pollster: 'a.broken',
+        code: 'POLLING_SOURCE_FAILED',
+      }),
+    ).toBe(2);
+    expect(await metricValue(registry, 'granary_poller_samples_total', { pollster: 'a.healthy' })).toBe(2);
+    expect(await metricValue(registry, 'granary_poller_polls_total', { pollster: 'a.broken' })).toBe(2);
+    expect(
+      await metricValue(registry, 'granary_poller_last_success_timestamp_seconds', { pollster: 'a.healthy' }),
+    ).toBe(Date.UTC(2026, 0, 1) / 1000);
   });
 
   it('blacklists resources of a permanent error for that source and pollster only', async () => {
@@ -146,7 +143,7 @@ describe('PollingScheduler', () => {
         throw pollingErrors('POLLING_PERMANENT_FAILURE', 'unsupported', { details: { resources: ['bad'] } });
       }
     });
-    const { scheduler, metrics } = setUp(
+    const { scheduler, registry } = setUp(
       [
         'sources:',
         '  - {name: first, interval: 60, meters: ["m"], resources: ["good", "bad"]}',
@@ -158,7 +155,9 @@ describe('PollingScheduler', () => {
     await scheduler.pollNow(60);
     await scheduler.pollNow(300);
     expect(picky.calls).toEqual([['good', 'bad'], ['good'], ['bad']]);
-    expect(await metricValue(metrics.blacklisted, { source: 'first', pollster: 'm' })).toBe(1);
+    expect(
+      await metricValue(registry, 'granary_poller_blacklisted_resources', { source: 'first', pollster: 'm' }),
+    ).toBe(1);
   });
 
   it('splits shared resources with the ownership filter but keeps local discoveries', async () => {
@@ -174,7 +173,7 @@ describe('PollingScheduler', () => {
 
   it('runs at once and then on the interval cadence', async () => {
     const cpu = recordingPollster('cpu');
-    const { scheduler, metrics } = setUp(
+    const { scheduler, registry } = setUp(
       'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
       [cpu.pollster],
     );
@@ -187,13 +186,14 @@ describe('PollingScheduler', () => {
     expect(cpu.calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(30_000);
     expect(cpu.calls).toHaveLength(5);
-    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(0);
+    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(0);
     await scheduler.stop();
   });
 
   it('aligned, starts cycles at whole multiples of the interval', async () => {
     vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 3, 500));
-    const metrics = createPollingMetrics(createRegistry('scheduler-test'));
+    const registry = createRegistry('scheduler-test');
+    const metrics = createPollingMetrics(prometheusInstruments(registry));
     const starts: number[] = [];
     const scheduler = new PollingScheduler(
       parsePollingConfig('sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]'),
@@ -217,13 +217,13 @@ describe('PollingScheduler', () => {
       Date.UTC(2026, 0, 1, 0, 0, 20),
       Date.UTC(2026, 0, 1, 0, 0, 30),
     ]);
-    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(0);
+    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(0);
     await scheduler.stop();
   });
 
   it('counts a cycle that starts late', async () => {
     const cpu = recordingPollster('cpu');
-    const { scheduler, metrics } = setUp(
+    const { scheduler, registry } = setUp(
       'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
       [cpu.pollster],
     );
@@ -233,21 +233,21 @@ describe('PollingScheduler', () => {
     vi.setSystemTime(Date.now() + 3_000);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(cpu.calls).toHaveLength(2);
-    expect(await metricValue(metrics.cyclesLate, { interval: '10' })).toBe(1);
+    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(1);
     await scheduler.stop();
   });
 
   it('never overlaps cycles of one interval: an overrunning cycle is counted and the next skipped', async () => {
     const slow = recordingPollster('cpu', () => new Promise((resolve) => setTimeout(resolve, 15_000)));
-    const { scheduler, metrics } = setUp(
+    const { scheduler, registry } = setUp(
       'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
       [slow.pollster],
     );
     scheduler.start();
     await vi.advanceTimersByTimeAsync(20_000);
     expect(slow.calls).toHaveLength(2);
-    expect(await metricValue(metrics.cyclesSkipped, { interval: '10' })).toBe(1);
-    expect(await metricValue(metrics.cyclesOverrun, { interval: '10' })).toBe(1);
+    expect(await metricValue(registry, 'granary_poller_cycles_skipped_total', { interval: '10' })).toBe(1);
+    expect(await metricValue(registry, 'granary_poller_cycles_overrun_total', { interval: '10' })).toBe(1);
     expect(scheduler.stalledIntervals()).toEqual([]);
     expect(scheduler.stalledIntervals(1)).toEqual([]);
     await vi.advanceTimersByTimeAsync(11_000);
