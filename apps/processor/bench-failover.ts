@@ -16,10 +16,11 @@ import { loadConfig } from '@granary/config';
 import { BatchingProducer, type TopicAdmin, createKafkaClient } from '@granary/kafka';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { S3ObjectStore } from '@granary/storage';
+import { createBenchIndex } from '@granary/testing/postgres';
 import { PROJECT_ROOT } from '@granary/testing/settings';
 import { type IsolatedApp, startIsolatedApp } from '../../tools/build/isolated-app.ts';
 import { RUNNERS } from '../../tools/build/launch.ts';
-import { createBenchIndex, generateMetricIds, roundOf } from './bench-stream.ts';
+import { generateMetricIds, roundOf } from './bench-stream.ts';
 import { ProcessorConfigSchema } from './index.ts';
 
 const PARTITIONS = 16;

@@ -14,8 +14,9 @@ import { BatchingProducer, createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { S3ObjectStore } from '@granary/storage';
+import { createBenchIndex } from '@granary/testing/postgres';
 import { Redis } from 'ioredis';
-import { createBenchIndex, generateMetricIds, roundOf } from './bench-stream.ts';
+import { generateMetricIds, roundOf } from './bench-stream.ts';
 import { type ProcessorConfig, ProcessorConfigSchema, startProcessor } from './index.ts';
 
 const METRICS = 10_000;

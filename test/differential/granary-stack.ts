@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBenchIndex } from '../../apps/processor/bench-stream.ts';
+import { createBenchIndex } from '@granary/testing/postgres';
 import { type IsolatedApp, deleteScopedTopics, startIsolatedApp } from '../../tools/build/isolated-app.ts';
 import { RUNNERS } from '../../tools/build/launch.ts';
 import { PROJECT_ROOT } from '../infra/settings.ts';

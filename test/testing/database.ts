@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { type Index, createIndex } from '@granary/index';
-import pg from 'pg';
 import { infra } from '../infra/endpoints.ts';
+import { type OwnDatabase, createDatabase } from './postgres.ts';
 
 /** A database of its own for one test file, so files never see each other's rows. */
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
+export type TestDatabase = OwnDatabase;
 
 /** A migrated index in a database of its own. */
 export interface TestIndex {
@@ -18,25 +14,14 @@ export interface TestIndex {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = infra().databaseUrl;
-  const name = `granary_test_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+export function createTestDatabase(): Promise<TestDatabase> {
+  return createDatabase(infra().databaseUrl);
 }
 
-export async function createTestIndex(options: { migrate?: boolean } = {}): Promise<TestIndex> {
+/** `seed` also writes Gnocchi's default archive policies and rule (as the API does at start-up). */
+export async function createTestIndex(
+  options: { migrate?: boolean; seed?: boolean } = {},
+): Promise<TestIndex> {
   const database = await createTestDatabase();
   const replicas: Index[] = [];
   const openReplica = () => {
@@ -46,6 +31,7 @@ export async function createTestIndex(options: { migrate?: boolean } = {}): Prom
   };
   const index = openReplica();
   if (options.migrate ?? true) await index.migrate();
+  if (options.seed) await index.seed('defaults');
   return {
     index,
     databaseUrl: database.url,

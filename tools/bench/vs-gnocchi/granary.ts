@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileObjectStore, readManifest } from '@granary/storage';
-import { createBenchIndex } from '../../../apps/processor/bench-stream.ts';
+import { createBenchIndex } from '@granary/testing/postgres';
 import { PROJECT_ROOT } from '../../../test/infra/settings.ts';
 import { type IsolatedApp, deleteScopedTopics, startIsolatedApp } from '../../build/isolated-app.ts';
 import { RUNNERS } from '../../build/launch.ts';
