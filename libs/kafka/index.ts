@@ -9,8 +9,6 @@ export {
 } from './src/dead-letter.ts';
 export type { DeadLetterInfo, EachRecordOptions } from './src/dead-letter.ts';
 export { kafkaErrors } from './src/errors.ts';
-/** For the CLI's kafkajs calls the ports do not offer: the same translation to coded errors. */
-export { translated } from './src/kafkajs/errors.ts';
 export { consumerGroupLag, consumerGroupLags } from './src/lag.ts';
 export type { GroupLag } from './src/lag.ts';
 export type { KafkaErrorCode } from './src/errors.ts';
@@ -21,8 +19,10 @@ export type {
   BatchConsumer,
   BatchHandler,
   ConsumerOptions,
+  GroupState,
   KafkaClient,
   ObservedTopic,
+  PartitionBounds,
   PartitionRange,
   RangeReader,
   RecordSender,

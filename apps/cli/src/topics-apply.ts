@@ -28,22 +28,12 @@ export interface TopicsApplyReport {
   drift: TopicDrift[];
 }
 
-export interface TopicConfigWriter {
-  alterTopicConfigs(topic: string, entries: Record<string, string>): Promise<void>;
-}
+/** What `topics apply` needs of the cluster. */
+export type TopicsApplyAdmin = Pick<TopicAdmin, 'describeTopics' | 'createTopics' | 'alterTopicConfigs'>;
 
 /** The admin as provisioning sees it under `--dry-run`: it reads the cluster and changes nothing. */
-function readOnly(admin: TopicAdmin): TopicAdmin {
-  return {
-    connect: () => admin.connect(),
-    disconnect: () => admin.disconnect(),
-    describeTopics: (names) => admin.describeTopics(names),
-    createTopics: async () => {},
-    deleteTopics: async () => {},
-    endOffsets: (topic) => admin.endOffsets(topic),
-    committedOffsets: (groupId, topic) => admin.committedOffsets(groupId, topic),
-    partitionOwners: (groupId, topic) => admin.partitionOwners(groupId, topic),
-  };
+function readOnly(admin: TopicsApplyAdmin): Pick<TopicAdmin, 'describeTopics' | 'createTopics'> {
+  return { describeTopics: (names) => admin.describeTopics(names), createTopics: async () => {} };
 }
 
 /**
@@ -52,8 +42,7 @@ function readOnly(admin: TopicAdmin): TopicAdmin {
  * them. Running it again right after changes nothing.
  */
 export async function applyTopics(
-  admin: TopicAdmin,
-  configs: TopicConfigWriter,
+  admin: TopicsApplyAdmin,
   specs: readonly TopicSpec[],
   options: { dryRun: boolean },
 ): Promise<TopicsApplyReport> {
@@ -63,7 +52,7 @@ export async function applyTopics(
     const entriesByTopic = new Map<string, Record<string, string>>();
     for (const d of updatable)
       entriesByTopic.set(d.topic, { ...entriesByTopic.get(d.topic), [d.setting]: d.expected });
-    for (const [topic, entries] of entriesByTopic) await configs.alterTopicConfigs(topic, entries);
+    for (const [topic, entries] of entriesByTopic) await admin.alterTopicConfigs(topic, entries);
   }
   return {
     dryRun: options.dryRun,

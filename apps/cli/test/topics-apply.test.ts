@@ -1,6 +1,6 @@
-import type { ObservedTopic, TopicAdmin, TopicSpec } from '@granary/kafka';
+import type { ObservedTopic, TopicSpec } from '@granary/kafka';
 import { describe, expect, it } from 'vitest';
-import { applyTopics, renderTopicsReport } from '../src/topics-apply.ts';
+import { type TopicsApplyAdmin, applyTopics, renderTopicsReport } from '../src/topics-apply.ts';
 
 const spec = (name: string, partitions: number, retentionMs = 3_600_000): TopicSpec => ({
   name,
@@ -20,26 +20,18 @@ function fakeCluster(existing: TopicSpec[]) {
     configs: { 'retention.ms': String(s.retentionMs), 'cleanup.policy': s.cleanupPolicy },
   });
   for (const s of existing) topics.set(s.name, observe(s));
-  const admin: TopicAdmin = {
-    connect: async () => {},
-    disconnect: async () => {},
+  const admin: TopicsApplyAdmin = {
     describeTopics: async (names) =>
       new Map(names.flatMap((n) => (topics.has(n) ? [[n, topics.get(n)!]] : []))),
     createTopics: async (specs) => {
       for (const s of specs) topics.set(s.name, observe(s));
     },
-    deleteTopics: async () => {},
-    endOffsets: async () => [],
-    committedOffsets: async () => [],
-    partitionOwners: async () => new Map(),
-  };
-  const configs = {
-    alterTopicConfigs: async (topic: string, entries: Record<string, string>) => {
+    alterTopicConfigs: async (topic, entries) => {
       const observed = topics.get(topic)!;
       observed.configs = { ...observed.configs, ...entries };
     },
   };
-  return { admin, configs, topics };
+  return { admin, topics };
 }
 
 describe('topics apply', () => {
@@ -51,7 +43,7 @@ describe('topics apply', () => {
       spec('granary.samples.dlq', 4),
     ];
 
-    const report = await applyTopics(cluster.admin, cluster.configs, wanted, { dryRun: false });
+    const report = await applyTopics(cluster.admin, wanted, { dryRun: false });
 
     expect(report).toEqual({
       dryRun: false,
@@ -67,9 +59,9 @@ describe('topics apply', () => {
   it('is idempotent: a second run changes nothing and reports only the drift it cannot fix', async () => {
     const cluster = fakeCluster([spec('granary.measures', 8)]);
     const wanted = [spec('granary.measures', 64, 120_000), spec('granary.samples', 16)];
-    await applyTopics(cluster.admin, cluster.configs, wanted, { dryRun: false });
+    await applyTopics(cluster.admin, wanted, { dryRun: false });
 
-    const again = await applyTopics(cluster.admin, cluster.configs, wanted, { dryRun: false });
+    const again = await applyTopics(cluster.admin, wanted, { dryRun: false });
 
     expect(again.created).toEqual([]);
     expect(again.updated).toEqual([]);
@@ -83,7 +75,7 @@ describe('topics apply', () => {
     const cluster = fakeCluster([spec('granary.measures', 64, 60_000)]);
     const wanted = [spec('granary.measures', 64), spec('granary.samples', 16)];
 
-    const report = await applyTopics(cluster.admin, cluster.configs, wanted, { dryRun: true });
+    const report = await applyTopics(cluster.admin, wanted, { dryRun: true });
 
     expect(report.created).toEqual(['granary.samples']);
     expect(report.updated).toEqual([

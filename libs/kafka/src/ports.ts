@@ -48,6 +48,23 @@ export interface ObservedTopic {
   configs: Record<string, string | undefined>;
 }
 
+/** One partition's offsets as the broker has them, int64 text. */
+export interface PartitionBounds {
+  partition: number;
+  /** First offset still in the log. */
+  low: string;
+  /** Offset the next record will get (end offset). */
+  high: string;
+}
+
+export interface GroupState {
+  groupId: string;
+  /** Kafka's group state: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead. */
+  state: string;
+  members: number;
+}
+
+/** The cluster's topics, consumer groups and their offsets, for services and the CLI alike. */
 export interface TopicAdmin {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -56,15 +73,34 @@ export interface TopicAdmin {
   /** Create topics; one that appeared meanwhile (another process provisioning) is not an error. */
   createTopics(specs: readonly TopicSpec[]): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;
+  /**
+   * Set topic configuration entries. Kafka's AlterConfigs replaces the topic's whole dynamic
+   * configuration, so the entries already set on the topic are sent along with the new ones.
+   */
+  alterTopicConfigs(topic: string, entries: Readonly<Record<string, string>>): Promise<void>;
   /** Offsets after the last record of every partition of `topic`. */
   endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+  /** Low and high offsets of every partition of `topic`, in partition order. */
+  offsetBounds(topic: string): Promise<PartitionBounds[]>;
+  /** Per partition, the first offset whose record timestamp is at or after `epochMs` (the end offset if none). */
+  offsetsAtTime(topic: string, epochMs: number): Promise<TopicPartitionOffset[]>;
+  /** The consumer groups of the cluster (other protocol types left out), sorted. */
+  listGroups(): Promise<string[]>;
+  /** A group's state and member count ('Dead' with no member when it does not exist). */
+  describeGroup(groupId: string): Promise<GroupState>;
   /**
    * Which member of `groupId` owns each partition of `topic` it was assigned ("<host> <member id>");
    * empty while the group is not stable (rebalancing, or no member).
    */
   partitionOwners(groupId: string, topic: string): Promise<Map<number, string>>;
-  /** Committed offsets of `groupId` on `topic` ('-1' when none). */
-  committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]>;
+  /** Committed offsets of `groupId` on `topic`, or on every topic it committed to ('-1' when none). */
+  committedOffsets(groupId: string, topic?: string): Promise<TopicPartitionOffset[]>;
+  /** Move the committed offsets of `groupId` on `topic`; Kafka refuses while the group has members. */
+  setOffsets(
+    groupId: string,
+    topic: string,
+    offsets: readonly { partition: number; offset: string }[],
+  ): Promise<void>;
 }
 
 export interface RecordSender {

@@ -71,7 +71,7 @@ export interface ProvisioningReport {
  * fewer is impossible. Running it again changes nothing.
  */
 export async function provisionTopics(
-  admin: TopicAdmin,
+  admin: Pick<TopicAdmin, 'describeTopics' | 'createTopics'>,
   specs: readonly TopicSpec[],
   logger?: Logger,
 ): Promise<ProvisioningReport> {

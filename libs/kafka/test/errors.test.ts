@@ -1,6 +1,7 @@
 import { GranaryError } from '@granary/errors';
 import { describe, expect, it } from 'vitest';
-import { kafkaErrors, translated } from '../index.ts';
+import { kafkaErrors } from '../index.ts';
+import { translated } from '../src/kafkajs/errors.ts';
 
 /** A kafkajs error as it reaches callers: a name and kafkajs's own retriable flag. */
 function kafkajsError(name: string, retriable: boolean): Error {

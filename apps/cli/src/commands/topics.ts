@@ -1,7 +1,6 @@
 import { createKafkaClient } from '@granary/kafka';
 import { defineCommand } from '../command.ts';
 import { EXIT_CODES } from '../errors.ts';
-import { KafkaTools } from '../kafka-tools.ts';
 import { applyTopics, renderTopicsReport } from '../topics-apply.ts';
 
 export const topicsApply = defineCommand({
@@ -18,17 +17,15 @@ export const topicsApply = defineCommand({
   async run({ options }, { config }) {
     const { kafka, topics } = config();
     const admin = createKafkaClient(kafka).createAdmin();
-    const tools = new KafkaTools(kafka);
     await admin.connect();
     try {
-      const report = await applyTopics(admin, tools, Object.values(topics), { dryRun: options['dry-run'] });
+      const report = await applyTopics(admin, Object.values(topics), { dryRun: options['dry-run'] });
       return {
         json: report,
         text: renderTopicsReport(report),
         exitCode: report.drift.length > 0 ? EXIT_CODES.refused : EXIT_CODES.ok,
       };
     } finally {
-      await tools.close();
       await admin.disconnect();
     }
   },

@@ -1,5 +1,5 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import type { ObservedTopic, TopicAdmin } from '../ports.ts';
+import type { GroupState, ObservedTopic, PartitionBounds, TopicAdmin } from '../ports.ts';
 import type { TopicPartitionOffset } from '../records.ts';
 import { type TopicSpec, topicConfigEntries } from '../topics.ts';
 import { translated } from './errors.ts';
@@ -73,9 +73,65 @@ export class KafkajsTopicAdmin implements TopicAdmin {
     await translated('delete topics', () => this.admin.deleteTopics({ topics: [...names] }));
   }
 
+  async alterTopicConfigs(topic: string, entries: Readonly<Record<string, string>>): Promise<void> {
+    const { resources } = await translated(`describe configs of ${topic}`, () =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+      }),
+    );
+    const current = (resources[0]?.configEntries ?? []).filter(
+      (e) => !e.isDefault && !e.readOnly && e.configValue !== null,
+    );
+    const merged = new Map(current.map((e) => [e.configName, e.configValue]));
+    for (const [name, value] of Object.entries(entries)) merged.set(name, value);
+    await translated(`alter configs of ${topic}`, () =>
+      this.admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: [...merged].map(([name, value]) => ({ name, value })),
+          },
+        ],
+      }),
+    );
+  }
+
   async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
     const offsets = await translated('fetch end offsets', () => this.admin.fetchTopicOffsets(topic));
     return offsets.map(({ partition, high }) => ({ topic, partition, offset: high }));
+  }
+
+  async offsetBounds(topic: string): Promise<PartitionBounds[]> {
+    const offsets = await translated(`fetch offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
+    return offsets
+      .map(({ partition, low, high }) => ({ partition, low, high }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async offsetsAtTime(topic: string, epochMs: number): Promise<TopicPartitionOffset[]> {
+    const offsets = await translated(`fetch offsets of ${topic} at ${epochMs}`, () =>
+      this.admin.fetchTopicOffsetsByTimestamp(topic, epochMs),
+    );
+    return offsets.map(({ partition, offset }) => ({ topic, partition, offset }));
+  }
+
+  async listGroups(): Promise<string[]> {
+    const { groups } = await translated('list consumer groups', () => this.admin.listGroups());
+    return groups
+      .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+      .map((g) => g.groupId)
+      .sort();
+  }
+
+  async describeGroup(groupId: string): Promise<GroupState> {
+    const { groups } = await translated(`describe group ${groupId}`, () =>
+      this.admin.describeGroups([groupId]),
+    );
+    const group = groups[0];
+    return { groupId, state: group?.state ?? 'Dead', members: group?.members.length ?? 0 };
   }
 
   async partitionOwners(groupId: string, topic: string): Promise<Map<number, string>> {
@@ -91,10 +147,22 @@ export class KafkajsTopicAdmin implements TopicAdmin {
     return owners;
   }
 
-  async committedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
-    const [committed] = await translated('fetch committed offsets', () =>
-      this.admin.fetchOffsets({ groupId, topics: [topic] }),
+  async committedOffsets(groupId: string, topic?: string): Promise<TopicPartitionOffset[]> {
+    const topics = await translated(`fetch committed offsets of group ${groupId}`, () =>
+      this.admin.fetchOffsets({ groupId, ...(topic === undefined ? {} : { topics: [topic] }) }),
     );
-    return (committed?.partitions ?? []).map(({ partition, offset }) => ({ topic, partition, offset }));
+    return topics.flatMap(({ topic: name, partitions }) =>
+      partitions.map(({ partition, offset }) => ({ topic: name, partition, offset })),
+    );
+  }
+
+  async setOffsets(
+    groupId: string,
+    topic: string,
+    offsets: readonly { partition: number; offset: string }[],
+  ): Promise<void> {
+    await translated(`set offsets of group ${groupId} on ${topic}`, () =>
+      this.admin.setOffsets({ groupId, topic, partitions: [...offsets] }),
+    );
   }
 }
