@@ -6,6 +6,7 @@ export type {
   ConditionalWriteMechanism,
   ObjectStore,
   ObjectVersion,
+  StoredObject,
   VersionedObject,
 } from './src/object-store.ts';
 export { FileObjectStore } from './src/file-store.ts';
@@ -14,7 +15,6 @@ export { S3ObjectStore } from './src/s3-store.ts';
 export type { ConditionalWriteMode, S3StoreOptions } from './src/s3-store.ts';
 export { createObjectStore } from './src/create-object-store.ts';
 export type { CreateObjectStoreOptions } from './src/create-object-store.ts';
-export { pythonFloatRepr } from './src/python-float.ts';
 export {
   deleteMetric,
   listSplitKeys,

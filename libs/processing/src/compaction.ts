@@ -12,6 +12,8 @@ import {
 import {
   type FoldedMetric,
   type ObjectStore,
+  type SplitRef,
+  type StoredObject,
   deleteMetric,
   listSplitKeys,
   rawTailKey,
@@ -23,8 +25,19 @@ import type { CompiledPolicy } from './policy-cache.ts';
 export interface CompactionHooks {
   /** A stored object could not be decoded; Gnocchi reads it as empty and so does compaction. */
   onCorrupt(key: string, error: Error): void;
-  /** Called after each object written (fault injection, progress). */
+  /** Called once per object written, after its metric's writes are durable (fault injection, progress). */
   afterWrite?(): void;
+}
+
+/** One split a compaction may rewrite. */
+interface SplitChange {
+  readonly key: string;
+  readonly splitKeyUs: number;
+  readonly granularityUs: number;
+  /** New buckets, merged over the stored ones (new wins); undefined: retention only trims it. */
+  readonly fresh: Points | undefined;
+  /** The aggregation's retention: the buckets the split keeps. */
+  readonly keep: (points: Points) => Points;
 }
 
 /**
@@ -37,6 +50,8 @@ export interface CompactionHooks {
  * on the measures applied, never on checkpoint or compaction timing, crashes or retries.
  * A rebuilt metric (`folded.replaces`) first loses every stored object: its changes are its whole
  * state. Deleting again after a crash is harmless, as the manifest still names the reset.
+ * The stored objects are read at once and the new ones written in one batch (one durability
+ * barrier per metric); expired splits are deleted only after that batch is durable.
  */
 export async function compactMetric(
   store: ObjectStore,
@@ -49,13 +64,61 @@ export async function compactMetric(
   const storedSplits = await listSplitKeys(store, metricId);
   const existing = new Set(storedSplits.map((split) => splitObjectKey(metricId, split)));
   const expired: string[] = [];
-  /** Writes a split's new content, or deletes it when nothing is left (Gnocchi stores no empty split). */
-  const writeSplit = async (key: string, splitKeyUs: number, granularityUs: number, points: Points) => {
-    if (points.timestamps.length > 0) {
-      await store.put(key, encodeSplit(splitKeyUs, granularityUs, points));
-      hooks.afterWrite?.();
-    } else if (existing.has(key)) expired.push(key);
-  };
+  const changes = planSplitChanges(metricId, folded, compiled, storedSplits, expired);
+  const [stored, storedRaw] = await Promise.all([
+    Promise.all(
+      changes.map((change) =>
+        existing.has(change.key)
+          ? readSplit(store, change.key, change.splitKeyUs, change.granularityUs, hooks)
+          : undefined,
+      ),
+    ),
+    folded.raw.timestamps.length > 0 ? readRawTail(store, metricId, hooks.onCorrupt) : undefined,
+  ]);
+
+  const writes: StoredObject[] = [];
+  changes.forEach((change, index) => {
+    const before = stored[index];
+    let after: Points;
+    if (change.fresh) {
+      const merged =
+        before && before.timestamps.length > 0 ? mergePoints(before, change.fresh) : change.fresh;
+      after = change.keep(merged);
+    } else {
+      // The split the retention horizon falls in loses its expired buckets even when no new
+      // bucket lands in it, so its bytes do not depend on when compactions happened.
+      if (!before) return;
+      after = change.keep(before);
+      if (after.timestamps.length === before.timestamps.length) return;
+    }
+    // Gnocchi stores no empty split.
+    if (after.timestamps.length > 0) {
+      writes.push({ key: change.key, bytes: encodeSplit(change.splitKeyUs, change.granularityUs, after) });
+    } else if (existing.has(change.key)) expired.push(change.key);
+  });
+  if (folded.raw.timestamps.length > 0) {
+    const merged =
+      storedRaw && storedRaw.timestamps.length > 0 ? mergePoints(storedRaw, folded.raw) : folded.raw;
+    writes.push({ key: rawTailKey(metricId), bytes: encodeRawTail(truncateRawTail(merged, compiled)) });
+  }
+  if (writes.length > 0) await store.putMany(writes);
+  for (let written = 0; written < writes.length; written++) hooks.afterWrite?.();
+  if (expired.length > 0) await store.delete(expired);
+}
+
+/**
+ * The splits of the folded aggregations to rewrite: every split a new bucket lands in (unless
+ * wholly expired), and the stored split the retention horizon falls in. Stored splits wholly
+ * before the horizon go into `expired`.
+ */
+function planSplitChanges(
+  metricId: string,
+  folded: FoldedMetric,
+  compiled: CompiledPolicy,
+  storedSplits: readonly SplitRef[],
+  expired: string[],
+): SplitChange[] {
+  const changes: SplitChange[] = [];
   for (const aggregate of folded.aggregates.values()) {
     const aggregation = compiled.policy.aggregations.find(
       (candidate) =>
@@ -66,7 +129,7 @@ export async function compactMetric(
     const { method, granularityUs } = aggregate;
     const { timestamps } = aggregate.points;
     if (timestamps.length === 0) continue;
-    const retention = retentionOf(aggregation.timespan, timestamps, granularityUs);
+    const { firstSplitKey, keep } = retentionOf(aggregation.timespan, timestamps, granularityUs);
 
     const touched = new Set<number>();
     let rest = aggregate.points;
@@ -76,37 +139,20 @@ export async function compactMetric(
       const fresh = pointsInRange(rest, undefined, nextKey);
       rest = pointsInRange(rest, nextKey);
       touched.add(splitKeyUs);
-      if (splitKeyUs < retention.firstSplitKey) continue;
+      if (splitKeyUs < firstSplitKey) continue;
       const key = splitObjectKey(metricId, { method, granularityUs, splitKeyUs });
-      const stored = existing.has(key)
-        ? await readSplit(store, key, splitKeyUs, granularityUs, hooks)
-        : undefined;
-      const merged = stored && stored.timestamps.length > 0 ? mergePoints(stored, fresh) : fresh;
-      await writeSplit(key, splitKeyUs, granularityUs, retention.keep(merged));
+      changes.push({ key, splitKeyUs, granularityUs, fresh, keep });
     }
     for (const split of storedSplits) {
       if (split.method !== method || split.granularityUs !== granularityUs) continue;
       const key = splitObjectKey(metricId, split);
-      if (split.splitKeyUs < retention.firstSplitKey) expired.push(key);
-      else if (split.splitKeyUs === retention.firstSplitKey && !touched.has(split.splitKeyUs)) {
-        // The split the retention horizon falls in loses its expired buckets even when no new
-        // bucket lands in it, so its bytes do not depend on when compactions happened.
-        const stored = await readSplit(store, key, split.splitKeyUs, granularityUs, hooks);
-        const kept = stored && retention.keep(stored);
-        if (kept && kept.timestamps.length !== stored.timestamps.length) {
-          await writeSplit(key, split.splitKeyUs, granularityUs, kept);
-        }
+      if (split.splitKeyUs < firstSplitKey) expired.push(key);
+      else if (split.splitKeyUs === firstSplitKey && !touched.has(split.splitKeyUs)) {
+        changes.push({ key, splitKeyUs: split.splitKeyUs, granularityUs, fresh: undefined, keep });
       }
     }
   }
-
-  if (folded.raw.timestamps.length > 0) {
-    const stored = await readRawTail(store, metricId, hooks.onCorrupt);
-    const merged = stored && stored.timestamps.length > 0 ? mergePoints(stored, folded.raw) : folded.raw;
-    await store.put(rawTailKey(metricId), encodeRawTail(truncateRawTail(merged, compiled)));
-    hooks.afterWrite?.();
-  }
-  if (expired.length > 0) await store.delete(expired);
+  return changes;
 }
 
 /** The stored raw tail of a metric (empty when none or unreadable). */

@@ -21,6 +21,10 @@ export function countingStore(store: ObjectStore, instruments: ProcessingInstrum
       await store.put(key, bytes);
       count(key, bytes);
     },
+    putMany: async (objects) => {
+      await store.putMany(objects);
+      for (const { key, bytes } of objects) count(key, bytes);
+    },
     get: (key) => store.get(key),
     getWithVersion: (key) => store.getWithVersion(key),
     putIfMatch: async (

@@ -1,22 +1,31 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
 import {
-  link,
-  mkdir,
-  open,
-  readFile,
-  readdir,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+  type Dirent,
+  closeSync,
+  fdatasync,
+  fsync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
+import type {
+  ConditionalPutResult,
+  ObjectStore,
+  ObjectVersion,
+  StoredObject,
+  VersionedObject,
+} from './object-store.ts';
 
 export interface FileStoreOptions {
   basePath: string;
@@ -53,10 +62,26 @@ function mapFsError(err: unknown, action: string): Error {
     : storageErrors('STORAGE_FAILED', detail, { cause: err });
 }
 
+const syncData = promisify(fdatasync);
+const syncFile = promisify(fsync);
+
+/** One object of a batch write, on its way from a temporary file to its key. */
+interface PendingWrite {
+  readonly key: string;
+  readonly path: string;
+  readonly temp: string;
+  /** Open until the bytes are on disk and the file is closed; then undefined. */
+  fd: number | undefined;
+}
+
 /**
  * The embedded driver: one file per object under `basePath`, keys as relative paths. Writes go to a
  * temporary file in the target directory and are renamed into place, so a reader or a crash never
  * sees half an object.
+ *
+ * Calls the page cache answers (open, write, read, rename, readdir, unlink) are synchronous; only
+ * fsync and fdatasync, which wait for the device, go to libuv's thread pool. Each trip through the
+ * pool costs more CPU than such a call itself (docs/adr/0024-file-store-calls-and-batched-durability.md).
  */
 export class FileObjectStore implements ObjectStore {
   readonly driver = 'file';
@@ -70,12 +95,43 @@ export class FileObjectStore implements ObjectStore {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
-    const path = this.pathOf(key);
+  put(key: string, bytes: Uint8Array): Promise<void> {
+    return this.putMany([{ key, bytes }]);
+  }
+
+  /**
+   * Every object goes to its temporary file first; then all of them are synced together, renamed
+   * into place, and each directory they landed in is synced once: one durability barrier for the
+   * batch instead of one per object.
+   */
+  async putMany(objects: readonly StoredObject[]): Promise<void> {
+    const pending: PendingWrite[] = [];
     try {
-      await this.writeAtomically(path, bytes);
+      for (const { key, bytes } of objects) pending.push(this.writeTemporary(key, bytes));
+      await settleAll(
+        pending.map(async (write) => {
+          await syncData(write.fd as number).catch((err: unknown) => {
+            throw mapFsError(err, `put ${write.key}`);
+          });
+        }),
+      );
+      const directories = new Set<string>();
+      for (const write of pending) {
+        closeSync(write.fd as number);
+        write.fd = undefined;
+        this.renameInto(write);
+        directories.add(dirname(write.path));
+      }
+      await settleAll(
+        [...directories].map(async (directory) => {
+          await syncDirectory(directory).catch((err: unknown) => {
+            throw mapFsError(err, `sync directory ${directory}`);
+          });
+        }),
+      );
     } catch (err) {
-      throw mapFsError(err, `put ${key}`);
+      for (const write of pending) discard(write);
+      throw mapFsError(err, 'put');
     }
   }
 
@@ -86,7 +142,7 @@ export class FileObjectStore implements ObjectStore {
   async getWithVersion(key: string): Promise<VersionedObject | undefined> {
     const path = this.pathOf(key);
     try {
-      const bytes = await readOrUndefined(path);
+      const bytes = readOrUndefined(path);
       return bytes && { bytes, version: versionOf(bytes) };
     } catch (err) {
       throw mapFsError(err, `get ${key}`);
@@ -103,10 +159,10 @@ export class FileObjectStore implements ObjectStore {
       const lockPath = join(dirname(path), `${LOCK_PREFIX}${baseName(path)}`);
       await this.acquireLock(lockPath, key);
       try {
-        const current = await readOrUndefined(path);
+        const current = readOrUndefined(path);
         const currentVersion = current ? versionOf(current) : null;
         if (currentVersion !== expectedVersion) return { written: false, currentVersion };
-        await this.writeAtomically(path, bytes);
+        await this.putMany([{ key, bytes }]);
         return { written: true, version: versionOf(bytes) };
       } finally {
         await unlink(lockPath).catch(() => undefined);
@@ -127,7 +183,7 @@ export class FileObjectStore implements ObjectStore {
     const directoryKey = cut < 0 ? '' : prefix.slice(0, cut);
     const keys: string[] = [];
     try {
-      await this.walk(directoryKey, prefix, keys);
+      this.walk(directoryKey, prefix, keys);
     } catch (err) {
       throw mapFsError(err, `list ${prefix}`);
     }
@@ -138,10 +194,12 @@ export class FileObjectStore implements ObjectStore {
     const paths = keys.map((key) => this.pathOf(key));
     try {
       for (const path of paths) {
-        await unlink(path).catch((err) => {
+        try {
+          unlinkSync(path);
+        } catch (err) {
           if (errnoOf(err) !== 'ENOENT') throw err;
-        });
-        await this.pruneEmptyDirectories(dirname(path));
+        }
+        this.pruneEmptyDirectories(dirname(path));
       }
     } catch (err) {
       throw mapFsError(err, 'delete');
@@ -158,23 +216,32 @@ export class FileObjectStore implements ObjectStore {
     return path;
   }
 
-  private async writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-    const directory = dirname(path);
-    const temp = join(directory, `${TEMP_PREFIX}${randomUUID()}-${baseName(path)}`);
-    // The directory is created only when the write finds it missing: nearly every write goes to a
-    // directory that exists, and a mkdir each time was ~8% of the processor's compaction CPU
-    // (bench-vs-gnocchi profile). A concurrent delete may prune it again after mkdir: retried.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await writeFile(temp, bytes, { flush: true });
-        await rename(temp, path);
-        await syncDirectory(directory);
-        return;
-      } catch (err) {
-        await unlink(temp).catch(() => undefined);
-        if (errnoOf(err) !== 'ENOENT' || attempt >= 4) throw err;
-        await mkdir(directory, { recursive: true });
+  /**
+   * Creates the object's temporary file beside its target and writes the bytes (not yet synced).
+   * The directory is created only when the open finds it missing: nearly every write goes to a
+   * directory that exists, and a mkdir each time was ~8% of the processor's compaction CPU.
+   */
+  private writeTemporary(key: string, bytes: Uint8Array): PendingWrite {
+    const path = this.pathOf(key);
+    const temp = join(dirname(path), `${TEMP_PREFIX}${randomUUID()}-${baseName(path)}`);
+    const write: PendingWrite = { key, path, temp, fd: undefined };
+    try {
+      write.fd = openCreating(temp);
+      for (let written = 0; written < bytes.length; ) {
+        written += writeSync(write.fd, bytes, written, bytes.length - written);
       }
+      return write;
+    } catch (err) {
+      discard(write);
+      throw mapFsError(err, `put ${key}`);
+    }
+  }
+
+  private renameInto(write: PendingWrite): void {
+    try {
+      renameSync(write.temp, write.path);
+    } catch (err) {
+      throw mapFsError(err, `put ${write.key}`);
     }
   }
 
@@ -220,11 +287,11 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  private async walk(directoryKey: string, prefix: string, keys: string[]): Promise<void> {
+  private walk(directoryKey: string, prefix: string, keys: string[]): void {
     const directory = directoryKey ? join(this.basePath, ...directoryKey.split('/')) : this.basePath;
     let entries: Dirent[];
     try {
-      entries = await readdir(directory, { withFileTypes: true });
+      entries = readdirSync(directory, { withFileTypes: true });
     } catch (err) {
       if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return;
       throw err;
@@ -234,17 +301,17 @@ export class FileObjectStore implements ObjectStore {
       const key = directoryKey ? `${directoryKey}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
         // Descend only where keys below can still match the prefix.
-        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) await this.walk(key, prefix, keys);
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) this.walk(key, prefix, keys);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         keys.push(key);
       }
     }
   }
 
-  private async pruneEmptyDirectories(directory: string): Promise<void> {
+  private pruneEmptyDirectories(directory: string): void {
     while (directory.startsWith(this.basePath + sep)) {
       try {
-        await rmdir(directory);
+        rmdirSync(directory);
       } catch {
         return; // not empty (or already gone): stop climbing
       }
@@ -253,16 +320,53 @@ export class FileObjectStore implements ObjectStore {
   }
 }
 
+/** Creates (or truncates) a file for writing, creating its directory when missing. */
+function openCreating(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+    mkdirSync(dirname(path), { recursive: true });
+    return openSync(path, 'w');
+  }
+}
+
+/** Undoes what a failed write left: its open file and its temporary file, if any. */
+function discard(write: PendingWrite): void {
+  if (write.fd !== undefined) {
+    try {
+      closeSync(write.fd);
+    } catch {
+      // The descriptor is gone either way; the write's own error is what gets reported.
+    }
+    write.fd = undefined;
+  }
+  try {
+    unlinkSync(write.temp);
+  } catch {
+    // Renamed already, or never created: nothing to remove.
+  }
+}
+
 /**
- * Make the rename itself durable: a manifest is a checkpoint's commit point and must not fall back
- * to its previous version after a power loss once the Kafka offset is committed.
+ * Waits for every one of `work` (descriptors stay in use until each is done, so none may be
+ * closed early), then throws the first failure.
+ */
+async function settleAll(work: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Make the renames themselves durable: a manifest is a checkpoint's commit point and must not fall
+ * back to its previous version after a power loss once the Kafka offset is committed.
  */
 async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
+  const fd = openSync(directory, 'r');
   try {
-    await handle.sync();
+    await syncFile(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -270,10 +374,10 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf(sep) + 1);
 }
 
-async function readOrUndefined(path: string): Promise<Uint8Array | undefined> {
+function readOrUndefined(path: string): Uint8Array | undefined {
   try {
     // A plain Uint8Array, as the S3 driver returns, not a Buffer.
-    const buffer = await readFile(path);
+    const buffer = readFileSync(path);
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;

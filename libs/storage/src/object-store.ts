@@ -16,12 +16,24 @@ export type ConditionalPutResult =
   | { readonly written: true; readonly version: ObjectVersion }
   | { readonly written: false; readonly currentVersion: ObjectVersion | null };
 
+/** One object of a batch write. */
+export interface StoredObject {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+}
+
 export type ConditionalWriteMechanism = 'lock-file' | 'native' | 'emulated';
 
 export interface ObjectStore {
   readonly driver: 'file' | 's3';
   /** Write the whole object; readers see the old bytes or the new ones, never a mix. */
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Write each object as `put` does; once this resolves, all of them are durable. Cheaper than one
+   * `put` each: the driver may share one durability barrier among them. Not atomic as a whole: after
+   * a failure or a crash, any subset may have been written. A key given twice ends with its last bytes.
+   */
+  putMany(objects: readonly StoredObject[]): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   get(key: string): Promise<Uint8Array | undefined>;
   getWithVersion(key: string): Promise<VersionedObject | undefined>;

@@ -10,7 +10,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type { ConditionalPutResult, ObjectStore, ObjectVersion, VersionedObject } from './object-store.ts';
+import type {
+  ConditionalPutResult,
+  ObjectStore,
+  ObjectVersion,
+  StoredObject,
+  VersionedObject,
+} from './object-store.ts';
 import {
   S3Requests,
   S3ResponseError,
@@ -170,6 +176,13 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       throw mapS3Error(err, `put ${key}`);
     }
+  }
+
+  /** S3 has no batch PUT: the objects go in parallel, as many at once as the agent's sockets allow. */
+  async putMany(objects: readonly StoredObject[]): Promise<void> {
+    const outcomes = await Promise.allSettled(objects.map(({ key, bytes }) => this.put(key, bytes)));
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

@@ -47,6 +47,19 @@ describe('file driver', () => {
     expect(await store.list('x/')).toEqual(['x/cas', 'x/obj']);
   });
 
+  it('leaves no temporary file behind when a batch fails part-way', async () => {
+    const basePath = freshBase();
+    const store = new FileObjectStore({ basePath });
+    await store.put('m/blocker', new Uint8Array([1]));
+    // `m/blocker` is a file, so nothing can be written below it.
+    const attempt = store.putMany([
+      { key: 'm/first', bytes: new Uint8Array([2]) },
+      { key: 'm/blocker/below', bytes: new Uint8Array([3]) },
+    ]);
+    await expect(attempt).rejects.toSatisfy((err) => storageErrors.is(err, 'STORAGE_FAILED'));
+    expect(await readdir(join(basePath, 'm'))).toEqual(['blocker']);
+  });
+
   it('removes directories a delete empties', async () => {
     const basePath = freshBase();
     const store = new FileObjectStore({ basePath });

@@ -65,6 +65,37 @@ export function describeObjectStoreContract<Store extends ObjectStore>(
       expect(textOf(await store.get('k'))).toBe('two');
     });
 
+    test('writes a batch: every object, byte for byte, new directories and replacements alike', async (store) => {
+      await store.put('batch/old', bytesOf('before'));
+      const objects = [
+        { key: 'batch/old', bytes: bytesOf('after') },
+        { key: 'batch/new/deeper', bytes: Uint8Array.from({ length: 256 }, (_, i) => i) },
+        { key: 'elsewhere/one', bytes: new Uint8Array() },
+        { key: 'batch/twice', bytes: bytesOf('first') },
+        { key: 'batch/twice', bytes: bytesOf('last') },
+      ];
+      await store.putMany(objects);
+      await store.putMany([]);
+      expect(textOf(await store.get('batch/old'))).toBe('after');
+      expect(await store.get('batch/new/deeper')).toEqual(objects[1]?.bytes);
+      expect(await store.get('elsewhere/one')).toEqual(new Uint8Array());
+      expect(textOf(await store.get('batch/twice'))).toBe('last');
+      expect(await store.list('')).toEqual(['batch/new/deeper', 'batch/old', 'batch/twice', 'elsewhere/one']);
+    });
+
+    test('a batch with a bad key fails with its code, leaving each other object whole or untouched', async (store) => {
+      await store.put('bad-batch/a', bytesOf('old a'));
+      const attempt = store.putMany([
+        { key: 'bad-batch/a', bytes: bytesOf('new a') },
+        { key: '../escape', bytes: bytesOf('x') },
+        { key: 'bad-batch/b', bytes: bytesOf('new b') },
+      ]);
+      await expect(attempt).rejects.toSatisfy((err) => storageErrors.is(err, 'STORAGE_INVALID_KEY'));
+      expect(['old a', 'new a']).toContain(textOf(await store.get('bad-batch/a')));
+      expect([undefined, 'new b']).toContain(textOf(await store.get('bad-batch/b')));
+      expect((await store.list('')).filter((key) => !key.startsWith('bad-batch/'))).toEqual([]);
+    });
+
     test('lists by plain string prefix, sorted, across levels', async (store) => {
       const keys = [
         'm1/mean_60.0_1.0_v3',
