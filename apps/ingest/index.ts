@@ -5,6 +5,7 @@ export { ingestErrors } from './src/errors.ts';
 export type { IngestErrorCode } from './src/errors.ts';
 export { Ingestor } from './src/ingestor.ts';
 export type { IngestorOptions } from './src/ingestor.ts';
-export { IngestMetrics } from './src/metrics.ts';
+export { createIngestMetrics } from './src/metrics.ts';
+export type { IngestMetrics } from './src/metrics.ts';
 export { DEFAULT_METERS_FILE, DEFAULT_RESOURCES_DEFINITION_FILE, startIngest } from './src/service.ts';
 export type { RunningIngest } from './src/service.ts';

@@ -44,7 +44,6 @@ export {
   STATUS_INTERVAL_MS,
   STATUS_TTL_SECONDS,
   codeCounts,
-  countByCode,
   encodeMemberStatus,
   memberStatusKey,
   newMemberName,

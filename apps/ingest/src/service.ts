@@ -12,6 +12,7 @@ import {
   type Registry,
   type ServiceHost,
   createRegistry,
+  prometheusInstruments,
   startAdminServer,
 } from '@granary/observability';
 import {
@@ -34,7 +35,7 @@ import { checkTelemetrySecret } from '@granary/telemetry';
 import type { IngestConfig } from './config.ts';
 import { ingestErrors } from './errors.ts';
 import { Ingestor } from './ingestor.ts';
-import { IngestMetrics } from './metrics.ts';
+import { createIngestMetrics } from './metrics.ts';
 import { type UdpInputs, startUdpInputs } from './udp.ts';
 
 /** The resource definitions shipped with Granary (master's plus the hardware host types). */
@@ -110,7 +111,7 @@ export async function startIngest(
       "ingest.telemetrySecret is Ceilometer's public placeholder: anyone can forge samples (development only)",
     );
   const registry = createRegistry('ingest');
-  const metrics = new IngestMetrics(registry);
+  const metrics = createIngestMetrics(prometheusInstruments(registry));
   const definitionsFile = settings.resourcesDefinitionFile || DEFAULT_RESOURCES_DEFINITION_FILE;
   const definitions = parseResourceDefinitions(
     await readText(definitionsFile, 'resource definitions'),
@@ -225,11 +226,15 @@ export async function startIngest(
   const status = new MemberStatusPublisher(
     statusRedis,
     config.topics.measures.name,
-    () => ({
+    async () => ({
       service: 'ingest',
       member,
       at: Date.now(),
-      deadLetters: codeCounts(metrics.deadLettersByCode),
+      deadLetters: codeCounts(
+        new Map(
+          (await metrics.deadLetters.readings()).map(({ labels, value }) => [String(labels.code), value]),
+        ),
+      ),
       droppedTooOld: 0,
       rebuilds: [],
     }),

@@ -3,7 +3,7 @@ import { type Index, type Resource, type ResourceCreate, indexError, resourceUui
 import type { ConsumedRecord, OutgoingRecord, RecordBatch } from '@granary/kafka';
 import { DEAD_LETTER_HEADERS } from '@granary/kafka';
 import { NotificationMeters, parseMeterDefinitions } from '@granary/notification-meters';
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger, createRegistry, prometheusInstruments } from '@granary/observability';
 import { SamplePipeline, parsePipelineConfig } from '@granary/pipeline';
 import {
   GnocchiPublisher,
@@ -15,7 +15,7 @@ import {
 import { type DecodeOutcome, type MeasureBatch, type Sample, schemaErrors } from '@granary/schema';
 import { computeSignature } from '@granary/telemetry';
 import { describe, expect, it } from 'vitest';
-import { IngestMetrics, Ingestor } from '../index.ts';
+import { Ingestor, createIngestMetrics } from '../index.ts';
 
 const SECRET = 'unit secret';
 const DEFINITIONS = parseResourceDefinitions(`
@@ -109,7 +109,7 @@ function ingestor(options: {
 }) {
   const sent: OutgoingRecord[][] = [];
   const registry = createRegistry('ingest-unit');
-  const metrics = new IngestMetrics(registry);
+  const metrics = createIngestMetrics(prometheusInstruments(registry));
   const failures: string[] = [];
   const instance = new Ingestor({
     samplesTopic: 'samples',

@@ -74,7 +74,7 @@ export class ProcessorRedis {
   }
 
   /** Writes `snapshot()` as this processor's member status every interval, once started. */
-  statusPublisher(snapshot: () => MemberStatus): MemberStatusPublisher {
+  statusPublisher(snapshot: () => MemberStatus | Promise<MemberStatus>): MemberStatusPublisher {
     return new MemberStatusPublisher(this.commands, this.topic, snapshot, this.logger);
   }
 

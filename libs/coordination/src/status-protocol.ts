@@ -150,7 +150,7 @@ export class MemberStatusPublisher {
   constructor(
     private readonly commands: Redis,
     private readonly topic: string,
-    private readonly snapshot: () => MemberStatus,
+    private readonly snapshot: () => MemberStatus | Promise<MemberStatus>,
     private readonly logger: Logger,
     private readonly intervalMs = STATUS_INTERVAL_MS,
   ) {}
@@ -163,7 +163,7 @@ export class MemberStatusPublisher {
 
   async publish(): Promise<void> {
     try {
-      const status = this.snapshot();
+      const status = await this.snapshot();
       this.key = memberStatusKey(this.topic, status.service, status.member);
       await writeMemberStatus(this.commands, this.topic, status);
       if (this.failing) this.logger.info('member status published again');
@@ -188,11 +188,6 @@ export class MemberStatusPublisher {
 
 /** A topic name as a literal in a SCAN pattern (topics may hold no glob characters, but be sure). */
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
-
-/** Adds `count` to `code`'s entry: the tally behind a `deadLetters` list. */
-export function countByCode(counts: Map<string, number>, code: string, count = 1): void {
-  counts.set(code, (counts.get(code) ?? 0) + count);
-}
 
 export function codeCounts(counts: ReadonlyMap<string, number>): CodeCount[] {
   return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => a.code.localeCompare(b.code));

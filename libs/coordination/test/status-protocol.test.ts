@@ -3,7 +3,6 @@ import {
   type MemberStatus,
   STATUS_FORMAT_VERSION,
   codeCounts,
-  countByCode,
   encodeMemberStatus,
   memberStatusKey,
   parseMemberStatus,
@@ -57,11 +56,11 @@ describe('member status records', () => {
     expect(parseMemberStatus('[]')).toBeUndefined();
   });
 
-  it('tally counts by code as a sorted list', () => {
-    const counts = new Map<string, number>();
-    countByCode(counts, 'B');
-    countByCode(counts, 'A', 3);
-    countByCode(counts, 'B');
+  it('lists counts by code sorted by code', () => {
+    const counts = new Map([
+      ['B', 2],
+      ['A', 3],
+    ]);
     expect(codeCounts(counts)).toEqual([
       { code: 'A', count: 3 },
       { code: 'B', count: 2 },
