@@ -100,33 +100,49 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     );
   });
 
-  it('after forgetting final buckets, keeps the newest buckets of a series that forgets nothing, no more than the raw tail spans', () => {
+  it('after forgetting its buckets, holds exactly the newest buckets recomputed since, as a series that forgets nothing has them', () => {
     fc.assert(
-      fc.property(policyArbitrary, batchesArbitrary, (policy, batches) => {
+      fc.property(policyArbitrary, batchesArbitrary, fc.nat(), (policy, batches, forgetEvery) => {
         const forgetting = new MetricSeries(policy);
         const keeping = new MetricSeries(policy);
-        for (const batch of batches) {
-          applyAll(forgetting, [batch]);
+        // Per aggregation: earliest bucket recomputed since the last forget.
+        let recomputedFrom = new Map<string, number>();
+        const applyBoth = (batch: Pair[]) => {
+          const [result] = applyAll(forgetting, [batch]);
           applyAll(keeping, [batch]);
-          for (const { method, granularity } of policy.aggregations) {
-            const kept = pairs(forgetting.points(method, granularity));
-            const all = pairs(keeping.points(method, granularity));
-            expect(kept).toEqual(all.slice(all.length - kept.length));
+          for (const { aggregation, from } of result?.changes ?? []) {
+            const key = `${aggregation.method}@${aggregation.granularity}`;
+            recomputedFrom.set(key, Math.min(from, recomputedFrom.get(key) ?? from));
           }
-          forgetting.forgetFinalBuckets();
-          // What stays is bounded by the raw tail's span (plus a rate seed block), not the timespan.
-          const span = policy.maxBlockSize * (policy.backWindow + 2);
+        };
+        batches.forEach((batch, index) => {
+          applyBoth(batch);
+          expect(pairs(forgetting.rawTail())).toEqual(pairs(keeping.rawTail()));
           for (const { method, granularity } of policy.aggregations) {
-            const kept = forgetting.points(method, granularity).timestamps.length;
-            expect(kept).toBeLessThanOrEqual(Math.ceil(span / granularity) + 1);
+            const from = recomputedFrom.get(`${method}@${granularity}`);
+            const held = pairs(forgetting.points(method, granularity));
+            expect(held).toEqual(from === undefined ? [] : pairs(keeping.points(method, granularity, from)));
           }
-        }
+          if (index % ((forgetEvery % 3) + 1) !== 0) return;
+          const taken = policy.aggregations.map(({ method, granularity }) => {
+            const points = forgetting.points(method, granularity);
+            return { points, copy: pairs(points) };
+          });
+          forgetting.forgetBuckets();
+          recomputedFrom = new Map();
+          for (const { method, granularity } of policy.aggregations) {
+            expect(forgetting.points(method, granularity).timestamps.length).toBe(0);
+          }
+          // What a checkpoint took stays as it was, whatever is applied next.
+          applyBoth(batch.map(([ts, value]) => [ts, value + 1]));
+          for (const { points, copy } of taken) expect(pairs(points)).toEqual(copy);
+        });
       }),
       { numRuns: 150 },
     );
   });
 
-  it('goes on exactly after forgetting a long history (the columns give their memory back)', () => {
+  it('goes on exactly after forgetting a long history (the store gives its memory back)', () => {
     const policy = createArchivePolicy({
       name: 'long',
       backWindow: 1,
@@ -143,19 +159,28 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     const history = minutes(0, 5000);
     applyAll(forgetting, [history]);
     applyAll(keeping, [history]);
-    forgetting.forgetFinalBuckets();
-    // New points, then late ones still inside the back window.
-    for (const batch of [minutes(5000, 30), minutes(4990, 5), minutes(5030, 400)]) {
-      applyAll(forgetting, [batch]);
+    forgetting.forgetBuckets();
+    // New points, then late ones still inside the back window, the last batch not forgotten.
+    const batches = [minutes(5000, 30), minutes(4990, 5), minutes(5030, 400)];
+    let recomputedFrom = new Map<string, number>();
+    batches.forEach((batch, index) => {
+      if (index === batches.length - 1) recomputedFrom = new Map();
+      const [result] = applyAll(forgetting, [batch]);
       applyAll(keeping, [batch]);
-      forgetting.forgetFinalBuckets();
-    }
+      for (const { aggregation, from } of result?.changes ?? []) {
+        const key = `${aggregation.method}@${aggregation.granularity}`;
+        recomputedFrom.set(key, Math.min(from, recomputedFrom.get(key) ?? from));
+      }
+      if (index < batches.length - 1) forgetting.forgetBuckets();
+    });
     for (const { method, granularity } of policy.aggregations) {
-      const kept = pairs(forgetting.points(method, granularity));
+      const held = pairs(forgetting.points(method, granularity));
       const all = pairs(keeping.points(method, granularity));
-      expect(kept.length).toBeGreaterThan(0);
-      expect(kept.length).toBeLessThan(all.length / 10);
-      expect(kept).toEqual(all.slice(all.length - kept.length));
+      expect(held.length).toBeGreaterThan(0);
+      expect(held.length).toBeLessThan(all.length / 10);
+      expect(held).toEqual(
+        pairs(keeping.points(method, granularity, recomputedFrom.get(`${method}@${granularity}`))),
+      );
     }
   });
 

@@ -19,18 +19,13 @@ export function truncateRawTail(points: Points, compiled: CompiledPolicy): Point
  * One metric of an owned partition: its carbonara series and what changed since the last
  * checkpoint. Only the raw tail is restored from storage; aggregate buckets recomputed after that
  * are merged over the stored splits at compaction (new wins), which is Gnocchi's own rule, so once
- * a delta has taken them, the buckets no apply can change again leave memory (`takeDelta`).
+ * a delta has taken them they leave memory (`takeDelta`): between checkpoints a metric holds its
+ * raw tail and the buckets recomputed since, which are exactly what the next delta carries.
  */
 export class MetricState {
-  private series: MetricSeries;
+  private readonly series: MetricSeries;
   /** Earliest measure time applied since the last delta: the raw tail changed from there on. */
   private rawDirtyFrom = Number.POSITIVE_INFINITY;
-  /**
-   * Per aggregation (policy order): earliest recomputed bucket since the last delta. A plain
-   * array, not a Float64Array: a typed array this small costs an off-heap buffer with its native
-   * bookkeeping, about 0.7 KB of RSS per metric (apps/processor/bench-memory.ts).
-   */
-  private readonly aggregateDirtyFrom: number[];
   /** The next delta is the whole state (a rebuilt metric), not what changed. */
   private wholeStatePending = false;
 
@@ -42,9 +37,6 @@ export class MetricState {
     this.series = new MetricSeries(compiled.policy, {
       rawTail: rawTail && truncateRawTail(rawTail, compiled),
     });
-    this.aggregateDirtyFrom = new Array<number>(compiled.policy.aggregations.length).fill(
-      Number.POSITIVE_INFINITY,
-    );
   }
 
   get dirty(): boolean {
@@ -66,40 +58,27 @@ export class MetricState {
       if (ts < earliest) earliest = ts;
     }
     if (earliest < this.rawDirtyFrom) this.rawDirtyFrom = earliest;
-    for (const change of result.changes) {
-      const index = this.compiled.aggregationIndex.get(change.aggregation) as number;
-      if (change.from < (this.aggregateDirtyFrom[index] as number))
-        this.aggregateDirtyFrom[index] = change.from;
-    }
     return result;
   }
 
   /**
    * What changed since the previous delta, then forgets it: the raw tail from the earliest applied
-   * measure on (points before it are unchanged) and, per aggregation, every bucket from the
-   * earliest recomputed one on (later buckets were recomputed by the same apply or after it).
+   * measure on (points before it are unchanged) and every bucket held (each was recomputed since
+   * the previous delta). The delta's arrays are its own: later applies never change them, so it
+   * may be encoded while batches go on.
    */
   takeDelta(): MetricDelta | undefined {
     if (!this.dirty) return undefined;
-    const whole = this.wholeStatePending;
-    const raw = whole ? this.series.rawTail() : pointsInRange(this.series.rawTail(), this.rawDirtyFrom);
+    const rawTail = this.series.rawTail();
+    const raw = this.wholeStatePending ? rawTail : pointsInRange(rawTail, this.rawDirtyFrom);
     const aggregates: AggregateDelta[] = [];
-    this.compiled.policy.aggregations.forEach((aggregation, index) => {
-      const from = this.aggregateDirtyFrom[index] as number;
-      if (!whole && from === Number.POSITIVE_INFINITY) return;
-      const points = this.series.points(
-        aggregation.method,
-        aggregation.granularity,
-        whole ? undefined : from,
-      );
-      if (points.timestamps.length === 0) return;
-      aggregates.push({ method: aggregation.method, granularityUs: aggregation.granularity, ...points });
-    });
+    for (const { method, granularity } of this.compiled.policy.aggregations) {
+      const points = this.series.points(method, granularity);
+      if (points.timestamps.length > 0) aggregates.push({ method, granularityUs: granularity, ...points });
+    }
     this.rawDirtyFrom = Number.POSITIVE_INFINITY;
-    this.aggregateDirtyFrom.fill(Number.POSITIVE_INFINITY);
     this.wholeStatePending = false;
-    // Moves the columns' heads only, so the views in the delta stay valid until the next apply.
-    this.series.forgetFinalBuckets();
+    this.series.forgetBuckets();
     return { metricId: this.metricId, raw, aggregates };
   }
 }

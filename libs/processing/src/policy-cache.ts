@@ -1,4 +1,4 @@
-import { type Aggregation, type ArchivePolicy, createArchivePolicy } from '@granary/carbonara';
+import { type ArchivePolicy, createArchivePolicy } from '@granary/carbonara';
 import { processingErrors } from './errors.ts';
 
 /** An archive policy as the index stores it: durations in seconds. */
@@ -28,8 +28,6 @@ export interface MetricDirectory {
 /** A carbonara policy with what the apply path needs precomputed. */
 export interface CompiledPolicy {
   readonly policy: ArchivePolicy;
-  /** Position of each aggregation in `policy.aggregations`, by identity (carbonara hands them back). */
-  readonly aggregationIndex: ReadonlyMap<Aggregation, number>;
   /** Raw blocks kept before the last one: the back window, plus one when a `rate:` method needs a seed. */
   readonly rawBackWindow: number;
 }
@@ -62,7 +60,6 @@ export function compilePolicy(indexed: IndexedPolicy): CompiledPolicy {
   }
   return {
     policy,
-    aggregationIndex: new Map(policy.aggregations.map((aggregation, index) => [aggregation, index])),
     rawBackWindow:
       policy.backWindow + (policy.aggregationMethods.some((method) => method.startsWith('rate:')) ? 1 : 0),
   };
