@@ -8,7 +8,7 @@ export { compileAttributePath } from './src/attribute-path.ts';
 export type { AttributePath } from './src/attribute-path.ts';
 export { ensureCeilometerSetup } from './src/bootstrap.ts';
 export type { BootstrapReport } from './src/bootstrap.ts';
-export { LruMap, RedisCache } from './src/cache.ts';
+export { RedisCache } from './src/cache.ts';
 export type { SharedCache } from './src/cache.ts';
 export {
   CEILOMETER_DEFAULT_ARCHIVE_POLICY,
@@ -20,7 +20,6 @@ export { publisherErrors } from './src/errors.ts';
 export type { PublisherErrorCode } from './src/errors.ts';
 export { GnocchiPublisher } from './src/gnocchi-publisher.ts';
 export type { PublishItem, PublishResult } from './src/gnocchi-publisher.ts';
-export { parsePythonJson } from './src/python-json.ts';
 export { MetricResolver } from './src/resolver.ts';
 export type { LookupOutcome, ResolvedResource, ResolverOptions, ResourceRequest } from './src/resolver.ts';
 export { CEILOMETER_RESOURCE_TYPES } from './src/resource-types.ts';

@@ -3,7 +3,6 @@ export { measuresBacklog } from './src/backlog.ts';
 export type { BacklogDeps, PartitionBacklog } from './src/backlog.ts';
 export { readerErrors } from './src/errors.ts';
 export type { ReaderErrorCode } from './src/errors.ts';
-export { ByteBoundedLru } from './src/lru.ts';
 export { StoredMeasureReader } from './src/reader.ts';
 export type {
   PartitionRefresher,

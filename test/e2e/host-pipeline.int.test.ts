@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@granary/observability';
-import { parsePythonJson } from '@granary/publisher';
+import { parsePythonJson } from '@granary/python-format';
 import { computeSignature } from '@granary/telemetry';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

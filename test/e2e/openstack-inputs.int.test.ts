@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createLogger } from '@granary/observability';
-import { type PyDict, PyFloat, computeSignature } from '@granary/telemetry';
+import { type PyDict, PyFloat } from '@granary/python-format';
+import { computeSignature } from '@granary/telemetry';
 import {
   FIXTURES,
   type FixtureNotification,

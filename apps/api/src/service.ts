@@ -1,3 +1,4 @@
+import { BoundedLru } from '@granary/bounded-cache';
 import { registerConsole } from '@granary/console';
 import {
   RedisRefresher,
@@ -7,8 +8,14 @@ import {
 } from '@granary/coordination';
 import { createIndex } from '@granary/index';
 import { BatchingProducer, consumerGroupLags, createKafkaClient, provisionTopics } from '@granary/kafka';
-import { type Logger, type ServiceHost, createRegistry, startAdminServer } from '@granary/observability';
-import { ByteBoundedLru, StoredMeasureReader, measuresBacklog } from '@granary/reader';
+import {
+  type Logger,
+  type ServiceHost,
+  createRegistry,
+  prometheusInstruments,
+  startAdminServer,
+} from '@granary/observability';
+import { StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
   type BacklogPort,
   type MeasureReader,
@@ -92,7 +99,7 @@ async function startMeasureReads(
     store,
     topic,
     partitions: config.topics.measures.partitions,
-    segmentCache: new ByteBoundedLru<Segment>(config.measures.segmentCacheBytes),
+    segmentCache: new BoundedLru<Segment>(config.measures.segmentCacheBytes),
     refresher,
   });
   const statusRedis = createRedisClient(config.redis, {
@@ -149,12 +156,14 @@ export async function startApi(
     await index.seed(config.index.seed);
     writes = config.measures.writes ? await startMeasureWrites(config, logger) : undefined;
     reads = await startMeasureReads(config, logger);
+    const registry = createRegistry('api');
     const app = await buildApi(
       {
         index: indexPort(index),
         logger,
         measures: { reader: reads.reader, ...(writes ? { writer: writes.writer } : {}) },
         backlog: reads.backlog,
+        instruments: prometheusInstruments(registry),
       },
       config.api,
     );
@@ -162,7 +171,7 @@ export async function startApi(
     const url = await app.listen({ host: config.api.host, port: config.api.port });
     const admin = await host.adminServer({
       ...config.admin,
-      registry: createRegistry('api'),
+      registry,
       logger,
       ready: async () => {
         await index.archivePolicies.list();

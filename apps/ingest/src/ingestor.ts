@@ -10,8 +10,8 @@ import {
   admitSample,
   decodeOsloNotification,
 } from '@granary/publisher';
+import type { PyDict } from '@granary/python-format';
 import type { MeasureBatch, Sample, TopicSerde } from '@granary/schema';
-import type { PyDict } from '@granary/telemetry';
 import { ingestErrors } from './errors.ts';
 import type { IngestMetrics } from './metrics.ts';
 

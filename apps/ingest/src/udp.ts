@@ -1,7 +1,7 @@
 import { GranaryError } from '@granary/errors';
 import { type Index, indexError, resourceUuid } from '@granary/index';
 import type { Logger } from '@granary/observability';
-import type { PyDict } from '@granary/telemetry';
+import type { PyDict } from '@granary/python-format';
 import {
   StatsdAggregator,
   type StatsdMeasure,

@@ -4,7 +4,7 @@ import { createRedisClient, readMemberStatuses } from '@granary/coordination';
 import { resourceUuid } from '@granary/index';
 import { type ConsumedRecord, type KafkaClient, createKafkaClient, readDeadLetter } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
-import { parsePythonJson } from '@granary/publisher';
+import { parsePythonJson } from '@granary/python-format';
 import {
   type MeasureBatch,
   type Sample,

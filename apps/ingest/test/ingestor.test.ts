@@ -5,13 +5,8 @@ import { DEAD_LETTER_HEADERS } from '@granary/kafka';
 import { NotificationMeters, parseMeterDefinitions } from '@granary/notification-meters';
 import { createLogger, createRegistry, prometheusInstruments } from '@granary/observability';
 import { SamplePipeline, parsePipelineConfig } from '@granary/pipeline';
-import {
-  GnocchiPublisher,
-  MeterMapper,
-  MetricResolver,
-  parsePythonJson,
-  parseResourceDefinitions,
-} from '@granary/publisher';
+import { GnocchiPublisher, MeterMapper, MetricResolver, parseResourceDefinitions } from '@granary/publisher';
+import { parsePythonJson } from '@granary/python-format';
 import { type DecodeOutcome, type MeasureBatch, type Sample, schemaErrors } from '@granary/schema';
 import { computeSignature } from '@granary/telemetry';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PyDict } from '@granary/telemetry';
+import type { PyDict } from '@granary/python-format';
 import {
   type AttributeDefinition,
   type MeterDefinition,

@@ -1,16 +1,9 @@
 import { parseIsoTimestamp } from '@granary/carbonara';
 import type { MeterSample } from '@granary/pipeline';
+import { type PyDict, PyFloat, type PyValue, parsePythonJson, toPlain } from '@granary/python-format';
 import type { CounterType, Sample } from '@granary/schema';
-import {
-  type PyDict,
-  PyFloat,
-  type PyValue,
-  assertBoundedDepth,
-  verifySample,
-  verifySignature,
-} from '@granary/telemetry';
+import { assertBoundedDepth, verifySample, verifySignature } from '@granary/telemetry';
 import { publisherErrors } from './errors.ts';
-import { parsePythonJson, toPlain } from './python-json.ts';
 
 const COUNTER_TYPES: readonly string[] = ['gauge', 'delta', 'cumulative'];
 

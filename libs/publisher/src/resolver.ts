@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { BoundedLru } from '@granary/bounded-cache';
 import { type GranaryError, isRetriable } from '@granary/errors';
 import { type Index, type MetricSpec, type Resource, indexError, resourceUuid } from '@granary/index';
 import { parseUuid } from '@granary/index';
-import { LruMap, type SharedCache } from './cache.ts';
+import type { SharedCache } from './cache.ts';
 import { publisherErrors } from './errors.ts';
 
 /** What one resource of a batch needs: to exist with these attributes, and to have these metrics. */
@@ -69,14 +70,14 @@ function refused(request: ResourceRequest, cause: unknown): GranaryError {
  * the loser reads the winner's).
  */
 export class MetricResolver {
-  private readonly memory: LruMap<string>;
+  private readonly memory: BoundedLru<string>;
   private readonly ttl: number;
 
   constructor(
     private readonly index: ResolverIndex,
     private readonly options: ResolverOptions,
   ) {
-    this.memory = new LruMap(options.memoryEntries ?? 200_000);
+    this.memory = new BoundedLru(options.memoryEntries ?? 200_000);
     this.ttl = options.sharedTtlSeconds ?? 86_400;
   }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BoundedLru } from '@granary/bounded-cache';
 import {
   type Points,
   concatPoints,
@@ -21,7 +22,7 @@ import {
 } from '@granary/carbonara';
 import { type MeasureSeriesRows, WrittenRows, measureRowsJson } from '@granary/rest';
 import { FileObjectStore, listSplitKeys, splitObjectKey } from '@granary/storage';
-import { ByteBoundedLru, StoredMeasureReader } from '../index.ts';
+import { StoredMeasureReader } from '../index.ts';
 
 const S = 1_000_000;
 const GRANULARITY_S = 60;
@@ -96,7 +97,7 @@ try {
     store,
     topic: 'granary.measures',
     partitions: 1,
-    segmentCache: new ByteBoundedLru(64 * 1024 * 1024),
+    segmentCache: new BoundedLru(64 * 1024 * 1024),
   });
   const query = { metric, aggregation: 'mean', granularities: [GRANULARITY_S], refresh: false };
   const body = measureRowsJson(

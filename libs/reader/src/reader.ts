@@ -1,3 +1,4 @@
+import type { BoundedLru } from '@granary/bounded-cache';
 import {
   type Points,
   US_PER_SECOND,
@@ -24,7 +25,6 @@ import {
   splitObjectKey,
 } from '@granary/storage';
 import { readerErrors } from './errors.ts';
-import type { ByteBoundedLru } from './lru.ts';
 
 /** What a read needs to know of a metric: its id and its policy's granularities and timespans (s). */
 export interface ReadableMetric {
@@ -63,7 +63,7 @@ export interface StoredMeasureReaderDeps {
   readonly topic: string;
   readonly partitions: number;
   /** Decoded live segments by object key; segments are immutable, so entries never go stale. */
-  readonly segmentCache: ByteBoundedLru<Segment>;
+  readonly segmentCache: BoundedLru<Segment>;
   /** Absent: `refresh=true` reads what is checkpointed. */
   readonly refresher?: PartitionRefresher | undefined;
 }

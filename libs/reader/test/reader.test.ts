@@ -1,7 +1,8 @@
+import { BoundedLru } from '@granary/bounded-cache';
 import type { Points } from '@granary/carbonara';
 import { type ObjectStore, type Segment, splitObjectKey } from '@granary/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ByteBoundedLru, type ReadQuery, StoredMeasureReader, readerErrors } from '../index.ts';
+import { type ReadQuery, StoredMeasureReader, readerErrors } from '../index.ts';
 import {
   METRIC,
   OTHER_METRIC,
@@ -47,7 +48,7 @@ const readerOver = (objects: ObjectStore, refreshed: number[] = []) =>
     store: objects,
     topic: TOPIC,
     partitions: PARTITIONS,
-    segmentCache: new ByteBoundedLru<Segment>(1024 * 1024),
+    segmentCache: new BoundedLru<Segment>(1024 * 1024),
     refresher: { refresh: async (partition) => void refreshed.push(partition) },
   });
 

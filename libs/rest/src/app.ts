@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@granary/observability';
+import { pythonJson } from '@granary/python-format';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -17,7 +18,7 @@ import {
   toGnocchiError,
   undecodableBody,
 } from './errors.ts';
-import { acceptsJson, mediaType, publicBaseUrl, pythonJson } from './http.ts';
+import { acceptsJson, mediaType, publicBaseUrl } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import { type PolicyRule, authorize } from './policy.ts';
 import type { BacklogPort, IndexPort, MeasuresPort } from './ports.ts';

@@ -1,8 +1,7 @@
+import { BoundedLru } from '@granary/bounded-cache';
 /** Output formatting exactly as Gnocchi renders Python values in JSON. */
 import { type Points, lowerBound } from '@granary/carbonara';
-import { ByteBoundedLru } from '@granary/reader';
-import { pyFloatRepr } from '@granary/telemetry';
-import { pythonJson, pythonNumber } from './http.ts';
+import { pyFloatJson, pythonJson, writePyFloatJson } from '@granary/python-format';
 
 /** Python's `str(datetime.timedelta(seconds=s))`: `0:00:01`, `1:00:00`, `0:00:03.600000`, `2 days, 0:00:00`. */
 export function pythonTimedelta(seconds: number): string {
@@ -87,10 +86,10 @@ interface WrittenSeries {
  * is decided by comparing timestamps and value bits, never by trusting the key.
  */
 export class WrittenRows {
-  private readonly series: ByteBoundedLru<WrittenSeries>;
+  private readonly series: BoundedLru<WrittenSeries>;
 
   constructor(maxBytes: number) {
-    this.series = new ByteBoundedLru(maxBytes);
+    this.series = new BoundedLru(maxBytes);
   }
 
   get(key: string): WrittenSeries | undefined {
@@ -108,15 +107,15 @@ export class WrittenRows {
  * `[["2015-03-06T14:33:00+00:00", 60.0, 23.1], …]`, granularity and values as Python floats
  * (`repr`, with `NaN`/`Infinity` tokens), a calendar resample unit as a string. A year of 1-minute
  * points is half a million rows (27 MB), so rows go straight into one byte buffer: the date part
- * of a timestamp once per day, the time of day and whole values digit by digit, other values from
- * `String()` where it already equals Python's repr; no string or array per row. With `written`,
+ * of a timestamp once per day, the time of day digit by digit, values by `writePyFloatJson`; no
+ * string or array per row. With `written`,
  * the leading rows a series shares with its last body are copied from it.
  */
 export function measureRowsJson(series: readonly MeasureSeriesRows[], written?: WrittenRows): Buffer {
   let capacity = 2;
   const plans = series.map(({ points, granularity, reuseKey }) => {
     // `", <granularity>, ` after each timestamp's closing `+00:00`.
-    const middleText = `+00:00", ${typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity)}, `;
+    const middleText = `+00:00", ${typeof granularity === 'number' ? pyFloatJson(granularity) : pythonJson(granularity)}, `;
     const middle = asciiBytes(middleText);
     const key = written && reuseKey !== undefined ? `${reuseKey} ${middleText}` : undefined;
     const previous = key === undefined ? undefined : written?.get(key);
@@ -151,7 +150,7 @@ export function measureRowsJson(series: readonly MeasureSeriesRows[], written?: 
       out[at++] = QUOTE;
       at = writeIsoSeconds(out, at, timestamps[index] as number);
       for (let byte = 0; byte < middle.length; byte++) out[at++] = middle[byte] as number;
-      at = writePythonFloat(out, at, values[index] as number);
+      at = writePyFloatJson(out, at, values[index] as number);
       out[at++] = CLOSE_BRACKET;
     }
     if (key !== undefined && written && timestamps.length > 0) {
@@ -205,37 +204,21 @@ function reusableRows(
   return { from, count, bytes: rowEnd(previous, from + count - 1) - (previous.rowStarts[from] as number) };
 }
 
-/** Python's `json.dumps(float)`: `repr` (`60.0`, `1e+16`, `1e-07`), `NaN` and `±Infinity` tokens. */
-export function pythonFloatJson(value: number): string {
-  return Number.isFinite(value) ? pyFloatRepr(value) : pythonNumber(value);
-}
-
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const SPACE = 0x20;
 const COLON = 0x3a;
-const MINUS = 0x2d;
-const DOT = 0x2e;
 const DIGIT_0 = 0x30;
 // `, ["` + `YYYY-MM-DDTHH:MM:SS` + the longest float repr (`-1.2345678901234567e-308`, 24) + `]`.
 const MAX_ROW_BYTES = 4 + 19 + 24 + 1;
-// Below 2^53 a whole double's digits come exactly out of % and /; Python prints it as `<digits>.0`.
-const EXACT_INTEGER_LIMIT = 2 ** 53;
-// Between these, a fraction's shortest round-trip digits print in fixed notation in both JS and Python.
-const FIXED_NOTATION_FROM = 1e-4;
-const FIXED_NOTATION_BELOW = 1e16;
-// Fractions below this with at most this many decimals take the short path.
-const SHORT_DECIMAL_LIMIT = 1e9;
-const SHORT_DECIMALS = 3;
 
 const asciiBytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 
 // Consecutive rows mostly share their day: its `YYYY-MM-DDT` is formatted once.
 let prefixDay = Number.NaN;
 let prefixBytes: Uint8Array = new Uint8Array(0);
-const integerDigits = new Uint8Array(20);
 
 /** `YYYY-MM-DDTHH:MM:SS` of epoch µs truncated to the second (`isoSecondsFromMicros`) at `at`; returns the end. */
 function writeIsoSeconds(out: Uint8Array, start: number, micros: number): number {
@@ -260,54 +243,5 @@ function writeIsoSeconds(out: Uint8Array, start: number, micros: number): number
   out[at++] = COLON;
   out[at++] = DIGIT_0 + Math.floor(secondsOfMinute / 10);
   out[at++] = DIGIT_0 + (secondsOfMinute % 10);
-  return at;
-}
-
-/**
- * `pythonFloatJson(value)` at `at`; returns the end. Whole numbers and values of at most
- * SHORT_DECIMALS decimals (a gauge's 23.1, 0.25) are written digit by digit, without a string.
- */
-function writePythonFloat(out: Uint8Array, start: number, value: number): number {
-  let at = start;
-  const magnitude = Math.abs(value);
-  if (Number.isInteger(value) && magnitude < EXACT_INTEGER_LIMIT && !Object.is(value, -0)) {
-    if (value < 0) out[at++] = MINUS;
-    at = writeDigits(out, at, magnitude, 0);
-    out[at++] = DOT;
-    out[at++] = DIGIT_0;
-    return at;
-  }
-  if (magnitude < SHORT_DECIMAL_LIMIT && value !== 0) {
-    // The fewest decimals d at which round(v·10^d)/10^d is v itself: the shortest text that reads
-    // back to v (doubles this small are far closer together than 10^-SHORT_DECIMALS), so repr's.
-    for (let decimals = 1, scale = 10; decimals <= SHORT_DECIMALS; decimals++, scale *= 10) {
-      const scaled = Math.round(magnitude * scale);
-      if (scaled / scale !== magnitude) continue;
-      if (value < 0) out[at++] = MINUS;
-      const whole = Math.floor(scaled / scale);
-      at = writeDigits(out, at, whole, 0);
-      out[at++] = DOT;
-      return writeDigits(out, at, scaled - whole * scale, decimals);
-    }
-  }
-  const text =
-    magnitude >= FIXED_NOTATION_FROM && magnitude < FIXED_NOTATION_BELOW && !Number.isInteger(value)
-      ? String(value)
-      : pythonFloatJson(value);
-  for (let index = 0; index < text.length; index++) out[at++] = text.charCodeAt(index);
-  return at;
-}
-
-/** The decimal digits of a whole number below 2^53, left-padded with zeros to `width`. */
-function writeDigits(out: Uint8Array, start: number, whole: number, width: number): number {
-  let at = start;
-  let length = 0;
-  let rest = whole;
-  do {
-    const next = Math.floor(rest / 10);
-    integerDigits[length++] = DIGIT_0 + rest - next * 10;
-    rest = next;
-  } while (rest > 0 || length < width);
-  while (length > 0) out[at++] = integerDigits[--length] as number;
   return at;
 }

@@ -1,51 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 
-/**
- * JSON as Gnocchi prints it (Python's `json.dumps`: `", "` and `": "` separators, non-ASCII kept):
- * clients and the conformance suite match response text such as `"name": "medium"` literally.
- * Built by appending to one string: a year of measures is half a million rows.
- */
-export function pythonJson(value: unknown): string {
-  const out: string[] = [];
-  appendPythonJson(value, out);
-  return out.join('');
-}
-
-function appendPythonJson(value: unknown, out: string[]): void {
-  if (value === null || value === undefined) {
-    out.push('null');
-  } else if (typeof value === 'number') {
-    out.push(pythonNumber(value));
-  } else if (Array.isArray(value)) {
-    out.push('[');
-    for (let index = 0; index < value.length; index++) {
-      if (index > 0) out.push(', ');
-      appendPythonJson(value[index], out);
-    }
-    out.push(']');
-  } else if (typeof value === 'object') {
-    out.push('{');
-    let first = true;
-    // Own keys only: an inherited (polluted) property must never reach a reply.
-    for (const key of Object.keys(value)) {
-      const member = (value as Record<string, unknown>)[key];
-      if (member === undefined) continue;
-      out.push(first ? '' : ', ', JSON.stringify(key), ': ');
-      first = false;
-      appendPythonJson(member, out);
-    }
-    out.push('}');
-  } else {
-    out.push(JSON.stringify(value));
-  }
-}
-
-export function pythonNumber(value: number): string {
-  if (Number.isFinite(value)) return String(value);
-  // Python's json module writes these tokens; Gnocchi returns them for inf/NaN aggregates.
-  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-}
-
 /** Python's `urllib.parse.quote(text, safe='')`: what Gnocchi's Location headers contain. */
 export function pythonQuote(text: string): string {
   return encodeURIComponent(text).replace(

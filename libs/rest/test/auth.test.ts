@@ -6,7 +6,6 @@ import { Value } from '@sinclair/typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AuthConfig, hashPassword } from '../index.ts';
 import { BasicAuthenticator } from '../src/auth/basic.ts';
-import { BoundedTtlCache } from '../src/auth/bounded-cache.ts';
 import { AuthSection } from '../src/auth/config.ts';
 import { testApi } from './helpers.ts';
 
@@ -182,21 +181,5 @@ describe('the API', () => {
       headers: { 'x-auth-token': 'caf\u00e9-token' },
     });
     expect(malformed.statusCode).toBe(401);
-  });
-});
-
-describe('BoundedTtlCache', () => {
-  it('keeps at most its size, evicting the least recently used, and drops expired entries', () => {
-    let now = 0;
-    const cache = new BoundedTtlCache<number>(2, () => now);
-    cache.set('a', 1, 100);
-    cache.set('b', 2, 100);
-    expect(cache.get('a')).toBe(1);
-    cache.set('c', 3, 100);
-    expect([cache.get('a'), cache.get('b'), cache.get('c'), cache.size]).toEqual([1, undefined, 3, 2]);
-    now = 100;
-    expect(cache.get('a')).toBeUndefined();
-    cache.set('d', 4, 50);
-    expect(cache.get('d')).toBeUndefined();
   });
 });

@@ -1,14 +1,13 @@
 import type { Points } from '@granary/carbonara';
+import { pyFloatJson, pythonJson } from '@granary/python-format';
 import { describe, expect, it } from 'vitest';
 import {
   WrittenRows,
   isoFromMicros,
   isoSecondsFromMicros,
   measureRowsJson,
-  pythonFloatJson,
   pythonTimedelta,
 } from '../src/format.ts';
-import { pythonJson } from '../src/http.ts';
 
 const S = 1_000_000;
 
@@ -16,9 +15,8 @@ const S = 1_000_000;
 function slowMeasureRows(series: readonly { points: Points; granularity: number | string }[]): string {
   const rows = series.flatMap(({ points, granularity }) =>
     Array.from(points.timestamps, (t, i) => {
-      const written =
-        typeof granularity === 'number' ? pythonFloatJson(granularity) : pythonJson(granularity);
-      return `["${isoSecondsFromMicros(t)}", ${written}, ${pythonFloatJson(points.values[i] as number)}]`;
+      const written = typeof granularity === 'number' ? pyFloatJson(granularity) : pythonJson(granularity);
+      return `["${isoSecondsFromMicros(t)}", ${written}, ${pyFloatJson(points.values[i] as number)}]`;
     }),
   );
   return `[${rows.join(', ')}]`;

@@ -1,6 +1,6 @@
+import { pyFloatRepr } from '@granary/python-format';
 import { storageErrors } from './errors.ts';
 import type { ObjectStore } from './object-store.ts';
-import { pythonFloatRepr } from './python-float.ts';
 
 /**
  * Gnocchi's S3 object layout for compacted state, so Gnocchi tools read ours and we read theirs:
@@ -32,7 +32,7 @@ function assertMethod(method: string): void {
 
 /** Microseconds as Gnocchi prints seconds: 60_000_000 → "60.0", 200_000 → "0.2". */
 export function secondsText(microseconds: number): string {
-  return pythonFloatRepr(microseconds / US_PER_SECOND);
+  return pyFloatRepr(microseconds / US_PER_SECOND);
 }
 
 /** Gnocchi seconds text back to whole microseconds (the finest resolution Granary keeps). */

@@ -8,7 +8,6 @@ import {
   deleteMetric,
   listSplitKeys,
   parseSplitObjectKey,
-  pythonFloatRepr,
   rawTailKey,
   splitObjectKey,
   storageErrors,
@@ -19,30 +18,6 @@ const OTHER_METRIC = '00000000-0000-4000-8000-000000000000';
 const MINUTE = 60_000_000;
 const root = mkdtempSync(join(tmpdir(), 'granary-layout-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
-
-describe('pythonFloatRepr', () => {
-  it.each([
-    [60, '60.0'],
-    [0.2, '0.2'],
-    [1425600000, '1425600000.0'],
-    [0, '0.0'],
-    [-0, '-0.0'],
-    [-2.5, '-2.5'],
-    [0.1 + 0.2, '0.30000000000000004'],
-    [1e-4, '0.0001'],
-    [1e-5, '1e-05'],
-    [1.5e-7, '1.5e-07'],
-    [123456789012345.6, '123456789012345.6'],
-    [1e15, '1000000000000000.0'],
-    [1e16, '1e+16'],
-    [1.2345e22, '1.2345e+22'],
-    [Number.NaN, 'nan'],
-    [Number.POSITIVE_INFINITY, 'inf'],
-    [Number.NEGATIVE_INFINITY, '-inf'],
-  ])('%s → %s', (value, text) => {
-    expect(pythonFloatRepr(value)).toBe(text);
-  });
-});
 
 describe('Gnocchi object keys', () => {
   it('names the raw tail and splits exactly as Gnocchi s3 does', () => {

@@ -1,7 +1,7 @@
+import { type PyDict, PyFloat, type PyValue } from '@granary/python-format';
 import type { Sample } from '@granary/schema';
 import { assertBoundedDepth } from './depth.ts';
 import { telemetryErrors } from './errors.ts';
-import { type PyDict, PyFloat, type PyValue } from './python-repr.ts';
 import { computeSignature, verifySignature } from './signing.ts';
 
 /** A sample before signing: every field of the Avro `Sample` but the signature. */

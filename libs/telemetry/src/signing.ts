@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { MAX_METADATA_DEPTH, assertBoundedDepth } from './depth.ts';
 import {
   type PyDict,
   PyFloat,
@@ -7,7 +6,8 @@ import {
   compareCodePoints,
   pyReprDecoded,
   pyStr,
-} from './python-repr.ts';
+} from '@granary/python-format';
+import { MAX_METADATA_DEPTH, assertBoundedDepth } from './depth.ts';
 
 /**
  * Ceilometer's `utils.recursive_keypairs`: keys in sorted order, nested dicts flattened to

@@ -1,4 +1,5 @@
-import { type PyDict, PyFloat, assertBoundedDepth } from '@granary/telemetry';
+import { type PyDict, PyFloat } from '@granary/python-format';
+import { assertBoundedDepth } from '@granary/telemetry';
 import { Decoder } from '@msgpack/msgpack';
 import { udpInputErrors } from './errors.ts';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { PyFloat, verifySignature } from '@granary/telemetry';
+import { PyFloat } from '@granary/python-format';
+import { verifySignature } from '@granary/telemetry';
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { StatsdAggregator, decodeSampleDatagram, parseStatsdDatagram } from '../index.ts';

@@ -1,11 +1,11 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ExpiringLru } from '@granary/bounded-cache';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import type { Principal } from '../auth.ts';
 import { restError } from '../errors.ts';
-import { BoundedTtlCache } from './bounded-cache.ts';
 import type { AuthConfig } from './config.ts';
 
 /**
@@ -125,13 +125,13 @@ export interface BasicCredentials {
 export class BasicAuthenticator {
   readonly challenge = 'Basic realm="gnocchi"';
   readonly #users: Map<string, BasicUser>;
-  readonly #verified: BoundedTtlCache<Principal>;
+  readonly #verified: ExpiringLru<Principal>;
   readonly #ttlMs: number;
   readonly #now: () => number;
 
   constructor(config: AuthConfig['basic'], now: () => number = Date.now) {
     this.#users = loadUsersFile(config.usersFile);
-    this.#verified = new BoundedTtlCache(config.cacheSize, now);
+    this.#verified = new ExpiringLru(config.cacheSize, now);
     this.#ttlMs = config.cacheTtlSeconds * 1000;
     this.#now = now;
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { ExpiringLru } from '@granary/bounded-cache';
 import type { Logger } from '@granary/observability';
 import type { Principal } from '../auth.ts';
 import { restError } from '../errors.ts';
-import { BoundedTtlCache } from './bounded-cache.ts';
 import type { AuthConfig } from './config.ts';
 
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/;
@@ -27,7 +27,7 @@ export class KeystoneAuthenticator {
   readonly challenge: string;
   readonly #config: AuthConfig['keystone'];
   readonly #base: string;
-  readonly #validated: BoundedTtlCache<Principal>;
+  readonly #validated: ExpiringLru<Principal>;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
   /** The service token and when to replace it. */
@@ -44,7 +44,7 @@ export class KeystoneAuthenticator {
     this.#base = `${config.url.replace(/\/+$/, '').replace(/\/v3$/, '')}/v3`;
     this.challenge = `Keystone uri="${config.publicUrl || config.url}"`;
     this.#now = options.now ?? Date.now;
-    this.#validated = new BoundedTtlCache(config.cacheSize, this.#now);
+    this.#validated = new ExpiringLru(config.cacheSize, this.#now);
     this.#logger = options.logger;
   }
 

@@ -14,7 +14,7 @@ import {
 } from '@granary/aggregates';
 import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { fnmatch } from '@granary/index';
-import { pyRepr } from '@granary/telemetry';
+import { pyRepr } from '@granary/python-format';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, undecodableBody } from '../errors.ts';

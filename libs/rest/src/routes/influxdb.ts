@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { indexError } from '@granary/index';
-import { compareCodePoints } from '@granary/telemetry';
+import { compareCodePoints } from '@granary/python-format';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError } from '../errors.ts';

@@ -5,7 +5,7 @@ import {
   resample,
   timestampForm,
 } from '@granary/carbonara';
-import { pyFloatRepr } from '@granary/telemetry';
+import { pyFloatRepr } from '@granary/python-format';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError } from '../errors.ts';

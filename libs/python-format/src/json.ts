@@ -1,4 +1,51 @@
-import { type PyDict, PyFloat, type PyValue } from '@granary/telemetry';
+import { type PyDict, PyFloat, type PyValue } from './repr.ts';
+
+/**
+ * JSON as Gnocchi prints it (Python's `json.dumps`: `", "` and `": "` separators, non-ASCII kept):
+ * clients and the conformance suite match response text such as `"name": "medium"` literally.
+ * Built by appending to one string list. Numbers print as JS holds them (`jsonNumber`); a value
+ * Python holds as a float (a granularity, a measure) goes through `pyFloatJson` first.
+ */
+export function pythonJson(value: unknown): string {
+  const out: string[] = [];
+  appendPythonJson(value, out);
+  return out.join('');
+}
+
+function appendPythonJson(value: unknown, out: string[]): void {
+  if (value === null || value === undefined) {
+    out.push('null');
+  } else if (typeof value === 'number') {
+    out.push(jsonNumber(value));
+  } else if (Array.isArray(value)) {
+    out.push('[');
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out.push(', ');
+      appendPythonJson(value[index], out);
+    }
+    out.push(']');
+  } else if (typeof value === 'object') {
+    out.push('{');
+    let first = true;
+    // Own keys only: an inherited (polluted) property must never reach a reply.
+    for (const key of Object.keys(value)) {
+      const member = (value as Record<string, unknown>)[key];
+      if (member === undefined) continue;
+      out.push(first ? '' : ', ', JSON.stringify(key), ': ');
+      first = false;
+      appendPythonJson(member, out);
+    }
+    out.push('}');
+  } else {
+    out.push(JSON.stringify(value));
+  }
+}
+
+/** A number in `json.dumps`' text: JS's digits, and Python's `NaN` / `Infinity` / `-Infinity` tokens. */
+export function jsonNumber(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+}
 
 /**
  * JSON text → Python values as `json.loads` gives them: `1.0` stays a float (PyFloat) and `1` an

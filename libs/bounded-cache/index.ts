@@ -1,0 +1,2 @@
+/** Public surface of @granary/bounded-cache: the in-process LRU caches every lib uses. Pure. */
+export { BoundedLru, ExpiringLru } from './src/lru.ts';
