@@ -58,6 +58,13 @@ describe('the query service', () => {
     }[];
     expect(policies.map((p) => p.name).sort()).toEqual(['bool', 'high', 'low', 'medium']);
     expect((await fetch(`${api.adminUrl}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${api.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /granary_api_requests_total\{method="GET",route="\/v1\/archive_policy",code="200"[^}]*\} 1/,
+    );
+    expect(metrics).toMatch(
+      /granary_api_request_duration_seconds_count\{[^}]*route="\/healthcheck"[^}]*\} 1/,
+    );
   });
 
   it('provisions the measures topic with the configured partition count', async () => {

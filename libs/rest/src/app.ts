@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@granary/observability';
+import { type Instruments, type Logger, noInstruments } from '@granary/observability';
 import { pythonJson } from '@granary/python-format';
 import Fastify, {
   type FastifyBaseLogger,
@@ -18,6 +18,7 @@ import {
   toGnocchiError,
   undecodableBody,
 } from './errors.ts';
+import { installHttpMetrics } from './http-metrics.ts';
 import { acceptsJson, mediaType, publicBaseUrl } from './http.ts';
 import { type OpenApiCollector, collectOpenApi } from './openapi.ts';
 import { type PolicyRule, authorize } from './policy.ts';
@@ -67,6 +68,8 @@ export interface ApiDeps {
   /** Consumer lag and checkpoints for `/v1/status`; absent, it answers 503. */
   backlog?: BacklogPort;
   logger: Logger;
+  /** Where the HTTP metrics go (requests and durations by route); absent, nowhere. */
+  instruments?: Instruments;
 }
 
 /** What every route module gets besides the fastify instance. */
@@ -141,6 +144,7 @@ export async function buildApi(deps: ApiDeps, config: RestConfig): Promise<Fasti
   installCors(app, config);
   installAccessControl(app, config.auth, deps.logger);
   installErrorHandling(app);
+  installHttpMetrics(app, deps.instruments ?? noInstruments);
 
   const context: RouteContext = {
     deps,
