@@ -7,6 +7,15 @@ export interface BackoffOptions {
   maxDelayMs: number;
   /** Growth of the delay per attempt. */
   factor: number;
+  /**
+   * Where the wait falls under the exponential delay: `spread`, within ±20% of it (the default);
+   * `full`, anywhere from 0 to it, as the AWS SDK's standard retry strategy waits.
+   */
+  jitter?: 'spread' | 'full';
+  /** Which failures are worth another attempt; by default the errors' own flag (`isRetriable`). */
+  retriable?: (error: unknown) => boolean;
+  /** Failures where the server asked to slow down: their waits grow from a longer first delay. */
+  throttled?: { is: (error: unknown) => boolean; initialDelayMs: number };
   /** Called before each wait, for logging. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Stops waiting early (shutdown); the last error is thrown at once. */
@@ -20,16 +29,17 @@ export const DEFAULT_BACKOFF: BackoffOptions = {
   factor: 2,
 };
 
-/** The wait before retry `attempt` (1-based): exponential, capped, with ±20% jitter against herds. */
+/** The wait before retry `attempt` (1-based): exponential, capped, with jitter against herds. */
 export function backoffDelay(attempt: number, options: BackoffOptions, random = Math.random): number {
   const base = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** (attempt - 1));
+  if (options.jitter === 'full') return Math.floor(random() * base);
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
 /**
  * Run `operation`, trying again with exponential backoff while it fails with a retriable error
- * (`isRetriable`: coded errors and kafkajs errors alike). A non-retriable error, or the last
- * retriable one once `retries` is spent, is thrown to the caller.
+ * (`isRetriable`: coded errors and kafkajs errors alike, unless `retriable` says otherwise). A
+ * non-retriable error, or the last retriable one once `retries` is spent, is thrown to the caller.
  */
 export async function retryWithBackoff<Result>(
   operation: (attempt: number) => Promise<Result>,
@@ -40,8 +50,12 @@ export async function retryWithBackoff<Result>(
     try {
       return await operation(attempt);
     } catch (error) {
-      if (!isRetriable(error) || attempt >= settings.retries || settings.signal?.aborted) throw error;
-      const delayMs = backoffDelay(attempt + 1, settings);
+      const retriable = settings.retriable ?? isRetriable;
+      if (!retriable(error) || attempt >= settings.retries || settings.signal?.aborted) throw error;
+      const initialDelayMs = settings.throttled?.is(error)
+        ? settings.throttled.initialDelayMs
+        : settings.initialDelayMs;
+      const delayMs = backoffDelay(attempt + 1, { ...settings, initialDelayMs });
       settings.onRetry?.(error, attempt + 1, delayMs);
       await sleep(delayMs, settings.signal);
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { isTransientNetworkError } from '@granary/errors';
+import { type BackoffOptions, isTransientNetworkError, retryWithBackoff } from '@granary/errors';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { storageErrors } from './errors.ts';
@@ -77,6 +77,31 @@ export function isUntrustedCertificate(err: unknown): boolean {
   return typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code);
 }
 const TIMEOUT_CODES = new Set(['TimeoutError', 'RequestTimeout']);
+
+/**
+ * The AWS SDK's standard retry strategy: a wait of up to min(20 s, base · 2^attempt) after failed
+ * attempt n (full jitter), base 100 ms, or 500 ms when the server throttles; so the first wait is
+ * up to 200 ms (1 s).
+ */
+const SDK_BACKOFF: Omit<BackoffOptions, 'retries'> = {
+  initialDelayMs: 200,
+  maxDelayMs: 20_000,
+  factor: 2,
+  jitter: 'full',
+  retriable: (err) => isRetriableS3Failure(answerStatus(err), errorName(err), err),
+  throttled: {
+    is: (err) => THROTTLING_CODES.has(errorName(err)) || answerStatus(err) === 429,
+    initialDelayMs: 1_000,
+  },
+};
+
+function answerStatus(err: unknown): number | undefined {
+  return err instanceof S3ResponseError ? err.status : undefined;
+}
+
+function errorName(err: unknown): string {
+  return (err as { name?: string }).name ?? '';
+}
 
 /** Throttling, 5xx (but 501: the server will never implement it on retry), timeouts and network. */
 export function isRetriableS3Failure(status: number | undefined, name: string, err: unknown): boolean {
@@ -171,22 +196,16 @@ export class S3Requests {
     key: string,
     options: { body?: Uint8Array; headers?: Record<string, string>; accept?: readonly number[] } = {},
   ): Promise<S3Answer> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    return retryWithBackoff(
+      async () => {
         const answer = await this.attempt(method, key, options.body, options.headers ?? {});
         if ((answer.status >= 200 && answer.status < 300) || options.accept?.includes(answer.status)) {
           return answer;
         }
         throw responseError(method, key, answer);
-      } catch (err) {
-        const status = err instanceof S3ResponseError ? err.status : undefined;
-        const name = (err as { name?: string }).name ?? '';
-        if (attempt >= this.options.maxAttempts || !isRetriableS3Failure(status, name, err)) throw err;
-        const base = THROTTLING_CODES.has(name) || status === 429 ? 500 : 100;
-        const delayMs = Math.floor(Math.random() * Math.min(20_000, base * 2 ** attempt));
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-      }
-    }
+      },
+      { ...SDK_BACKOFF, retries: this.options.maxAttempts - 1 },
+    );
   }
 
   private async attempt(

@@ -59,7 +59,7 @@ describe('SigV4 signing', () => {
   });
 });
 
-/** Answers each request with the next scripted status (then 200), and records what it was sent. */
+/** Answers each request with the next scripted status (then 200; 503 says SlowDown), and records what it was sent. */
 let server: Server;
 let endpoint: string;
 let script: number[] = [];
@@ -78,7 +78,8 @@ beforeAll(async () => {
       });
       const status = script.shift() ?? 200;
       response.writeHead(status, { etag: '"v1"' });
-      response.end(status === 200 ? 'stored' : '<Error><Code>SlowDown</Code><Message>m</Message></Error>');
+      const code = status === 503 ? 'SlowDown' : 'Refused';
+      response.end(status === 200 ? 'stored' : `<Error><Code>${code}</Code><Message>m</Message></Error>`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -156,6 +157,18 @@ describe('S3Requests', () => {
     const error = await requests.send('GET', 'k').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(S3ResponseError);
     expect(error).toMatchObject({ status: 503, name: 'SlowDown' });
+  });
+
+  it('does not retry what no retry fixes: 501 and client errors', async () => {
+    for (const status of [501, 400, 403]) {
+      received.length = 0;
+      script = [status];
+      const error = await requestsTo(3)
+        .send('GET', 'k')
+        .catch((err: unknown) => err);
+      expect(error, String(status)).toMatchObject({ status });
+      expect(received, String(status)).toHaveLength(1);
+    }
   });
 
   it('returns accepted statuses as answers, without retrying them', async () => {
