@@ -79,7 +79,7 @@ const rows = (sizes: Sizes): Row[] => {
     },
     {
       key: 'read.year',
-      label: 'GET one year of 1-minute points (525,600), p50',
+      label: 'GET one year of 1-minute points (525,600), p50 to the last byte',
       unit: 'ms',
       lowerIsBetter: true,
     },

@@ -52,16 +52,30 @@ export class RestClient {
   ) {}
 
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return RestClient.parse<T>(await this.exchange(method, path, body));
+  }
+
+  /**
+   * The response body's bytes, once the last one has arrived: what a read's latency is timed to.
+   * Decoding and parsing a year of measures (22 MB) costs this client 0.4–0.8 s, not the server.
+   */
+  async exchange(method: string, path: string, body?: unknown): Promise<Uint8Array> {
     const response = await fetch(`${this.url}${path}`, {
       method,
       headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       signal: AbortSignal.timeout(300_000),
     });
-    const text = await response.text();
-    if (!response.ok)
-      throw new HttpError(response.status, `${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
-    return (text.length > 0 ? JSON.parse(text) : undefined) as T;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (!response.ok) {
+      const text = new TextDecoder().decode(bytes.subarray(0, 500));
+      throw new HttpError(response.status, `${method} ${path}: ${response.status} ${text}`);
+    }
+    return bytes;
+  }
+
+  static parse<T = unknown>(bytes: Uint8Array): T {
+    return (bytes.length > 0 ? JSON.parse(new TextDecoder().decode(bytes)) : undefined) as T;
   }
 
   /**

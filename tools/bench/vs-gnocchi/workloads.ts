@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadAverage } from '../proc.ts';
-import type { BenchSystem, RestClient } from './system.ts';
+import { type BenchSystem, RestClient } from './system.ts';
 
 /** How big each workload is; the same for both systems. */
 export interface Sizes {
@@ -282,12 +282,9 @@ export async function runWorkloads(
   await phase(`one-year read × ${sizes.yearReads}`, async () => {
     for (let i = 0; i < sizes.yearReads; i++) {
       const started = performance.now();
-      const points = await api.request<unknown[]>(
-        'GET',
-        `/v1/metric/${yearId}/measures?aggregation=mean&granularity=60`,
-      );
+      const body = await api.exchange('GET', `/v1/metric/${yearId}/measures?aggregation=mean&granularity=60`);
       yearTimes.push(performance.now() - started);
-      yearPoints = points.length;
+      yearPoints = RestClient.parse<unknown[]>(body).length;
     }
   });
   record('read.year', median(yearTimes), `${yearPoints.toLocaleString('en')} points`);
@@ -302,15 +299,10 @@ export async function runWorkloads(
   await phase(`aggregates over ${AGGREGATED_METRICS} metrics × ${sizes.aggregateReads}`, async () => {
     for (let i = 0; i < sizes.aggregateReads; i++) {
       const started = performance.now();
-      const result = await api.request<{ measures: { aggregated: unknown[] } }>(
-        'POST',
-        '/v1/aggregates?granularity=60',
-        {
-          operations,
-        },
-      );
+      const body = await api.exchange('POST', '/v1/aggregates?granularity=60', { operations });
       aggregateTimes.push(performance.now() - started);
-      aggregatePoints = result.measures.aggregated.length;
+      aggregatePoints = RestClient.parse<{ measures: { aggregated: unknown[] } }>(body).measures.aggregated
+        .length;
     }
   });
   record('read.aggregates', median(aggregateTimes), `${aggregatePoints} points`);
