@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GranaryError } from '@granary/errors';
+import { type Expression, compileExpression } from '@granary/expression';
 import type { CounterType } from '@granary/schema';
-import { type Expression, compileExpression } from '@granary/telemetry';
 import { pipelineErrors } from './errors.ts';
 import { type MeterSample, sampleNamespace } from './sample.ts';
 

@@ -1,5 +1,5 @@
+import { type Expression, compileExpression, expressionErrors } from '@granary/expression';
 import type { CounterType } from '@granary/schema';
-import { type Expression, compileExpression, telemetryErrors } from '@granary/telemetry';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { pollingErrors } from '../errors.ts';
 import { httpGet } from '../http.ts';
@@ -11,7 +11,7 @@ import type { Discovery, PolledSample, Pollster } from '../model.ts';
  * pollsters over `endpoint_type` (resources from the `endpoint:<type>` discovery) or an absolute
  * `url_path`, with value/metadata attribute paths and their `| operation` chains, value mapping,
  * default value, skip values, metadata mapping, pagination, headers and timeout. Operations run in
- * the safe expression language of @granary/telemetry, never `eval`. Refused, with the key named:
+ * the safe expression language of @granary/expression, never `eval`. Refused, with the key named:
  * `host_command` (runs shell commands), `module`/authentication objects (load Python code),
  * `extra_metadata_fields` and non-JSON response handlers.
  */
@@ -81,10 +81,7 @@ export function compileAttributePath(source: string): AttributePath {
     keys: trimmed === '.' ? [] : trimmed.split('.'),
     operations: operations.map((operation) => {
       if (!operation.includes('value')) {
-        throw telemetryErrors(
-          'TELEMETRY_EXPRESSION_SYNTAX',
-          `operation "${operation.trim()}" must use "value"`,
-        );
+        throw expressionErrors('EXPRESSION_SYNTAX', `operation "${operation.trim()}" must use "value"`);
       }
       return compileExpression(operation.trim());
     }),
@@ -140,7 +137,7 @@ export function parseDynamicPollsterDefinitions(
     try {
       definitions.set(name, toDefinition(name, raw));
     } catch (error) {
-      if (telemetryErrors.is(error)) throw invalid(`pollster ${name}: ${error.message}`, error);
+      if (expressionErrors.is(error)) throw invalid(`pollster ${name}: ${error.message}`, error);
       if (pollingErrors.is(error)) throw invalid(`pollster ${name}: ${error.message}`, error);
       throw error;
     }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { type Expression, compileExpression, expressionErrors } from '@granary/expression';
 import type { CounterType } from '@granary/schema';
-import { type Expression, compileExpression, telemetryErrors } from '@granary/telemetry';
 import snmp from 'net-snmp';
 import { parse as parseYaml } from 'yaml';
 import { pollingErrors } from '../errors.ts';
@@ -96,7 +96,7 @@ export function parseSnmpDefinitions(text: string, file = 'snmp.yaml'): SnmpMete
         postOp: postOp as SnmpMeterDefinition['postOp'],
       };
     } catch (error) {
-      if (telemetryErrors.is(error)) throw invalid(`${name}: ${error.message}`, error);
+      if (expressionErrors.is(error)) throw invalid(`${name}: ${error.message}`, error);
       throw error;
     }
   });

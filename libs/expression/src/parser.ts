@@ -1,4 +1,4 @@
-import { telemetryErrors } from '../errors.ts';
+import { expressionErrors } from './errors.ts';
 
 /**
  * A small Python-like expression language: the subset Ceilometer's dynamic pollsters, SNMP
@@ -53,7 +53,7 @@ const STRING_ESCAPES: Record<string, string> = {
 };
 
 function syntaxError(source: string, at: number, problem: string): Error {
-  return telemetryErrors('TELEMETRY_EXPRESSION_SYNTAX', `${problem} at column ${at + 1} of ${source}`);
+  return expressionErrors('EXPRESSION_SYNTAX', `${problem} at column ${at + 1} of ${source}`);
 }
 
 function tokenize(source: string): Token[] {
@@ -105,11 +105,11 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
-/** Parse `source` into a tree; throws TELEMETRY_EXPRESSION_SYNTAX with the column at fault. */
+/** Parse `source` into a tree; throws EXPRESSION_SYNTAX with the column at fault. */
 export function parse(source: string, limits: ParseLimits): Node {
   if (source.length > limits.maxSourceLength) {
-    throw telemetryErrors(
-      'TELEMETRY_EXPRESSION_LIMIT',
+    throw expressionErrors(
+      'EXPRESSION_LIMIT',
       `expression is ${source.length} characters, limit ${limits.maxSourceLength}`,
     );
   }
@@ -127,7 +127,7 @@ export function parse(source: string, limits: ParseLimits): Node {
   const nested = <T>(parseInner: () => T): T => {
     depth++;
     if (depth > limits.maxDepth) {
-      throw telemetryErrors('TELEMETRY_EXPRESSION_LIMIT', `nesting deeper than ${limits.maxDepth}`);
+      throw expressionErrors('EXPRESSION_LIMIT', `nesting deeper than ${limits.maxDepth}`);
     }
     try {
       return parseInner();

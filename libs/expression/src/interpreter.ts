@@ -1,5 +1,5 @@
-import { telemetryErrors } from '../errors.ts';
-import { type PyValue, compareCodePoints, pyStr } from '../python-repr.ts';
+import { type PyValue, compareCodePoints, pyStr } from '@granary/python-format';
+import { expressionErrors } from './errors.ts';
 import type { CompareOperator, Node } from './parser.ts';
 
 /** Runtime bounds, so a hostile expression costs bounded CPU and memory. */
@@ -62,11 +62,11 @@ class Run {
 }
 
 function limit(problem: string): never {
-  throw telemetryErrors('TELEMETRY_EXPRESSION_LIMIT', problem);
+  throw expressionErrors('EXPRESSION_LIMIT', problem);
 }
 
 function fail(problem: string): never {
-  throw telemetryErrors('TELEMETRY_EXPRESSION_FAILED', problem);
+  throw expressionErrors('EXPRESSION_FAILED', problem);
 }
 
 function isDict(value: unknown): value is Dict {

@@ -21,7 +21,7 @@ export interface Expression {
 
 /**
  * Compile an expression of the safe Python-like language (see parser.ts for what it accepts).
- * Syntax errors are thrown here (TELEMETRY_EXPRESSION_SYNTAX), so a bad definition is refused
+ * Syntax errors are thrown here (EXPRESSION_SYNTAX), so a bad definition is refused
  * when it is loaded rather than at its first evaluation.
  */
 export function compileExpression(source: string, limits: Partial<ExpressionLimits> = {}): Expression {
