@@ -5,6 +5,7 @@ export { readerErrors } from './src/errors.ts';
 export type { ReaderErrorCode } from './src/errors.ts';
 export { StoredMeasureReader } from './src/reader.ts';
 export type {
+  DecodedSplit,
   PartitionRefresher,
   ReadQuery,
   ReadSeries,

@@ -39,6 +39,8 @@ export const ApiConfigSchema = Type.Object(
         refreshTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
         /** Decoded live checkpoint segments kept in memory, in encoded bytes. */
         segmentCacheBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
+        /** Decoded compacted splits kept in memory (encoded and decoded bytes); a year of minutes ≈ 12 MiB. */
+        splitCacheBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
         /** The processors' consumer group, whose lag `/v1/status` reports. */
         processorGroupId: Type.String({ default: 'granary-processors' }),
       },

@@ -15,7 +15,7 @@ import {
   prometheusInstruments,
   startAdminServer,
 } from '@granary/observability';
-import { StoredMeasureReader, measuresBacklog } from '@granary/reader';
+import { type DecodedSplit, StoredMeasureReader, measuresBacklog } from '@granary/reader';
 import {
   type BacklogPort,
   type MeasureReader,
@@ -100,6 +100,7 @@ async function startMeasureReads(
     topic,
     partitions: config.topics.measures.partitions,
     segmentCache: new BoundedLru<Segment>(config.measures.segmentCacheBytes),
+    splitCache: new BoundedLru<DecodedSplit>(config.measures.splitCacheBytes),
     refresher,
   });
   const statusRedis = createRedisClient(config.redis, {

@@ -13,6 +13,7 @@ describe('the query service configuration', () => {
       writes: true,
       refreshTimeoutMs: 10_000,
       segmentCacheBytes: 64 * 1024 * 1024,
+      splitCacheBytes: 64 * 1024 * 1024,
       processorGroupId: 'granary-processors',
     });
     expect(config.storage.driver).toBe('file');

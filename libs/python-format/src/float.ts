@@ -43,6 +43,7 @@ const EXACT_INTEGER_LIMIT = 2 ** 53;
 // value·10^SHORT_DECIMALS stays an exact integer.
 const SHORT_DECIMAL_LIMIT = 1e9;
 const SHORT_DECIMALS = 6;
+const SHORT_SCALE = 10 ** SHORT_DECIMALS;
 const digitScratch = new Uint8Array(20);
 
 /**
@@ -61,7 +62,12 @@ export function writePyFloatJson(out: Uint8Array, start: number, value: number):
     out[at++] = DIGIT_0;
     return at;
   }
-  if (magnitude >= FIXED_FROM && magnitude < SHORT_DECIMAL_LIMIT) {
+  if (
+    magnitude >= FIXED_FROM &&
+    magnitude < SHORT_DECIMAL_LIMIT &&
+    // One test turns away most full-precision values: any shorter decimal is also one of these.
+    Math.round(magnitude * SHORT_SCALE) / SHORT_SCALE === magnitude
+  ) {
     // The fewest decimals d at which round(v·10^d)/10^d is v: a division of two exact integers,
     // so exactly the double that text reads back as; fewer decimals would have been found first.
     for (let decimals = 1, scale = 10; decimals <= SHORT_DECIMALS; decimals++, scale *= 10) {

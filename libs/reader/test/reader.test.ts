@@ -2,7 +2,7 @@ import { BoundedLru } from '@granary/bounded-cache';
 import type { Points } from '@granary/carbonara';
 import { type ObjectStore, type Segment, splitObjectKey } from '@granary/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ReadQuery, StoredMeasureReader, readerErrors } from '../index.ts';
+import { type DecodedSplit, type ReadQuery, StoredMeasureReader, readerErrors } from '../index.ts';
 import {
   METRIC,
   OTHER_METRIC,
@@ -55,6 +55,31 @@ const readerOver = (objects: ObjectStore, refreshed: number[] = []) =>
 const pairs = (series: Points) => [...series.timestamps].map((t, i) => [t, series.values[i]]);
 
 describe('StoredMeasureReader', () => {
+  it('takes a split from its cache only while the stored bytes are those it was decoded from', async () => {
+    const key = await putSplit(store, METRIC, 'mean', 60, points([[at(0), 1]]));
+    const splitCache = new BoundedLru<DecodedSplit>(1024 * 1024);
+    const reader = new StoredMeasureReader({
+      store,
+      topic: TOPIC,
+      partitions: PARTITIONS,
+      segmentCache: new BoundedLru<Segment>(1024 * 1024),
+      splitCache,
+    });
+    expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 1]]);
+    const cached = splitCache.get(key)!;
+    expect(pairs(cached.points)).toEqual([[at(0), 1]]);
+    // A planted entry with the stored bytes is served as is: the split is not decoded again.
+    splitCache.set(key, { bytes: cached.bytes, points: points([[at(0), 42]]) });
+    expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 42]]);
+    // Compaction rewrote the split: other bytes, so it is decoded again and the entry replaced.
+    await putSplit(store, METRIC, 'mean', 60, points([[at(0), 7]]));
+    expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 7]]);
+    expect(pairs(splitCache.get(key)!.points)).toEqual([[at(0), 7]]);
+    // Reads never hand out the cached arrays themselves.
+    (await reader.read(query()))[0]!.points.values.fill(0);
+    expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 7]]);
+  });
+
   it('answers empty series for a metric never written', async () => {
     const series = await readerOver(store).read(query({ granularities: [60, 3600] }));
     expect(series.map((s) => [s.granularitySeconds, s.points.timestamps.length])).toEqual([
