@@ -9,8 +9,8 @@ export {
 } from './src/dead-letter.ts';
 export type { DeadLetterInfo, EachRecordOptions } from './src/dead-letter.ts';
 export { kafkaErrors } from './src/errors.ts';
-export { consumerGroupLag, consumerGroupLags } from './src/lag.ts';
-export type { GroupLag } from './src/lag.ts';
+export { consumerGroupLag, consumerGroupLags, lagAfter, partitionLags, recordsBehind } from './src/lag.ts';
+export type { GroupLag, PartitionLag } from './src/lag.ts';
 export type { KafkaErrorCode } from './src/errors.ts';
 export { createKafkaClient } from './src/kafkajs/client.ts';
 export type { KafkaClientOptions } from './src/kafkajs/client.ts';

@@ -1,46 +1,13 @@
-import type { TopicPartitionOffset } from '@granary/kafka';
+import { type PartitionLag, partitionLags } from '@granary/kafka';
 import { cliErrors } from './errors.ts';
-import type { GroupState, KafkaTools, PartitionBounds } from './kafka-tools.ts';
+import type { GroupState, KafkaTools } from './kafka-tools.ts';
 import { textTable } from './output.ts';
-
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  /** Next offset the group will read; null when it never committed on this partition. */
-  committed: string | null;
-  end: string;
-  /** Records the group still has to read (from the log start when it never committed). */
-  lag: number;
-}
 
 export interface GroupLag extends GroupState {
   partitions: PartitionLag[];
   totalLag: number;
   /** Topics the group still has offsets on that no longer exist (deleted since). */
   deletedTopics: string[];
-}
-
-/** Lag of each committed (or, for `topics` given, every) partition against its end offset. */
-export function lagOf(
-  committed: readonly TopicPartitionOffset[],
-  boundsByTopic: ReadonlyMap<string, readonly PartitionBounds[]>,
-): PartitionLag[] {
-  const rows: PartitionLag[] = [];
-  for (const [topic, bounds] of boundsByTopic) {
-    for (const { partition, low, high } of bounds) {
-      const offset = committed.find((c) => c.topic === topic && c.partition === partition)?.offset;
-      const hasCommit = offset !== undefined && BigInt(offset) >= 0n;
-      const from = hasCommit ? BigInt(offset) : BigInt(low);
-      rows.push({
-        topic,
-        partition,
-        committed: hasCommit ? offset : null,
-        end: high,
-        lag: Number(BigInt(high) > from ? BigInt(high) - from : 0n),
-      });
-    }
-  }
-  return rows;
 }
 
 /** State, members and per-partition lag of `groupId` (on `topic`, or every topic it committed on). */
@@ -52,13 +19,13 @@ export async function describeGroupLag(
   const state = await tools.describeGroup(groupId);
   const committed = await tools.committedOffsets(groupId, topic);
   const topics = topic ? [topic] : [...new Set(committed.map((c) => c.topic))].sort();
-  const bounds = new Map<string, PartitionBounds[]>();
+  const partitions: PartitionLag[] = [];
   const deletedTopics: string[] = [];
   for (const name of topics) {
-    if (await tools.topicExists(name)) bounds.set(name, await tools.partitionBounds(name));
+    if (await tools.topicExists(name))
+      partitions.push(...partitionLags(name, await tools.partitionBounds(name), committed));
     else deletedTopics.push(name);
   }
-  const partitions = lagOf(committed, bounds);
   return { ...state, partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0), deletedTopics };
 }
 

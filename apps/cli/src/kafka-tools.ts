@@ -43,7 +43,7 @@ export class KafkaTools {
   }
 
   async topicExists(topic: string): Promise<boolean> {
-    return (await (await this.admin()).describeTopics([topic])).has(topic);
+    return (await (await this.admin()).existingTopics([topic])).has(topic);
   }
 
   async requireTopic(topic: string): Promise<void> {

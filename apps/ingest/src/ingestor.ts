@@ -1,5 +1,11 @@
 import { GranaryError } from '@granary/errors';
-import { type ConsumedRecord, type OutgoingRecord, type RecordBatch, toDeadLetter } from '@granary/kafka';
+import {
+  type ConsumedRecord,
+  type OutgoingRecord,
+  type RecordBatch,
+  lagAfter,
+  toDeadLetter,
+} from '@granary/kafka';
 import { type NotificationMeters, decodeNotification } from '@granary/notification-meters';
 import type { Logger } from '@granary/observability';
 import type { MeterSample, SamplePipeline, SinkOutput } from '@granary/pipeline';
@@ -60,12 +66,8 @@ export class Ingestor {
     else this.admitOslo(batch.records, admitted);
     await this.publish(admitted);
 
-    const last = batch.records.at(-1);
-    if (last)
-      metrics.lag.set(
-        { topic: batch.topic, partition: String(batch.partition) },
-        Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
-      );
+    if (batch.records.length > 0)
+      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, lagAfter(batch));
   }
 
   /**

@@ -70,6 +70,8 @@ export interface TopicAdmin {
   disconnect(): Promise<void>;
   /** The named topics that exist; missing ones are absent from the map. */
   describeTopics(names: readonly string[]): Promise<Map<string, ObservedTopic>>;
+  /** Which of the named topics exist: one metadata request, no partitions or configs. */
+  existingTopics(names: readonly string[]): Promise<Set<string>>;
   /** Create topics; one that appeared meanwhile (another process provisioning) is not an error. */
   createTopics(specs: readonly TopicSpec[]): Promise<void>;
   deleteTopics(names: readonly string[]): Promise<void>;

@@ -1,5 +1,5 @@
 import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
-import { toDeadLetter } from '@granary/kafka';
+import { lagAfter, toDeadLetter } from '@granary/kafka';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { processingErrors } from './errors.ts';
 import {
@@ -118,10 +118,7 @@ export class Processor {
     }
     // Acknowledged before any checkpoint can cover these offsets, so no record is lost.
     await this.deps.deadLetters.send(letters);
-    instruments.consumerLag.set(
-      { partition: String(batch.partition) },
-      Number(batch.highWatermark) - nextOffset,
-    );
+    instruments.consumerLag.set({ partition: String(batch.partition) }, lagAfter(batch));
     instruments.metricsInMemory.set(this.metricsInMemory);
 
     const target = this.refreshTargets.get(batch.partition);

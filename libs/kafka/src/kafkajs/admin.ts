@@ -23,9 +23,13 @@ export class KafkajsTopicAdmin implements TopicAdmin {
     return this.admin.disconnect();
   }
 
-  async describeTopics(names: readonly string[]): Promise<Map<string, ObservedTopic>> {
+  async existingTopics(names: readonly string[]): Promise<Set<string>> {
     const all = new Set(await translated('list topics', () => this.admin.listTopics()));
-    const present = names.filter((name) => all.has(name));
+    return new Set(names.filter((name) => all.has(name)));
+  }
+
+  async describeTopics(names: readonly string[]): Promise<Map<string, ObservedTopic>> {
+    const present = [...(await this.existingTopics(names))];
     const observed = new Map<string, ObservedTopic>();
     if (present.length === 0) return observed;
     const [{ topics }, configs] = await Promise.all([
