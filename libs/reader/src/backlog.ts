@@ -1,4 +1,4 @@
-import type { TopicAdmin } from '@granary/kafka';
+import { type TopicAdmin, recordsBehind } from '@granary/kafka';
 import { type ObjectStore, readManifest } from '@granary/storage';
 
 /** One partition of the measures topic as `/v1/status` reports it (the REST port's shape). */
@@ -10,7 +10,7 @@ export interface PartitionBacklog {
 }
 
 export interface BacklogDeps {
-  readonly admin: TopicAdmin;
+  readonly admin: Pick<TopicAdmin, 'offsetBounds' | 'committedOffsets' | 'partitionOwners'>;
   readonly store: ObjectStore;
   readonly topic: string;
   /** The processors' consumer group. */
@@ -25,21 +25,22 @@ export interface BacklogDeps {
  */
 export async function measuresBacklog(deps: BacklogDeps): Promise<PartitionBacklog[]> {
   const { admin, store, topic, groupId } = deps;
-  const [ends, committed, owners] = await Promise.all([
-    admin.endOffsets(topic),
+  const [bounds, committed, owners] = await Promise.all([
+    admin.offsetBounds(topic),
     admin.committedOffsets(groupId, topic),
     admin.partitionOwners(groupId, topic),
   ]);
   const committedBy = new Map(committed.map((c) => [c.partition, Number(c.offset)]));
   return Promise.all(
-    [...ends]
+    [...bounds]
       .sort((a, b) => a.partition - b.partition)
-      .map(async ({ partition, offset }) => {
+      .map(async (partitionBounds) => {
+        const { partition } = partitionBounds;
         const manifest = await readManifest(store, topic, partition);
         const checkpointOffset = manifest ? manifest.manifest.offset : null;
-        const consumed = Math.max(committedBy.get(partition) ?? -1, checkpointOffset ?? -1, 0);
+        const next = Math.max(committedBy.get(partition) ?? -1, checkpointOffset ?? -1);
         const owner = owners.get(partition) ?? null;
-        return { partition, lag: Math.max(0, Number(offset) - consumed), checkpointOffset, owner };
+        return { partition, lag: recordsBehind(partitionBounds, String(next)), checkpointOffset, owner };
       }),
   );
 }

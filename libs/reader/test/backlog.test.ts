@@ -11,17 +11,20 @@ beforeEach(() => {
 });
 afterEach(() => cleanup());
 
-/** An admin client knowing end offsets per partition, the group's commits and its assignment. */
+/** An admin client knowing offsets per partition (end, and log start when not 0), the group's commits and its assignment. */
 const adminWith = (
   ends: number[],
   committed: Record<number, number>,
   owners: Record<number, string> = {},
+  lows: Record<number, number> = {},
   group = 'processors',
 ) =>
   ({
-    endOffsets: async (topic: string) => {
+    offsetBounds: async (topic: string) => {
       expect(topic).toBe(TOPIC);
-      return ends.map((offset, partition) => ({ topic, partition, offset: String(offset) })).reverse();
+      return ends
+        .map((high, partition) => ({ partition, low: String(lows[partition] ?? 0), high: String(high) }))
+        .reverse();
     },
     committedOffsets: async (groupId: string, topic: string) => {
       expect(groupId).toBe(group);
@@ -55,5 +58,15 @@ describe('measuresBacklog', () => {
       { partition: 1, lag: 5, checkpointOffset: 5, owner: null },
       { partition: 2, lag: 7, checkpointOffset: null, owner: '10.0.0.2 p-2' },
     ]);
+  });
+
+  it('counts a partition neither committed nor checkpointed from its log start (retention removed the rest)', async () => {
+    const backlog = await measuresBacklog({
+      admin: adminWith([50], {}, {}, { 0: 45 }),
+      store,
+      topic: TOPIC,
+      groupId: 'processors',
+    });
+    expect(backlog).toEqual([{ partition: 0, lag: 5, checkpointOffset: null, owner: null }]);
   });
 });
