@@ -1,12 +1,13 @@
+import { parseIsoTimestamp } from '@granary/carbonara';
 import { cliErrors } from './errors.ts';
 
 const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
-const HAS_ZONE = /(?:Z|[+-]\d\d:?\d\d)$/i;
 
 /**
  * A point in time from the command line, as epoch milliseconds (Kafka's timestamp resolution):
- * an ISO 8601 date-time (without a zone it is UTC, as Ceilometer reads naive timestamps), or an
- * ISO 8601 duration meaning that long before `nowMs` (`PT15M`, `P1DT2H`, as Kafka's own tools).
+ * an ISO 8601 date-time as the API reads it (carbonara's parser: without a zone it is UTC, as
+ * Ceilometer reads naive timestamps), or an ISO 8601 duration meaning that long before `nowMs`
+ * (`PT15M`, `P1DT2H`, as Kafka's own tools).
  */
 export function parseTimeArgument(option: string, text: string, nowMs: number): number {
   const duration = DURATION.exec(text);
@@ -17,14 +18,12 @@ export function parseTimeArgument(option: string, text: string, nowMs: number): 
       Number(seconds ?? 0) * 1000;
     return nowMs - Math.round(ms);
   }
-  const ms = /^\d{4}-\d\d-\d\d/.test(text)
-    ? Date.parse(HAS_ZONE.test(text) || !text.includes('T') ? text : `${text}Z`)
-    : Number.NaN;
-  if (Number.isNaN(ms)) {
+  const micros = parseIsoTimestamp(text);
+  if (micros === undefined) {
     throw cliErrors(
       'CLI_USAGE',
       `--${option} '${text}' is neither an ISO 8601 time (2026-11-21T06:00:00Z) nor a duration ago (PT15M, P1D)`,
     );
   }
-  return ms;
+  return Math.floor(micros / 1000);
 }

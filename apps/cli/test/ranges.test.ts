@@ -70,6 +70,9 @@ describe('time arguments', () => {
       Date.parse('2026-11-20T06:00:00Z'),
     );
     expect(parseTimeArgument('since', '2026-11-20', now)).toBe(Date.parse('2026-11-20T00:00:00Z'));
+    expect(parseTimeArgument('since', '2026-11-20 06:00:00.0019', now)).toBe(
+      Date.parse('2026-11-20T06:00:00.001Z'),
+    );
   });
 
   it('reads ISO 8601 durations as that long ago', () => {
@@ -79,7 +82,7 @@ describe('time arguments', () => {
   });
 
   it('refuses anything else as a usage error naming the option', () => {
-    for (const text of ['yesterday', '1h', 'P', 'PT', '1767268800']) {
+    for (const text of ['yesterday', '1h', 'P', 'PT', '1767268800', '2026-02-30', '2026-11-20T24:00:00']) {
       expect(() => parseTimeArgument('until', text, now)).toThrow(
         expect.objectContaining({ code: 'CLI_USAGE', message: expect.stringContaining(`--until '${text}'`) }),
       );
