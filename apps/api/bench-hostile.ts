@@ -5,16 +5,13 @@
  * printed, not asserted. The API (and a processor, for a series to roll over) run in this process on
  * topics, a database and a file store of their own, against the real Kafka, PostgreSQL and Redis.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
+import { createAppEnvironment, endpointsOf } from '@granary/testing/app-environment';
 import { TEST_USERS_FILE } from '@granary/testing/settings';
-import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import { ApiConfigSchema, startApi } from './index.ts';
 
 /** How long each class runs (and the GET is timed) for. */
@@ -27,63 +24,23 @@ const headers = {
   authorization: `basic ${Buffer.from('admin:').toString('base64')}`,
   'content-type': 'application/json',
 };
-const suffix = randomBytes(4).toString('hex');
-const topic = `bench.api-hostile.${suffix}`;
-const groupId = `bench-api-hostile-${suffix}`;
-const storage = mkdtempSync(join(tmpdir(), 'granary-hostile-bench-'));
 const logger = createLogger('api-hostile-bench', 'warn');
-const endpoints = loadConfig(ApiConfigSchema, {
-  env: { ...process.env, GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE },
-});
-const adminUrl = endpoints.database.url;
-const databaseName = `granary_hostile_bench_${suffix}`;
-const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString();
-
-async function adminDatabase(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-const kafka = new Kafka({
-  clientId: 'api-hostile-bench',
-  brokers: endpoints.kafka.brokers,
-  logLevel: logLevel.NOTHING,
-});
-const environment = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  GRANARY_TOPICS__MEASURES: JSON.stringify({ name: topic, partitions: 2 }),
-  GRANARY_TOPICS__MEASURES_DEAD_LETTER: JSON.stringify({ name: `${topic}.dlq`, partitions: 1 }),
-  GRANARY_STORAGE__DRIVER: 'file',
-  GRANARY_STORAGE__FILE__BASE_PATH: storage,
-  GRANARY_ADMIN__PORT: '0',
-};
-await adminDatabase(`CREATE DATABASE ${databaseName}`);
-const admin = kafka.admin();
-await admin.connect();
-await admin.createTopics({
-  topics: [
-    { topic, numPartitions: 2 },
-    { topic: `${topic}.dlq`, numPartitions: 1 },
-  ],
-  waitForLeaders: true,
-});
-await admin.disconnect();
+const environment = await createAppEnvironment(
+  'api-hostile-bench',
+  endpointsOf(loadConfig(ApiConfigSchema)),
+  {
+    topicPrefix: 'bench.api-hostile',
+    measuresPartitions: 2,
+  },
+);
+const groupId = `bench-api-hostile-${environment.suffix}`;
+const common = { ...environment.shared, storage: environment.storage };
 const api = await startApi(
-  loadConfig(ApiConfigSchema, {
-    env: {
-      ...environment,
-      GRANARY_API__HOST: '127.0.0.1',
-      GRANARY_API__PORT: '0',
-      GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
-      GRANARY_INDEX__SEED: 'defaults',
-      GRANARY_MEASURES__PROCESSOR_GROUP_ID: groupId,
-    },
+  environment.configOf(ApiConfigSchema, 'api', {
+    ...common,
+    api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
+    index: { seed: 'defaults' },
+    measures: { processorGroupId: groupId },
   }),
   logger,
 );
@@ -174,13 +131,9 @@ try {
   const points = Array.from({ length: SERIES_POINTS }, (_, i) => ({ timestamp: start + i, value: i % 97 }));
   await call('POST', `/v1/metric/${seriesId}/measures`, JSON.stringify(points));
   processor = await startProcessor(
-    loadConfig(ProcessorConfigSchema, {
-      env: {
-        ...environment,
-        GRANARY_PROCESSOR__GROUP_ID: groupId,
-        GRANARY_PROCESSOR__CHECKPOINT__INTERVAL_MS: '3600000',
-        GRANARY_PROCESSOR__COMPACTION__INTERVAL_MS: '3600000',
-      },
+    environment.configOf(ProcessorConfigSchema, 'processor', {
+      ...common,
+      processor: { groupId, checkpoint: { intervalMs: 3_600_000 }, compaction: { intervalMs: 3_600_000 } },
     }),
     logger,
   );
@@ -251,10 +204,5 @@ try {
 } finally {
   await processor?.stop();
   await api.stop();
-  await adminDatabase(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-  const cleanup = kafka.admin();
-  await cleanup.connect();
-  await cleanup.deleteTopics({ topics: [topic, `${topic}.dlq`] });
-  await cleanup.disconnect();
-  rmSync(storage, { recursive: true, force: true });
+  await environment.stop();
 }

@@ -10,18 +10,14 @@
  * The processor is started only after the writes: on this 2-core machine it would otherwise share the
  * cores with the API being measured (in production it runs elsewhere).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
-import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { createObjectStore, readManifest } from '@granary/storage';
+import { createAppEnvironment, endpointsOf } from '@granary/testing/app-environment';
 import { TEST_USERS_FILE } from '@granary/testing/settings';
 import type { TSchema } from '@sinclair/typebox';
-import pg from 'pg';
 import { ApiConfigSchema, type RunningApi, startApi } from './index.ts';
 
 const MEASURES_PER_REQUEST = 5_000;
@@ -37,52 +33,21 @@ const PARTITIONS = 8;
 const MINUTE_US = 60_000_000;
 const GNOCCHI_YEAR_GET_SECONDS = 1.3;
 
-const suffix = randomBytes(4).toString('hex');
-const work = mkdtempSync(join(tmpdir(), 'granary-api-bench-'));
 const endpoints = loadConfig(ApiConfigSchema);
 const logger = createLogger('api-bench', 'warn');
-const databaseName = `granary_api_bench_${suffix}`;
+const environment = await createAppEnvironment('api-bench', endpointsOf(endpoints), {
+  topicPrefix: 'bench.api',
+  measuresPartitions: PARTITIONS,
+});
+const { suffix, topics, storage } = environment;
 const groupId = `api-bench-${suffix}`;
 const policyName = `bench-minute-year-${suffix}`;
 const ADMIN = { authorization: 'Basic YWRtaW46' };
 const JSON_ADMIN = { ...ADMIN, 'content-type': 'application/json' };
 
-const topic = (name: string, partitions: number) => ({
-  name: `bench.api.${suffix}.${name}`,
-  partitions,
-  replicationFactor: 1,
-  retentionMs: 3_600_000,
-  cleanupPolicy: 'delete' as const,
-});
-const topics = {
-  samples: topic('samples', 1),
-  measures: topic('measures', PARTITIONS),
-  samplesDeadLetter: topic('samples.dlq', 1),
-  measuresDeadLetter: topic('measures.dlq', 1),
-};
-const storage = { driver: 'file' as const, file: { basePath: join(work, 'storage') } };
-
-function databaseUrl(name: string): string {
-  const url = new URL(endpoints.database.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 /** An app's configuration, read from a file of its own exactly as in production (no environment). */
 function configOf<S extends TSchema>(schema: S, app: string, own: Record<string, unknown>) {
-  const common = {
-    kafka: { brokers: endpoints.kafka.brokers, clientId: `api-bench-${app}` },
-    schemaRegistry: { url: endpoints.schemaRegistry.url },
-    database: { url: databaseUrl(databaseName) },
-    redis: { url: endpoints.redis.url },
-    storage,
-    topics,
-    log: { level: 'warn' },
-    admin: { host: '127.0.0.1', port: 0 },
-  };
-  const file = join(work, `${app}.json`);
-  writeFileSync(file, JSON.stringify({ ...common, ...own }));
-  return loadConfig(schema, { file, env: {} });
+  return environment.configOf(schema, app, { ...environment.shared, storage, ...own });
 }
 
 function processorConfig(name: string, compaction: Record<string, number>) {
@@ -95,16 +60,6 @@ function processorConfig(name: string, compaction: Record<string, number>) {
       janitor: { intervalMs: 3_600_000 },
     },
   });
-}
-
-async function adminDatabase(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 const now = () => performance.now();
@@ -267,15 +222,6 @@ async function refreshAll(ids: readonly string[]): Promise<number> {
 async function main(): Promise<void> {
   const load = loadavg().map((value) => value.toFixed(2));
   console.log(`api bench: ${PARTITIONS} partitions, storage file, load average before ${load.join(' ')}`);
-  await adminDatabase(`CREATE DATABASE ${databaseName}`);
-  // Before the API produces: the broker would otherwise auto-create the topic with one partition.
-  const kafkaAdmin = createKafkaClient({
-    brokers: endpoints.kafka.brokers,
-    clientId: 'api-bench',
-  }).createAdmin();
-  await kafkaAdmin.connect();
-  await provisionTopics(kafkaAdmin, [topics.measures, topics.measuresDeadLetter], logger);
-  await kafkaAdmin.disconnect();
   api = await startApi(
     configOf(ApiConfigSchema, 'api', {
       api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
@@ -366,17 +312,7 @@ async function main(): Promise<void> {
 async function cleanup(): Promise<void> {
   await processor?.stop().catch((err: unknown) => console.error('processor stop failed', err));
   await api?.stop().catch((err: unknown) => console.error('api stop failed', err));
-  const admin = createKafkaClient({ brokers: endpoints.kafka.brokers, clientId: 'api-bench' }).createAdmin();
-  try {
-    await admin.connect();
-    await admin.deleteTopics([topics.measures.name, topics.measuresDeadLetter.name]);
-  } catch (err) {
-    console.error('topic deletion failed', err);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-  await adminDatabase(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-  rmSync(work, { recursive: true, force: true });
+  await environment.stop();
 }
 
 try {

@@ -1,16 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@granary/config';
+import { ApiConfigSchema, type RunningApi, startApi } from '@granary/app-api';
+import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
 import type { Logger } from '@granary/observability';
-import type { TSchema } from '@sinclair/typebox';
-import pg from 'pg';
+import { type AppEnvironment, createAppEnvironment } from '@granary/testing/app-environment';
+import { infra } from '@granary/testing/infra';
+import { TEST_USERS_FILE } from '@granary/testing/settings';
 import { expect } from 'vitest';
-import { ApiConfigSchema, type RunningApi, startApi } from '../../apps/api/index.ts';
-import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '../../apps/processor/index.ts';
-import { infra } from '../infra/endpoints.ts';
-import { TEST_USERS_FILE } from '../infra/settings.ts';
 
 /**
  * What the end-to-end suites share: apps started in the test process with their real wiring, on
@@ -41,18 +35,7 @@ export interface ApiResource {
   [attribute: string]: unknown;
 }
 
-export interface E2eStack {
-  readonly suffix: string;
-  /** Kafka topic spec named for this stack. */
-  topic(name: string, partitions: number): Record<string, unknown>;
-  /** An app's configuration, written to a file and loaded as in production, with the stack's endpoints. */
-  configOf<S extends TSchema>(
-    schema: S,
-    app: string,
-    own: Record<string, unknown>,
-  ): ReturnType<typeof loadConfig<S>>;
-  /** Database and Redis settings every app of the stack shares. */
-  readonly shared: Record<string, unknown>;
+export interface E2eStack extends Pick<AppEnvironment, 'suffix' | 'topic' | 'configOf' | 'shared'> {
   readonly api: RunningApi;
   readonly processor: RunningProcessor;
   getJson(path: string): Promise<unknown>;
@@ -63,57 +46,15 @@ export interface E2eStack {
   stop(): Promise<void>;
 }
 
-function databaseUrl(name: string): string {
-  const url = new URL(infra().databaseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withAdminDatabase(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 /** A database, the API and a processor for one suite; its other apps use `configOf` and `shared`. */
 export async function startE2eStack(name: string, logger: Logger): Promise<E2eStack> {
-  const suffix = randomUUID().slice(0, 8);
-  const work = mkdtempSync(join(tmpdir(), `granary-${name}-`));
-  const database = `e2e_${name.replaceAll('-', '_')}_${suffix}`;
-  const processorGroup = `e2e-${name}-processors-${suffix}`;
-  const topic = (topicName: string, partitions: number) => ({
-    name: `e2e.${suffix}.${topicName}`,
-    partitions,
-    replicationFactor: 1,
-    retentionMs: 3_600_000,
-    cleanupPolicy: 'delete',
+  const environment = await createAppEnvironment(`e2e-${name}`, infra(), {
+    topicPrefix: 'e2e',
+    measuresPartitions: 4,
+    samplesPartitions: 2,
   });
-  const endpoints = infra();
-  const configOf = <S extends TSchema>(schema: S, app: string, own: Record<string, unknown>) => {
-    const common = {
-      kafka: { brokers: endpoints.kafkaBrokers, clientId: `e2e-${name}-${app}` },
-      schemaRegistry: { url: endpoints.schemaRegistryUrl },
-      topics: {
-        samples: topic('samples', 2),
-        measures: topic('measures', 4),
-        samplesDeadLetter: topic('samples.dlq', 1),
-        measuresDeadLetter: topic('measures.dlq', 1),
-      },
-      log: { level: 'warn' },
-      admin: { host: '127.0.0.1', port: 0 },
-    };
-    const file = join(work, `${app}.yaml`);
-    // JSON is YAML: the apps read their files exactly as in production.
-    writeFileSync(file, JSON.stringify({ ...common, ...own }));
-    return loadConfig(schema, { file, env: {} });
-  };
-  await withAdminDatabase(`create database ${database}`);
-  const shared = { database: { url: databaseUrl(database) }, redis: { url: endpoints.redisUrl } };
-  const storage = { driver: 'file', file: { basePath: join(work, 'storage') } };
+  const { suffix, topic, configOf, shared, storage } = environment;
+  const processorGroup = `e2e-${name}-processors-${suffix}`;
   // The API migrates and seeds the index; ingest creates resources as soon as it starts.
   const api = await startApi(
     configOf(ApiConfigSchema, 'api', {
@@ -165,7 +106,7 @@ export async function startE2eStack(name: string, logger: Logger): Promise<E2eSt
     stop: async () => {
       await processor.stop();
       await api.stop();
-      await withAdminDatabase(`drop database if exists ${database} with (force)`);
+      await environment.stop();
     },
   };
 }

@@ -1,20 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApiConfigSchema, type RunningApi, startApi } from '@granary/app-api';
-import {
-  type ProcessorConfig,
-  ProcessorConfigSchema,
-  type RunningProcessor,
-  startProcessor,
-} from '@granary/app-processor';
-import { loadConfig } from '@granary/config';
+import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
 import { createLogger } from '@granary/observability';
-import { Kafka, logLevel } from 'kafkajs';
 import { infra } from '../infra/endpoints.ts';
 import { TEST_USERS_FILE } from '../infra/settings.ts';
-import { createTestDatabase } from './database.ts';
+import { createAppEnvironment } from './app-environment.ts';
 
 /**
  * The API over a real index (a database of its own), measures topics of its own and a filesystem
@@ -61,71 +50,38 @@ export async function until(condition: () => Promise<boolean>, attempts = 120): 
 
 /** `name` tells the stack's topics, group and logs apart from other test files'. */
 export async function startReadStack(name: string): Promise<ReadStack> {
-  const suffix = randomBytes(4).toString('hex');
-  const topic = `granary.test.${name}.${suffix}`;
-  const deadLetterTopic = `${topic}.dlq`;
-  const groupId = `granary-test-${name}-${suffix}`;
-  const storage = mkdtempSync(join(tmpdir(), `granary-${name}-`));
+  const environment = await createAppEnvironment(name, infra(), {
+    topicPrefix: 'granary.test',
+    measuresPartitions: 2,
+  });
+  const groupId = `granary-test-${name}-${environment.suffix}`;
   const logger = createLogger(`${name}-int`, 'silent');
-  const kafka = new Kafka({
-    clientId: `${name}-int-test`,
-    brokers: infra().kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const database = await createTestDatabase();
+  const common = { ...environment.shared, storage: environment.storage };
   const processors: RunningProcessor[] = [];
-  const environment = {
-    DATABASE_URL: database.url,
-    KAFKA_BROKERS: infra().kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: infra().schemaRegistryUrl,
-    REDIS_URL: infra().redisUrl,
-    GRANARY_TOPICS__MEASURES: JSON.stringify({ name: topic, partitions: 2 }),
-    GRANARY_TOPICS__MEASURES_DEAD_LETTER: JSON.stringify({ name: deadLetterTopic, partitions: 1 }),
-    GRANARY_STORAGE__DRIVER: 'file',
-    GRANARY_STORAGE__FILE__BASE_PATH: storage,
-    GRANARY_ADMIN__PORT: '0',
-  };
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic, numPartitions: 2 },
-      { topic: deadLetterTopic, numPartitions: 1 },
-    ],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
   const api = await startApi(
-    loadConfig(ApiConfigSchema, {
-      env: {
-        ...environment,
-        GRANARY_API__HOST: '127.0.0.1',
-        GRANARY_API__AUTH__BASIC__USERS_FILE: TEST_USERS_FILE,
-        GRANARY_API__PORT: '0',
-        GRANARY_INDEX__SEED: 'defaults',
-        GRANARY_MEASURES__PROCESSOR_GROUP_ID: groupId,
-      },
+    environment.configOf(ApiConfigSchema, 'api', {
+      ...common,
+      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
+      index: { seed: 'defaults' },
+      measures: { processorGroupId: groupId },
     }),
     logger,
   );
   return {
     api,
-    storage,
-    topic,
+    storage: environment.storage.file.basePath,
+    topic: environment.topics.measures.name,
     startProcessor: async (intervalMs, compaction = 'off') => {
-      const config: ProcessorConfig = loadConfig(ProcessorConfigSchema, {
-        env: {
-          ...environment,
-          GRANARY_PROCESSOR__GROUP_ID: groupId,
-          GRANARY_PROCESSOR__SESSION_TIMEOUT_MS: '6000',
-          GRANARY_PROCESSOR__CHECKPOINT__INTERVAL_MS: String(intervalMs),
-          ...(compaction === 'eager'
-            ? {
-                GRANARY_PROCESSOR__COMPACTION__INTERVAL_MS: '200',
-                GRANARY_PROCESSOR__COMPACTION__MIN_SEGMENTS: '1',
-                GRANARY_PROCESSOR__COMPACTION__GRACE_MS: '0',
-              }
-            : { GRANARY_PROCESSOR__COMPACTION__INTERVAL_MS: '3600000' }),
+      const config = environment.configOf(ProcessorConfigSchema, `processor-${processors.length}`, {
+        ...common,
+        processor: {
+          groupId,
+          sessionTimeoutMs: 6000,
+          checkpoint: { intervalMs },
+          compaction:
+            compaction === 'eager'
+              ? { intervalMs: 200, minSegments: 1, graceMs: 0 }
+              : { intervalMs: 3_600_000 },
         },
       });
       const running = await startProcessor(config, logger);
@@ -136,12 +92,7 @@ export async function startReadStack(name: string): Promise<ReadStack> {
     stop: async () => {
       for (const processor of processors) await processor.stop();
       await api.stop();
-      await database.drop();
-      const cleanup = kafka.admin();
-      await cleanup.connect();
-      await cleanup.deleteTopics({ topics: [topic, deadLetterTopic] });
-      await cleanup.disconnect();
-      rmSync(storage, { recursive: true, force: true });
+      await environment.stop();
     },
   };
 }
