@@ -52,11 +52,22 @@ const readerOver = (objects: ObjectStore, refreshed: number[] = []) =>
     refresher: { refresh: async (partition) => void refreshed.push(partition) },
   });
 
+/** The metric's 60 s means as a compacted split. */
+const putMeanSplit = (...series: [number, number][]) => putSplit(store, METRIC, 'mean', 60, points(series));
+
+/** The metric's 60 s means as a segment entry. */
+const meanDelta = (...series: [number, number][]) => ({
+  metricId: METRIC,
+  method: 'mean',
+  granularitySeconds: 60,
+  series: points(series),
+});
+
 const pairs = (series: Points) => [...series.timestamps].map((t, i) => [t, series.values[i]]);
 
 describe('StoredMeasureReader', () => {
   it('takes a split from its cache only while the stored bytes are those it was decoded from', async () => {
-    const key = await putSplit(store, METRIC, 'mean', 60, points([[at(0), 1]]));
+    const key = await putMeanSplit([at(0), 1]);
     const splitCache = new BoundedLru<DecodedSplit>(1024 * 1024);
     const reader = new StoredMeasureReader({
       store,
@@ -72,7 +83,7 @@ describe('StoredMeasureReader', () => {
     splitCache.set(key, { bytes: cached.bytes, points: points([[at(0), 42]]) });
     expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 42]]);
     // Compaction rewrote the split: other bytes, so it is decoded again and the entry replaced.
-    await putSplit(store, METRIC, 'mean', 60, points([[at(0), 7]]));
+    await putMeanSplit([at(0), 7]);
     expect(pairs((await reader.read(query()))[0]!.points)).toEqual([[at(0), 7]]);
     expect(pairs(splitCache.get(key)!.points)).toEqual([[at(0), 7]]);
     // Reads never hand out the cached arrays themselves.
@@ -89,16 +100,7 @@ describe('StoredMeasureReader', () => {
   });
 
   it('reads the compacted splits of the asked method and granularity', async () => {
-    await putSplit(
-      store,
-      METRIC,
-      'mean',
-      60,
-      points([
-        [at(0), 1],
-        [at(60), 2],
-      ]),
-    );
+    await putMeanSplit([at(0), 1], [at(60), 2]);
     await putSplit(store, METRIC, 'max', 60, points([[at(0), 10]]));
     await putSplit(store, METRIC, 'mean', 3600, points([[at(0), 1.5]]));
     const [series] = await readerOver(store).read(query());
@@ -109,30 +111,11 @@ describe('StoredMeasureReader', () => {
   });
 
   it('overlays the live segments on the splits, the newest segment winning', async () => {
-    await putSplit(
-      store,
-      METRIC,
-      'mean',
-      60,
-      points([
-        [at(0), 1],
-        [at(60), 2],
-      ]),
-    );
+    await putMeanSplit([at(0), 1], [at(60), 2]);
     await putCheckpoint(store, [
+      [meanDelta([at(60), 3], [at(120), 4])],
       [
-        {
-          metricId: METRIC,
-          method: 'mean',
-          granularitySeconds: 60,
-          series: points([
-            [at(60), 3],
-            [at(120), 4],
-          ]),
-        },
-      ],
-      [
-        { metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(120), 5]]) },
+        meanDelta([at(120), 5]),
         { metricId: OTHER_METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(180), 9]]) },
         { metricId: METRIC, method: 'max', granularitySeconds: 60, series: points([[at(180), 9]]) },
       ],
@@ -146,14 +129,10 @@ describe('StoredMeasureReader', () => {
   });
 
   it('reads a rebuilt metric from its reset segment on, ignoring its void splits and older segments', async () => {
-    await putSplit(store, METRIC, 'mean', 60, points([[at(0), 1]]));
+    await putMeanSplit([at(0), 1]);
     await putCheckpoint(
       store,
-      [
-        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(60), 2]]) }],
-        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(120), 3]]) }],
-        [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(180), 4]]) }],
-      ],
+      [[meanDelta([at(60), 2])], [meanDelta([at(120), 3])], [meanDelta([at(180), 4])]],
       [{ metricId: METRIC, seq: 1 }],
     );
     const [series] = await readerOver(store).read(query());
@@ -164,18 +143,7 @@ describe('StoredMeasureReader', () => {
   });
 
   it('keeps [start rounded down to the granularity, stop)', async () => {
-    await putSplit(
-      store,
-      METRIC,
-      'mean',
-      60,
-      points([
-        [at(0), 1],
-        [at(60), 2],
-        [at(120), 3],
-        [at(180), 4],
-      ]),
-    );
+    await putMeanSplit([at(0), 1], [at(60), 2], [at(120), 3], [at(180), 4]);
     const [series] = await readerOver(store).read(query({ start: at(90), stop: at(180) }));
     expect(pairs(series!.points)).toEqual([
       [at(60), 2],
@@ -184,20 +152,8 @@ describe('StoredMeasureReader', () => {
   });
 
   it("truncates to the timespan behind the last point, as Gnocchi's read does", async () => {
-    await putSplit(
-      store,
-      METRIC,
-      'mean',
-      60,
-      points([
-        [at(0), 1],
-        [at(60), 2],
-        [at(120), 3],
-      ]),
-    );
-    await putCheckpoint(store, [
-      [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(180), 4]]) }],
-    ]);
+    await putMeanSplit([at(0), 1], [at(60), 2], [at(120), 3]);
+    await putCheckpoint(store, [[meanDelta([at(180), 4])]]);
     const [series] = await readerOver(store).read(query({ metric: metric(120) }));
     expect(pairs(series!.points)).toEqual([
       [at(120), 3],
@@ -207,9 +163,9 @@ describe('StoredMeasureReader', () => {
 
   it('reads only the splits from the one holding start to the one holding stop', async () => {
     const splitSeconds = 3600 * 60; // 3600 points of 60 s
-    await putSplit(store, METRIC, 'mean', 60, points([[at(0), 1]]));
-    await putSplit(store, METRIC, 'mean', 60, points([[at(splitSeconds), 2]]));
-    await putSplit(store, METRIC, 'mean', 60, points([[at(2 * splitSeconds), 3]]));
+    await putMeanSplit([at(0), 1]);
+    await putMeanSplit([at(splitSeconds), 2]);
+    await putMeanSplit([at(2 * splitSeconds), 3]);
     // The timespan counts back from the last point read, not the last point stored (Gnocchi).
     const [series] = await readerOver(store).read(
       query({ metric: metric(splitSeconds), start: at(splitSeconds), stop: at(splitSeconds + 60) }),
@@ -218,16 +174,14 @@ describe('StoredMeasureReader', () => {
   });
 
   it('re-reads the manifest when a compaction deleted a segment it named', async () => {
-    const [segment] = await putCheckpoint(store, [
-      [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(0), 7]]) }],
-    ]);
+    const [segment] = await putCheckpoint(store, [[meanDelta([at(0), 7])]]);
     // The first read of the segment finds it folded into a split and dropped from the manifest.
     let compacted = false;
     const racing: ObjectStore = Object.assign(Object.create(store) as ObjectStore, {
       get: async (key: string) => {
         if (key === segment && !compacted) {
           compacted = true;
-          await putSplit(store, METRIC, 'mean', 60, points([[at(0), 7]]));
+          await putMeanSplit([at(0), 7]);
           await putCheckpoint(store, []);
           await store.delete([key]);
           return undefined;
@@ -241,9 +195,7 @@ describe('StoredMeasureReader', () => {
   });
 
   it('gives up with READER_SEGMENTS_MOVING when named segments keep vanishing', async () => {
-    const [segment] = await putCheckpoint(store, [
-      [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(0), 7]]) }],
-    ]);
+    const [segment] = await putCheckpoint(store, [[meanDelta([at(0), 7])]]);
     await store.delete([segment!]);
     const failure = await readerOver(store)
       .read(query())
@@ -252,9 +204,7 @@ describe('StoredMeasureReader', () => {
   });
 
   it('fetches each live segment from the store once', async () => {
-    const [segment] = await putCheckpoint(store, [
-      [{ metricId: METRIC, method: 'mean', granularitySeconds: 60, series: points([[at(0), 7]]) }],
-    ]);
+    const [segment] = await putCheckpoint(store, [[meanDelta([at(0), 7])]]);
     const fetched: string[] = [];
     const counting: ObjectStore = Object.assign(Object.create(store) as ObjectStore, {
       get: async (key: string) => {
