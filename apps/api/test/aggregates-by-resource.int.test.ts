@@ -1,4 +1,4 @@
-import { type ReadStack, adminHeaders as headers, startReadStack } from '@granary/testing/api-stack';
+import { type ReadStack, callApi, startReadStack } from '@granary/testing/api-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -16,18 +16,20 @@ let stack: ReadStack;
 /** The resources by name, with their metric ids by metric name. */
 const resources: Record<string, { id: string; metrics: Record<string, string> }> = {};
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${stack.api.url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json().catch(() => undefined)) as unknown };
-}
+const call = (method: string, path: string, body?: unknown) => callApi(stack, method, path, body);
 
 const aggregates = (body: unknown, query = '') => call('POST', `/v1/aggregates${query}`, body);
 
 const minute = (time: string, value: number) => [`2024-05-01T${time}:00+00:00`, 60, value];
+/** The two minutes every metric here has points in. */
+const minutes = (first: number, second: number) => [minute('12:00', first), minute('12:01', second)];
+/** A 200 answer with `body`. */
+const ok = (body: unknown) => ({ status: 200, body });
+/** A `groupby=project_id` group of `(aggregate …)`: one aggregated series. */
+const aggregatedGroup = (project: string, first: number, second: number) => ({
+  group: { project_id: project },
+  measures: { measures: { aggregated: minutes(first, second) } },
+});
 
 async function createResource(
   name: string,
@@ -88,20 +90,19 @@ describe('POST /v1/aggregates over a resource search', () => {
       search: { '=': { project_id: PROJECT_A } },
       operations: '(metric cpu.* mean)',
     });
-    expect(answer).toEqual({
-      status: 200,
-      body: {
+    expect(answer).toEqual(
+      ok({
         measures: {
           [resources['web-1']!.id]: {
-            'cpu.idle': { mean: [minute('12:00', 90), minute('12:01', 80)] },
-            'cpu.util': { mean: [minute('12:00', 10), minute('12:01', 20)] },
+            'cpu.idle': { mean: minutes(90, 80) },
+            'cpu.util': { mean: minutes(10, 20) },
           },
           [resources['web-2']!.id]: {
-            'cpu.util': { mean: [minute('12:00', 30), minute('12:01', 40)] },
+            'cpu.util': { mean: minutes(30, 40) },
           },
         },
-      },
-    });
+      }),
+    );
   });
 
   it('takes several (name method) pairs and the string search form', async () => {
@@ -110,17 +111,16 @@ describe('POST /v1/aggregates over a resource search', () => {
       search: `project_id = '${PROJECT_A}' and user_id = '${USER_1}'`,
       operations: ['metric', ['disk.read', 'max'], ['cpu.util', 'mean']],
     });
-    expect(answer).toEqual({
-      status: 200,
-      body: {
+    expect(answer).toEqual(
+      ok({
         measures: {
           [resources['web-1']!.id]: {
-            'disk.read': { max: [minute('12:00', 5), minute('12:01', 5)] },
-            'cpu.util': { mean: [minute('12:00', 10), minute('12:01', 20)] },
+            'disk.read': { max: minutes(5, 5) },
+            'cpu.util': { mean: minutes(10, 20) },
           },
         },
-      },
-    });
+      }),
+    );
   });
 
   it('aggregates across the found resources, every resource of the type without a search', async () => {
@@ -128,10 +128,7 @@ describe('POST /v1/aggregates over a resource search', () => {
       resource_type: 'generic',
       operations: '(aggregate mean (metric cpu.util mean))',
     });
-    expect(answer).toEqual({
-      status: 200,
-      body: { measures: { aggregated: [minute('12:00', 30), minute('12:01', 40)] } },
-    });
+    expect(answer).toEqual(ok({ measures: { aggregated: minutes(30, 40) } }));
   });
 
   it('applies math after the aggregation, start and stop as for metric ids', async () => {
@@ -143,7 +140,7 @@ describe('POST /v1/aggregates over a resource search', () => {
       },
       '?start=2024-05-01T12:01:00Z',
     );
-    expect(answer).toEqual({ status: 200, body: { measures: { aggregated: [minute('12:01', 80)] } } });
+    expect(answer).toEqual(ok({ measures: { aggregated: [minute('12:01', 80)] } }));
   });
 
   it('adds the resources that contributed on details=true', async () => {
@@ -157,7 +154,7 @@ describe('POST /v1/aggregates over a resource search', () => {
     );
     expect(answer.status).toBe(200);
     const body = answer.body as { measures: unknown; references: Record<string, unknown>[] };
-    expect(body.measures).toEqual({ aggregated: [minute('12:00', 60), minute('12:01', 80)] });
+    expect(body.measures).toEqual({ aggregated: minutes(60, 80) });
     expect(body.references.map((r) => r.id).sort()).toEqual(
       [resources['web-1']!.id, resources['db-1']!.id].sort(),
     );
@@ -175,19 +172,7 @@ describe('POST /v1/aggregates over a resource search', () => {
       { resource_type: 'generic', operations: '(aggregate sum (metric cpu.util mean))' },
       '?groupby=project_id',
     );
-    expect(answer).toEqual({
-      status: 200,
-      body: [
-        {
-          group: { project_id: PROJECT_A },
-          measures: { measures: { aggregated: [minute('12:00', 40), minute('12:01', 60)] } },
-        },
-        {
-          group: { project_id: PROJECT_B },
-          measures: { measures: { aggregated: [minute('12:00', 50), minute('12:01', 60)] } },
-        },
-      ],
-    });
+    expect(answer).toEqual(ok([aggregatedGroup(PROJECT_A, 40, 60), aggregatedGroup(PROJECT_B, 50, 60)]));
   });
 
   it('computes once per group of two attributes, with details per group', async () => {
@@ -208,11 +193,11 @@ describe('POST /v1/aggregates over a resource search', () => {
     expect(groups.map(({ group, measures }) => ({ group, measures: measures.measures }))).toEqual([
       {
         group: { project_id: PROJECT_A, user_id: USER_1 },
-        measures: { [web('web-1').id]: { 'cpu.util': { mean: [minute('12:00', 10), minute('12:01', 20)] } } },
+        measures: { [web('web-1').id]: { 'cpu.util': { mean: minutes(10, 20) } } },
       },
       {
         group: { project_id: PROJECT_A, user_id: USER_2 },
-        measures: { [web('web-2').id]: { 'cpu.util': { mean: [minute('12:00', 30), minute('12:01', 40)] } } },
+        measures: { [web('web-2').id]: { 'cpu.util': { mean: minutes(30, 40) } } },
       },
     ]);
     expect(groups.map(({ measures }) => measures.references.map((r) => r.id))).toEqual([
@@ -226,19 +211,18 @@ describe('POST /v1/aggregates over a resource search', () => {
       { resource_type: 'generic', operations: '(metric disk.* max)' },
       '?groupby=project_id',
     );
-    expect(answer).toEqual({
-      status: 200,
-      body: [
+    expect(answer).toEqual(
+      ok([
         {
           group: { project_id: PROJECT_A },
           measures: {
             measures: {
-              [resources['web-1']!.id]: { 'disk.read': { max: [minute('12:00', 5), minute('12:01', 5)] } },
+              [resources['web-1']!.id]: { 'disk.read': { max: minutes(5, 5) } },
             },
           },
         },
-      ],
-    });
+      ]),
+    );
   });
 
   it("answers Gnocchi's 404 when no resource matches, or no metric of the found resources", async () => {
@@ -304,28 +288,10 @@ describe('POST /v1/aggregates over a resource search', () => {
     expect(moved.status).toBe(200);
     const grouped = (query: string) =>
       aggregates({ resource_type: 'generic', operations: '(aggregate sum (metric cpu.util mean))' }, query);
-    expect(await grouped('?groupby=project_id')).toEqual({
-      status: 200,
-      body: [
-        {
-          group: { project_id: PROJECT_A },
-          measures: { measures: { aggregated: [minute('12:00', 90), minute('12:01', 120)] } },
-        },
-      ],
-    });
-    expect(await grouped('?groupby=project_id&use_history=true')).toEqual({
-      status: 200,
-      body: [
-        {
-          group: { project_id: PROJECT_A },
-          measures: { measures: { aggregated: [minute('12:00', 40), minute('12:01', 60)] } },
-        },
-        {
-          group: { project_id: PROJECT_B },
-          measures: { measures: { aggregated: [minute('12:00', 50), minute('12:01', 60)] } },
-        },
-      ],
-    });
+    expect(await grouped('?groupby=project_id')).toEqual(ok([aggregatedGroup(PROJECT_A, 90, 120)]));
+    expect(await grouped('?groupby=project_id&use_history=true')).toEqual(
+      ok([aggregatedGroup(PROJECT_A, 40, 60), aggregatedGroup(PROJECT_B, 50, 60)]),
+    );
   });
 
   it('with use_history, finds resources by past attributes, keeping the points of those revisions', async () => {
@@ -340,13 +306,12 @@ describe('POST /v1/aggregates over a resource search', () => {
       );
     // Without history nothing is found: Gnocchi's NoSuchMetric.
     expect((await inProjectB('')).status).toBe(404);
-    expect(await inProjectB('?use_history=true')).toEqual({
-      status: 200,
-      body: {
+    expect(await inProjectB('?use_history=true')).toEqual(
+      ok({
         measures: {
-          [resources['db-1']!.id]: { 'cpu.util': { mean: [minute('12:00', 50), minute('12:01', 60)] } },
+          [resources['db-1']!.id]: { 'cpu.util': { mean: minutes(50, 60) } },
         },
-      },
-    });
+      }),
+    );
   });
 });
