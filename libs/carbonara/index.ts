@@ -38,7 +38,12 @@ export {
   nextSplitKey,
   splitKeyOf,
 } from './src/time.ts';
-export { COMPARISON_ALIASES, type Comparison } from './src/comparison.ts';
+export {
+  ARITHMETIC_ALIASES,
+  type Arithmetic,
+  COMPARISON_ALIASES,
+  type Comparison,
+} from './src/comparison.ts';
 export { type TimespanResult, parseTimespan, timespanSeconds } from './src/timespan.ts';
 export {
   type TimestampResult,

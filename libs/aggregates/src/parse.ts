@@ -1,4 +1,9 @@
-import { COMPARISON_ALIASES, isAggregationMethod, timespanSeconds } from '@granary/carbonara';
+import {
+  ARITHMETIC_ALIASES,
+  COMPARISON_ALIASES,
+  isAggregationMethod,
+  timespanSeconds,
+} from '@granary/carbonara';
 import { describedAggregatesError, invalidOperations } from './errors.ts';
 
 /** One series a query reads: a metric (id, or name pattern with resources) and an aggregation method. */
@@ -24,21 +29,7 @@ export type Reducer = (typeof REDUCERS)[number];
 
 const BINARY_ALIASES = {
   ...COMPARISON_ALIASES,
-  '%': 'mod',
-  mod: 'mod',
-  '+': 'add',
-  add: 'add',
-  '-': 'sub',
-  sub: 'sub',
-  '*': 'mul',
-  '×': 'mul',
-  mul: 'mul',
-  '/': 'div',
-  '÷': 'div',
-  div: 'div',
-  '**': 'pow',
-  '^': 'pow',
-  pow: 'pow',
+  ...ARITHMETIC_ALIASES,
   clip_min: 'clip_min',
   clip_max: 'clip_max',
   max: 'fmax',

@@ -1,3 +1,4 @@
+import { ARITHMETIC_ALIASES, type Arithmetic, COMPARISON_ALIASES, type Comparison } from '@granary/carbonara';
 import { describedRestError } from './errors.ts';
 
 /**
@@ -14,21 +15,27 @@ export interface MeasureQuery {
 
 /** Operators the schema accepts; `not` is among them, but Gnocchi's evaluator then refuses it. */
 type Binary = (a: number, b: number) => number;
-const BINARY: ReadonlyMap<string, Binary> = new Map<string, Binary>([
-  ...aliases<Binary>(['=', '==', 'eq'], (a, b) => Number(a === b)),
-  ...aliases<Binary>(['<', 'lt'], (a, b) => Number(a < b)),
-  ...aliases<Binary>(['>', 'gt'], (a, b) => Number(a > b)),
-  ...aliases<Binary>(['<=', '≤', 'le'], (a, b) => Number(a <= b)),
-  ...aliases<Binary>(['>=', '≥', 'ge'], (a, b) => Number(a >= b)),
-  ...aliases<Binary>(['!=', '≠', 'ne'], (a, b) => Number(a !== b)),
+const BINARY_BY_NAME: Readonly<Record<Comparison | Arithmetic, Binary>> = {
+  eq: (a, b) => Number(a === b),
+  lt: (a, b) => Number(a < b),
+  gt: (a, b) => Number(a > b),
+  le: (a, b) => Number(a <= b),
+  ge: (a, b) => Number(a >= b),
+  ne: (a, b) => Number(a !== b),
   // Python's float modulo takes the sign of the divisor.
-  ...aliases<Binary>(['%', 'mod'], (a, b) => a - b * Math.floor(a / b)),
-  ...aliases<Binary>(['+', 'add'], (a, b) => a + b),
-  ...aliases<Binary>(['-', 'sub'], (a, b) => a - b),
-  ...aliases<Binary>(['*', '×', 'mul'], (a, b) => a * b),
-  ...aliases<Binary>(['/', '÷', 'div'], (a, b) => a / b),
-  ...aliases<Binary>(['**', '^', 'pow'], (a, b) => a ** b),
-]);
+  mod: (a, b) => a - b * Math.floor(a / b),
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+};
+const BINARY: ReadonlyMap<string, Binary> = new Map(
+  Object.entries({ ...COMPARISON_ALIASES, ...ARITHMETIC_ALIASES }).map(([alias, name]) => [
+    alias,
+    BINARY_BY_NAME[name],
+  ]),
+);
 // Gnocchi's schema lists `∨` with `and` and `∧` with `or`, its evaluator the other way round; the
 // evaluator decides what they mean.
 const MULTIPLE: ReadonlyMap<string, 'all' | 'any'> = new Map([

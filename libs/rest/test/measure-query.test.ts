@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_QUERY_NODES, compileMeasureQuery } from '../src/measure-query.ts';
+import { MAX_QUERY_NODES, MEASURE_QUERY_OPERATORS, compileMeasureQuery } from '../src/measure-query.ts';
 
 const VALUES = [-3, -0.5, 0, 1, 2, 5, 12, 12.5, 1000];
 const matching = (query: unknown) => VALUES.filter(compileMeasureQuery(query).matches);
@@ -29,6 +29,34 @@ describe('the measure query of POST /v1/search/metric (Gnocchi MeasureQuery)', (
     [{ ge: 1000 }, [1000]],
   ])('compares the value: %j', (query, expected) => {
     expect(matching(query)).toEqual(expected);
+  });
+
+  it("accepts Gnocchi's 31 operator spellings, each meaning what its canonical name does", () => {
+    // Gnocchi 4.7.1's rest/api.py, MeasureQuery's schema, in its order.
+    const spellings = [
+      ['=', '==', 'eq'],
+      ['<', 'lt'],
+      ['>', 'gt'],
+      ['<=', '≤', 'le'],
+      ['>=', '≥', 'ge'],
+      ['!=', '≠', 'ne'],
+      ['%', 'mod'],
+      ['+', 'add'],
+      ['-', 'sub'],
+      ['*', '×', 'mul'],
+      ['/', '÷', 'div'],
+      ['**', '^', 'pow'],
+    ];
+    expect(MEASURE_QUERY_OPERATORS.filter((op) => !['and', '∧', 'or', '∨'].includes(op))).toEqual(
+      spellings.flat(),
+    );
+    // Every value gives the same result by the spelling and by the name (`eq` is checked above).
+    for (const group of spellings) {
+      const canonical = group.at(-1)!;
+      for (const spelling of group) {
+        expect(matching({ eq: [{ [spelling]: 2 }, { [canonical]: 2 }] }), spelling).toEqual(VALUES);
+      }
+    }
   });
 
   it('keeps a value whose arithmetic result is not zero, as Python tests truth', () => {
