@@ -65,20 +65,12 @@ describe('granary offsets', () => {
     const member = await joinGroup(group, topic, 10);
     const show = async () =>
       JSON.parse((await granary(['offsets', 'show', '--group', group, '--json'])).out) as Shown;
+    const resetTo = (to: string, ...options: string[]) =>
+      granary(['offsets', 'reset', '--group', group, '--topic', topic, '--to', to, ...options]);
     const active = await show();
     expect(active.groups[0]).toMatchObject({ state: 'Stable', members: 1 });
 
-    const refused = await granary([
-      'offsets',
-      'reset',
-      '--group',
-      group,
-      '--topic',
-      topic,
-      '--to',
-      'earliest',
-      '--json',
-    ]);
+    const refused = await resetTo('earliest', '--json');
     expect(refused.code).toBe(3);
     expect(JSON.parse(refused.err)).toMatchObject({ code: 'CLI_GROUP_ACTIVE' });
     await member.stop();
@@ -90,45 +82,22 @@ describe('granary offsets', () => {
       [1, '5', 0],
     ]);
 
-    const reset = await granary(['offsets', 'reset', '--group', group, '--topic', topic, '--to', 'earliest']);
+    const reset = await resetTo('earliest');
     expect(reset.code).toBe(0);
     expect(reset.out).toContain(`moved ${group} ${topic}[0]: 5 -> 0`);
     expect((await show()).groups[0]!.totalLag).toBe(10);
 
-    const dryRun = await granary([
-      'offsets',
-      'reset',
-      '--group',
-      group,
-      '--topic',
-      topic,
-      '--to',
-      'latest',
-      '--partition',
-      '1',
-      '--dry-run',
-    ]);
+    const dryRun = await resetTo('latest', '--partition', '1', '--dry-run');
     expect(dryRun.out.trim()).toBe(`would move ${group} ${topic}[1]: 0 -> 5`);
     expect((await show()).groups[0]!.totalLag).toBe(10);
 
-    await granary([
-      'offsets',
-      'reset',
-      '--group',
-      group,
-      '--topic',
-      topic,
-      '--to',
-      'latest',
-      '--partition',
-      '1',
-    ]);
+    await resetTo('latest', '--partition', '1');
     expect((await show()).groups[0]!.partitions.map((p) => p.lag)).toEqual([5, 0]);
 
     // Every record was written just now: a day ago is before all of them, the far future after.
-    await granary(['offsets', 'reset', '--group', group, '--topic', topic, '--to', 'P1D']);
+    await resetTo('P1D');
     expect((await show()).groups[0]!.totalLag).toBe(10);
-    await granary(['offsets', 'reset', '--group', group, '--topic', topic, '--to', '2999-01-01T00:00:00Z']);
+    await resetTo('2999-01-01T00:00:00Z');
     expect((await show()).groups[0]!.totalLag).toBe(0);
   });
 

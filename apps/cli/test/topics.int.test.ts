@@ -32,36 +32,28 @@ function configFile(partitions: number, retentionMs: number, cleanupPolicy = 'de
   return file;
 }
 
+/** `granary topics apply` of `configFile(…config)` with `options`. */
+const apply = (config: Parameters<typeof configFile>, ...options: string[]) =>
+  granary(['topics', 'apply', '--config', configFile(...config), ...options]);
+
 describe('granary topics apply against the real broker', () => {
   it('creates, then changes nothing, updates retention and cleanup policy in place, and reports partition drift with exit 3', async () => {
-    const created = await granary(['topics', 'apply', '--config', configFile(2, 3_600_000), '--json']);
+    const created = await apply([2, 3_600_000], '--json');
     expect(created.code).toBe(0);
     expect(JSON.parse(created.out)).toMatchObject({ created: Object.values(names), updated: [], drift: [] });
 
-    const again = await granary(['topics', 'apply', '--config', configFile(2, 3_600_000), '--json']);
+    const again = await apply([2, 3_600_000], '--json');
     expect(JSON.parse(again.out)).toMatchObject({
       created: [],
       updated: [],
       unchanged: Object.values(names),
     });
 
-    const dryRun = await granary([
-      'topics',
-      'apply',
-      '--config',
-      configFile(2, 7_200_000, 'compact'),
-      '--dry-run',
-    ]);
+    const dryRun = await apply([2, 7_200_000, 'compact'], '--dry-run');
     expect(dryRun.code).toBe(0);
     expect(dryRun.out).toContain(`would update  ${names.measures}: retention.ms 3600000 -> 7200000`);
 
-    const updated = await granary([
-      'topics',
-      'apply',
-      '--config',
-      configFile(2, 7_200_000, 'compact'),
-      '--json',
-    ]);
+    const updated = await apply([2, 7_200_000, 'compact'], '--json');
     expect(updated.code).toBe(0);
     expect(JSON.parse(updated.out).updated).toContainEqual({
       topic: names.measures,
@@ -69,16 +61,10 @@ describe('granary topics apply against the real broker', () => {
       from: 'delete',
       to: 'compact',
     });
-    const settled = await granary([
-      'topics',
-      'apply',
-      '--config',
-      configFile(2, 7_200_000, 'compact'),
-      '--json',
-    ]);
+    const settled = await apply([2, 7_200_000, 'compact'], '--json');
     expect(JSON.parse(settled.out)).toMatchObject({ updated: [], unchanged: Object.values(names) });
 
-    const drifted = await granary(['topics', 'apply', '--config', configFile(4, 7_200_000, 'compact')]);
+    const drifted = await apply([4, 7_200_000, 'compact']);
     expect(drifted.code).toBe(3);
     expect(drifted.out).toContain(`DRIFT         ${names.measures}: partitions is 2, configured 4`);
   });
