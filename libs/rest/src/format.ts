@@ -125,6 +125,8 @@ export function measureRowsJson(series: readonly MeasureSeriesRows[], written?: 
       rows * 2 + (reused?.bytes ?? 0) + (rows - (reused?.count ?? 0)) * (MAX_ROW_BYTES + middle.length);
     return { points, middle, key, previous, reused };
   });
+  const unchanged = plans.length === 1 ? wholeBody(plans[0]!) : undefined;
+  if (unchanged) return unchanged;
   const out = Buffer.allocUnsafe(capacity);
   let at = 0;
   out[at++] = OPEN_BRACKET;
@@ -171,6 +173,26 @@ function writeSeparator(out: Uint8Array, at: number): number {
   out[at] = COMMA;
   out[at + 1] = SPACE;
   return at + 2;
+}
+
+/**
+ * The last body itself when it held this one series alone and every row is unchanged (a dashboard
+ * reading the same metric again before the next checkpoint): no copy of tens of MB. Bodies are
+ * never written after they are returned, so one buffer can answer several requests.
+ */
+function wholeBody({ points, previous, reused }: RowsPlan): Buffer | undefined {
+  if (!previous || !reused || reused.count !== points.timestamps.length) return undefined;
+  const alone =
+    previous.rowStarts[reused.from] === 1 && // its first row opened the body
+    reused.from + reused.count === previous.rowStarts.length &&
+    previous.body[previous.rowsEnd] === CLOSE_BRACKET; // and its last row closed it
+  return alone ? previous.body.subarray(0, previous.rowsEnd + 1) : undefined;
+}
+
+interface RowsPlan {
+  readonly points: Points;
+  readonly previous: WrittenSeries | undefined;
+  readonly reused: { from: number; count: number; bytes: number } | undefined;
 }
 
 const bitsOf = (values: Float64Array) => new Int32Array(values.buffer, values.byteOffset, values.length * 2);

@@ -132,6 +132,42 @@ describe('measureRowsJson with WrittenRows', () => {
   });
 });
 
+describe('measureRowsJson of a series read again unchanged', () => {
+  const year = (shift: number) => ({
+    timestamps: Float64Array.from({ length: 1000 }, (_, i) => (1_704_067_200 + (i + shift) * 60) * S),
+    values: Float64Array.from({ length: 1000 }, (_, i) => ((i + shift) % 1000) / 10),
+  });
+
+  it('answers the last body itself, without a copy, and still writes changed series right after', () => {
+    const written = new WrittenRows(64 * 1024 * 1024);
+    const rows = (points: Points) => [{ points, granularity: 60, reuseKey: 'metric-a mean' }];
+    const first = measureRowsJson(rows(year(0)), written);
+    const again = measureRowsJson(rows(year(0)), written);
+    expect(again.toString('latin1')).toBe(first.toString('latin1'));
+    expect(again.buffer).toBe(first.buffer); // the same memory: nothing formatted or copied
+    const shifted = measureRowsJson(rows(year(1)), written);
+    expect(shifted.buffer).not.toBe(first.buffer);
+    expect(shifted.toString('latin1')).toBe(measureRowsJson(rows(year(1))).toString('latin1'));
+    expect(first.toString('latin1')).toBe(measureRowsJson(rows(year(0))).toString('latin1')); // untouched
+  });
+
+  it('builds a new body when the series was part of a larger one, or is part of one now', () => {
+    const written = new WrittenRows(64 * 1024 * 1024);
+    const series = (granularity: number) => ({ points: year(0), granularity, reuseKey: 'metric-a mean' });
+    for (const order of [
+      [60, 3600],
+      [3600, 60],
+    ]) {
+      const both = measureRowsJson(order.map(series), written);
+      const alone = measureRowsJson([series(60)], written);
+      expect(alone.buffer).not.toBe(both.buffer);
+      expect(alone.toString('latin1')).toBe(measureRowsJson([series(60)]).toString('latin1'));
+      const bothAgain = measureRowsJson(order.map(series), written);
+      expect(bothAgain.toString('latin1')).toBe(both.toString('latin1'));
+    }
+  });
+});
+
 describe('isoSecondsFromMicros', () => {
   it('agrees with Date for times across days, years and before 1970, truncating to the second', () => {
     for (const seconds of [0, 59, 86_399, 86_400, 951_782_400, 1_709_251_199, -1, -86_401, 4_102_444_800]) {
