@@ -1,9 +1,9 @@
+import { pyFloatRepr } from '@granary/python-format';
 import {
   type ArchivePolicy,
   type ArchivePolicyInput,
   type ArchivePolicyItem,
   type ArchivePolicyItemInput,
-  pythonFloat,
   validateArchivePolicy,
 } from './archive-policy-definition.ts';
 import type { Database, Queryable } from './db.ts';
@@ -79,7 +79,7 @@ export class ArchivePolicies {
         throw unsupported('Cannot add or drop granularities');
       for (const item of current.definition) {
         if (!next.definition.some((n) => n.granularity === item.granularity)) {
-          throw unsupported(`${pythonFloat(item.granularity)} granularity interval was changed`);
+          throw unsupported(`${pyFloatRepr(item.granularity)} granularity interval was changed`);
         }
       }
       await tx.query('UPDATE archive_policy SET back_window = $2, definition = $3 WHERE name = $1', [

@@ -1,3 +1,4 @@
+import { pyFloatRepr } from '@granary/python-format';
 import { described, invalidInput } from './errors.ts';
 
 /** One archive of a policy, in seconds; points/timespan null means "keep forever". */
@@ -36,9 +37,6 @@ export const DEFAULT_AGGREGATION_METHODS: readonly string[] = ['mean', 'min', 'm
 
 const AGGREGATION_METHOD = /^(?:rate:)?(?:mean|sum|last|max|min|std|median|first|count|[1-9][0-9]?pct)$/;
 
-/** Python's `str(float)` for whole numbers ("1.0"), as Gnocchi's messages print granularities. */
-export const pythonFloat = (n: number): string => (Number.isInteger(n) ? `${n}.0` : String(n));
-
 /**
  * THE seam for archive policy validation: structural checks and completion of items (two of
  * granularity/points/timespan give the third, as Gnocchi's ArchivePolicyItem). The full policy
@@ -62,7 +60,7 @@ export function validateArchivePolicy(input: ArchivePolicyInput): ArchivePolicy 
     if (seen.has(item.granularity)) {
       throw described(
         'INDEX_INVALID_ARCHIVE_POLICY',
-        `More than one archive policy uses granularity \`${pythonFloat(item.granularity)}'`,
+        `More than one archive policy uses granularity \`${pyFloatRepr(item.granularity)}'`,
       );
     }
     seen.add(item.granularity);

@@ -2,6 +2,7 @@ import { type Operation, REDUCERS, evaluateOperations, referenceKey } from '@gra
 import { CALENDAR_UNITS, type CalendarUnit, parseTimespan, resample } from '@granary/carbonara';
 import { GranaryError } from '@granary/errors';
 import { parseUuid } from '@granary/index';
+import { pyFloatRepr } from '@granary/python-format';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
@@ -147,14 +148,11 @@ async function metricsNamed(
   return found.filter((metric): metric is Metric => metric?.status === 'active');
 }
 
-/** Python's `str()` of a float, as Gnocchi prints granularities in messages (`1.0`, `0.5`). */
-const pythonFloat = (n: number) => (Number.isInteger(n) ? `${n}.0` : String(n));
-
 /** Gnocchi's AggregationDoesNotExist, as the legacy endpoints word it (a 404). */
 const noSuchAggregation = (method: string, granularity: number, metric: Metric) =>
   describedRestError(
     'REST_NOT_FOUND',
-    `Aggregation method '${method}' at granularity '${pythonFloat(granularity)}' for metric ${metric.id} does not exist`,
+    `Aggregation method '${method}' at granularity '${pyFloatRepr(granularity)}' for metric ${metric.id} does not exist`,
   );
 
 /**
