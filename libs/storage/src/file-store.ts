@@ -8,12 +8,10 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  renameSync,
-  rmdirSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -79,9 +77,11 @@ interface PendingWrite {
  * temporary file in the target directory and are renamed into place, so a reader or a crash never
  * sees half an object.
  *
- * Calls the page cache answers (open, write, read, rename, readdir, unlink) are synchronous; only
- * fsync and fdatasync, which wait for the device, go to libuv's thread pool. Each trip through the
- * pool costs more CPU than such a call itself (docs/adr/0024-file-store-calls-and-batched-durability.md).
+ * Calls the page cache answers (creating and writing a file, reading one, listing a directory)
+ * are synchronous: a trip through libuv's thread pool costs more CPU than such a call itself. Calls
+ * that may wait for the device go to the pool: fsync and fdatasync, and rename, unlink and rmdir,
+ * which free blocks (a filesystem mounted with `discard` trims them before returning).
+ * See docs/adr/0024-file-store-calls-and-batched-durability.md.
  */
 export class FileObjectStore implements ObjectStore {
   readonly driver = 'file';
@@ -119,9 +119,15 @@ export class FileObjectStore implements ObjectStore {
       for (const write of pending) {
         closeSync(write.fd as number);
         write.fd = undefined;
-        this.renameInto(write);
         directories.add(dirname(write.path));
       }
+      await settleAll(
+        pending.map(async (write) => {
+          await rename(write.temp, write.path).catch((err: unknown) => {
+            throw mapFsError(err, `put ${write.key}`);
+          });
+        }),
+      );
       await settleAll(
         [...directories].map(async (directory) => {
           await syncDirectory(directory).catch((err: unknown) => {
@@ -194,12 +200,10 @@ export class FileObjectStore implements ObjectStore {
     const paths = keys.map((key) => this.pathOf(key));
     try {
       for (const path of paths) {
-        try {
-          unlinkSync(path);
-        } catch (err) {
+        await unlink(path).catch((err: unknown) => {
           if (errnoOf(err) !== 'ENOENT') throw err;
-        }
-        this.pruneEmptyDirectories(dirname(path));
+        });
+        await this.pruneEmptyDirectories(dirname(path));
       }
     } catch (err) {
       throw mapFsError(err, 'delete');
@@ -234,14 +238,6 @@ export class FileObjectStore implements ObjectStore {
     } catch (err) {
       discard(write);
       throw mapFsError(err, `put ${key}`);
-    }
-  }
-
-  private renameInto(write: PendingWrite): void {
-    try {
-      renameSync(write.temp, write.path);
-    } catch (err) {
-      throw mapFsError(err, `put ${write.key}`);
     }
   }
 
@@ -308,10 +304,10 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  private pruneEmptyDirectories(directory: string): void {
+  private async pruneEmptyDirectories(directory: string): Promise<void> {
     while (directory.startsWith(this.basePath + sep)) {
       try {
-        rmdirSync(directory);
+        await rmdir(directory);
       } catch {
         return; // not empty (or already gone): stop climbing
       }
