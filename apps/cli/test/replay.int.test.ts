@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createIndex } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
-import { FileObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
+import { FileObjectStore, readManifest } from '@granary/storage';
+import { type TestDatabase, createTestDatabase } from '@granary/testing/database';
 import { infra } from '@granary/testing/infra';
-import pg from 'pg';
+import { dropBucket, s3Store } from '@granary/testing/processor-environment';
+import { S3_CREDENTIALS } from '@granary/testing/settings';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { KafkaTools } from '../src/kafka-tools.ts';
@@ -26,41 +27,22 @@ import {
   uniqueName,
 } from './integration.ts';
 
-const S3 = { region: 'us-east-1', forcePathStyle: true, accessKeyId: 'granary', secretAccessKey: 'granary' };
 const suffix = randomUUID().slice(0, 8);
 const topic = uniqueName('measures');
-const databaseName = `granary_cli_test_${suffix}`;
 const buckets = [`granary-cli-replay-a-${suffix}`, `granary-cli-replay-b-${suffix}`];
 const directory = mkdtempSync(join(tmpdir(), 'granary-cli-replay-'));
 const metricIds: string[] = Array.from({ length: 6 }, () => randomUUID());
 let env: Record<string, string>;
-
-function databaseUrl(name: string): string {
-  const url = new URL(infra().databaseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: infra().databaseUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-const bucketStore = (bucket: string) => new S3ObjectStore({ ...S3, endpoint: infra().s3Endpoint, bucket });
+let database: TestDatabase;
 
 beforeAll(async () => {
-  await adminQuery(`CREATE DATABASE ${databaseName}`);
-  env = cliEnv({ DATABASE_URL: databaseUrl(databaseName) });
+  database = await createTestDatabase();
+  env = cliEnv({ DATABASE_URL: database.url });
   const upgrade = await granary(['index', 'upgrade', '--json'], env);
   expect(upgrade.code).toBe(0);
   expect(JSON.parse(upgrade.out)).toMatchObject({ seed: 'defaults', seeded: true });
 
-  const index = createIndex({ databaseUrl: databaseUrl(databaseName), maxConnections: 1 });
+  const index = createIndex({ databaseUrl: database.url, maxConnections: 1 });
   for (const id of metricIds) await index.metrics.create({ id, creator: null, archivePolicyName: 'medium' });
   await index.close();
 
@@ -94,21 +76,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await deleteTopics();
-  for (const bucket of buckets) {
-    const store = bucketStore(bucket);
-    await store.delete(await store.list(''));
-    await store.close();
-    const client = new S3Client({
-      endpoint: infra().s3Endpoint,
-      region: S3.region,
-      forcePathStyle: true,
-      credentials: S3,
-    });
-    await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-    client.destroy();
-  }
+  for (const bucket of buckets) await dropBucket(bucket);
   rmSync(directory, { recursive: true, force: true });
-  await adminQuery(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+  await database?.drop();
 });
 
 describe('granary replay', () => {
@@ -118,26 +88,26 @@ describe('granary replay', () => {
     expect(first.code).toBe(0);
     expect(JSON.parse(first.out)).toMatchObject({ topic, records: 24 * metricIds.length + 1, rejected: {} });
 
-    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    const reference = await compactedObjects(s3Store(buckets[0]!));
     for (const metricId of metricIds) {
       expect([...reference.keys()]).toContain(`${metricId}/none_v3`);
       expect([...reference.keys()].filter((key) => key.startsWith(`${metricId}/mean_60.0_`))).not.toEqual([]);
     }
 
     expect((await granary(['replay', '--topic', topic, '--into-bucket', buckets[1]!], env)).code).toBe(0);
-    expect(await compactedObjects(bucketStore(buckets[1]!))).toEqual(reference);
+    expect(await compactedObjects(s3Store(buckets[1]!))).toEqual(reference);
 
     expect((await granary(['replay', '--topic', topic, '--into-path', directory], env)).code).toBe(0);
     expect(await compactedObjects(new FileObjectStore({ basePath: directory }))).toEqual(reference);
 
     expect((await granary(['replay', '--topic', topic, '--into-bucket', buckets[0]!], env)).code).toBe(0);
-    expect(await compactedObjects(bucketStore(buckets[0]!))).toEqual(reference);
+    expect(await compactedObjects(s3Store(buckets[0]!))).toEqual(reference);
   });
 
   it("replays one partition's range into a fresh prefix: exactly its metrics' objects, byte for byte", async () => {
     const partition = partitionFor(metricIds[0]!, 4);
     const owned = new Set(metricIds.filter((id) => partitionFor(id, 4) === partition));
-    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    const reference = await compactedObjects(s3Store(buckets[0]!));
     const expected = new Map([...reference].filter(([key]) => owned.has(key.split('/')[0]!)));
     const target = join(directory, 'one-partition');
 
@@ -151,7 +121,7 @@ describe('granary replay', () => {
   });
 
   it('gives the bytes the running processor writes for the same records', async () => {
-    const reference = await compactedObjects(bucketStore(buckets[0]!));
+    const reference = await compactedObjects(s3Store(buckets[0]!));
     const bucket = `granary-cli-processor-${suffix}`;
     buckets.push(bucket);
     const configFile = join(directory, 'processor.yaml');
@@ -173,9 +143,9 @@ describe('granary replay', () => {
         },
         kafka: { brokers: kafkaBrokers, clientId: 'granary-cli-tests-processor' },
         schemaRegistry: { url: schemaRegistryUrl },
-        database: { url: databaseUrl(databaseName) },
+        database: { url: database.url },
         redis: { url: redisUrl },
-        storage: { driver: 's3', s3: { ...S3, endpoint: s3Endpoint, bucket } },
+        storage: { driver: 's3', s3: { ...S3_CREDENTIALS, endpoint: s3Endpoint, bucket } },
         log: { level: 'warn' },
         admin: { port: 0 },
       }),
@@ -184,7 +154,7 @@ describe('granary replay', () => {
       loadConfig(ProcessorConfigSchema, { file: configFile, env: {} }),
       createLogger('processor', 'warn'),
     );
-    const store = bucketStore(bucket);
+    const store = s3Store(bucket);
     try {
       const tools = new KafkaTools({ brokers: kafkaBrokers, clientId: 'granary-cli-tests' });
       const ends = await tools.partitionBounds(topic);
@@ -198,7 +168,7 @@ describe('granary replay', () => {
         return true;
       };
       while (!(await settled())) await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(await compactedObjects(bucketStore(bucket))).toEqual(reference);
+      expect(await compactedObjects(s3Store(bucket))).toEqual(reference);
     } finally {
       await processor.stop();
       await store.close();
