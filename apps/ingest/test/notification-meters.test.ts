@@ -35,6 +35,22 @@ const rows = (samples: ReturnType<typeof samplesOf>) =>
     s.user_id,
     s.project_id,
   ]);
+/** A row of a sample owned by the fixtures' user and project. */
+const owned = (name: string, type: string, unit: string, volume: number, resource: string) => [
+  name,
+  type,
+  unit,
+  volume,
+  resource,
+  ID.user,
+  ID.project,
+];
+/** The first sample of a fixture, once its row is `row`. */
+function firstSample(fixture: FixtureNotification, row: unknown[]) {
+  const [first] = samplesOf(fixture);
+  expect(rows([first!])).toEqual([row]);
+  return first!;
+}
 const at = (iso: string) => Date.parse(`${iso}Z`) * 1000 + Number(iso.split('.')[1]?.slice(3) ?? 0);
 
 describe("Granary's meters.yaml over the services' notifications", () => {
@@ -46,10 +62,10 @@ describe("Granary's meters.yaml over the services' notifications", () => {
   it('compute: instance sizes with the instance metadata and metering.* user metadata, and the booting time', () => {
     const exists = samplesOf(FIXTURES.computeInstanceExists);
     expect(rows(exists)).toEqual([
-      ['disk.ephemeral.size', 'gauge', 'GiB', 0, ID.instance, ID.user, ID.project],
-      ['disk.root.size', 'gauge', 'GiB', 20, ID.instance, ID.user, ID.project],
-      ['memory', 'gauge', 'MiB', 2048, ID.instance, ID.user, ID.project],
-      ['vcpus', 'gauge', 'vcpu', 1, ID.instance, ID.user, ID.project],
+      owned('disk.ephemeral.size', 'gauge', 'GiB', 0, ID.instance),
+      owned('disk.root.size', 'gauge', 'GiB', 20, ID.instance),
+      owned('memory', 'gauge', 'MiB', 2048, ID.instance),
+      owned('vcpus', 'gauge', 'vcpu', 1, ID.instance),
     ]);
     expect(exists[2]!.timestamp).toBe(at(RECEIVED));
     expect(exists[2]!.resource_metadata).toEqual({
@@ -64,15 +80,9 @@ describe("Granary's meters.yaml over the services' notifications", () => {
       user_metadata: { stack: 'stack-1' },
     });
     const created = samplesOf(FIXTURES.computeInstanceCreateEnd);
-    expect(rows(created)[0]).toEqual([
-      'compute.instance.booting.time',
-      'gauge',
-      'sec',
-      42.5,
-      ID.instance,
-      ID.user,
-      ID.project,
-    ]);
+    expect(rows(created)[0]).toEqual(
+      owned('compute.instance.booting.time', 'gauge', 'sec', 42.5, ID.instance),
+    );
     expect(created).toHaveLength(5);
     // compute.instance.update and create.start are left out by the negative lookahead.
     const update = meters.meter(
@@ -87,16 +97,16 @@ describe("Granary's meters.yaml over the services' notifications", () => {
     const samples = samplesOf(FIXTURES.computeMetricsUpdate);
     const node = 'compute-1_compute-1.example.org';
     expect(rows(samples)).toEqual([
-      ['compute.node.cpu.frequency', 'gauge', 'MHz', 2400, node, ID.user, ID.project],
-      ['compute.node.cpu.idle.percent', 'gauge', 'percent', 98, node, ID.user, ID.project],
-      ['compute.node.cpu.idle.time', 'cumulative', 'ns', 1_940_000_000_000_000, node, ID.user, ID.project],
-      ['compute.node.cpu.iowait.percent', 'gauge', 'percent', 0.25, node, ID.user, ID.project],
-      ['compute.node.cpu.iowait.time', 'cumulative', 'ns', 2_350_000_000_000, node, ID.user, ID.project],
-      ['compute.node.cpu.kernel.percent', 'gauge', 'percent', 0.5, node, ID.user, ID.project],
-      ['compute.node.cpu.kernel.time', 'cumulative', 'ns', 7_852_600_000_000, node, ID.user, ID.project],
-      ['compute.node.cpu.percent', 'gauge', 'percent', 2, node, ID.user, ID.project],
-      ['compute.node.cpu.user.percent', 'gauge', 'percent', 1.25, node, ID.user, ID.project],
-      ['compute.node.cpu.user.time', 'cumulative', 'ns', 17_421_440_000_000, node, ID.user, ID.project],
+      owned('compute.node.cpu.frequency', 'gauge', 'MHz', 2400, node),
+      owned('compute.node.cpu.idle.percent', 'gauge', 'percent', 98, node),
+      owned('compute.node.cpu.idle.time', 'cumulative', 'ns', 1_940_000_000_000_000, node),
+      owned('compute.node.cpu.iowait.percent', 'gauge', 'percent', 0.25, node),
+      owned('compute.node.cpu.iowait.time', 'cumulative', 'ns', 2_350_000_000_000, node),
+      owned('compute.node.cpu.kernel.percent', 'gauge', 'percent', 0.5, node),
+      owned('compute.node.cpu.kernel.time', 'cumulative', 'ns', 7_852_600_000_000, node),
+      owned('compute.node.cpu.percent', 'gauge', 'percent', 2, node),
+      owned('compute.node.cpu.user.percent', 'gauge', 'percent', 1.25, node),
+      owned('compute.node.cpu.user.time', 'cumulative', 'ns', 17_421_440_000_000, node),
     ]);
     expect(samples.every((s) => s.timestamp === at('2026-01-01T12:05:00.000000'))).toBe(true);
     expect(samples[0]!.resource_metadata).toEqual({
@@ -108,11 +118,11 @@ describe("Granary's meters.yaml over the services' notifications", () => {
 
   it('image: size on upload, one download and one serve per send', () => {
     expect(rows(samplesOf(FIXTURES.imageUpload))).toEqual([
-      ['image.size', 'gauge', 'B', 21_430_272, ID.image, ID.user, ID.project],
+      owned('image.size', 'gauge', 'B', 21_430_272, ID.image),
     ]);
     expect(rows(samplesOf(FIXTURES.imageSend))).toEqual([
       ['image.download', 'delta', 'B', 21_430_272, ID.image, 'receiver-user', 'receiver-project'],
-      ['image.serve', 'delta', 'B', 21_430_272, ID.image, ID.user, ID.project],
+      owned('image.serve', 'delta', 'B', 21_430_272, ID.image),
     ]);
     // No metadata defined: the payload, the event type and the publisher.
     expect(samplesOf(FIXTURES.imageUpload)[0]!.resource_metadata).toMatchObject({
@@ -123,9 +133,8 @@ describe("Granary's meters.yaml over the services' notifications", () => {
   });
 
   it('block storage: volume size with its image and instance, snapshots, pool capacity with its provider', () => {
-    const [volume] = samplesOf(FIXTURES.volumeCreateEnd);
-    expect(rows([volume!])).toEqual([['volume.size', 'gauge', 'GiB', 10, ID.volume, ID.user, ID.project]]);
-    expect(volume!.resource_metadata).toEqual({
+    const volume = firstSample(FIXTURES.volumeCreateEnd, owned('volume.size', 'gauge', 'GiB', 10, ID.volume));
+    expect(volume.resource_metadata).toEqual({
       display_name: 'data-1',
       volume_type: 'lvmdriver-1',
       volume_type_id: 'lvmdriver-1',
@@ -133,32 +142,29 @@ describe("Granary's meters.yaml over the services' notifications", () => {
       instance_id: ID.instance,
     });
     expect(rows(samplesOf(FIXTURES.snapshotExists))).toEqual([
-      ['snapshot.size', 'gauge', 'GiB', 10, ID.snapshot, ID.user, ID.project],
+      owned('snapshot.size', 'gauge', 'GiB', 10, ID.snapshot),
     ]);
     const pool = samplesOf(FIXTURES.capacityPool);
     const poolId = 'cinder-volume@lvm#lvm-pool';
     expect(rows(pool)).toEqual([
-      ['volume.provider.pool.capacity.allocated', 'gauge', 'GiB', 40, poolId, ID.user, ID.project],
-      ['volume.provider.pool.capacity.free', 'gauge', 'GiB', 60, poolId, ID.user, ID.project],
-      ['volume.provider.pool.capacity.provisioned', 'gauge', 'GiB', 45, poolId, ID.user, ID.project],
-      ['volume.provider.pool.capacity.total', 'gauge', 'GiB', 100, poolId, ID.user, ID.project],
-      ['volume.provider.pool.capacity.virtual_free', 'gauge', 'GiB', 55, poolId, ID.user, ID.project],
+      owned('volume.provider.pool.capacity.allocated', 'gauge', 'GiB', 40, poolId),
+      owned('volume.provider.pool.capacity.free', 'gauge', 'GiB', 60, poolId),
+      owned('volume.provider.pool.capacity.provisioned', 'gauge', 'GiB', 45, poolId),
+      owned('volume.provider.pool.capacity.total', 'gauge', 'GiB', 100, poolId),
+      owned('volume.provider.pool.capacity.virtual_free', 'gauge', 'GiB', 55, poolId),
     ]);
     expect(pool.every((s) => s.resource_metadata.provider === 'cinder-volume@lvm')).toBe(true);
   });
 
   it('network: metering-label bandwidth, floating IPs and ports', () => {
-    expect(rows(samplesOf(FIXTURES.l3Meter))).toEqual([
-      ['bandwidth', 'delta', 'B', 65_536, ID.label, ID.user, ID.project],
-    ]);
-    const [floating] = samplesOf(FIXTURES.floatingIpCreateEnd);
-    expect(rows([floating!])).toEqual([
-      ['ip.floating', 'gauge', 'ip', 1, ID.floatingIp, ID.user, ID.project],
-    ]);
-    expect(floating!.resource_metadata).toEqual({ floating_ip_address: '203.0.113.10', status: 'DOWN' });
-    const [port] = samplesOf(FIXTURES.portCreateEnd);
-    expect(rows([port!])).toEqual([['port', 'gauge', 'port', 1, ID.port, ID.user, ID.project]]);
-    expect(port!.resource_metadata).toEqual({
+    expect(rows(samplesOf(FIXTURES.l3Meter))).toEqual([owned('bandwidth', 'delta', 'B', 65_536, ID.label)]);
+    const floating = firstSample(
+      FIXTURES.floatingIpCreateEnd,
+      owned('ip.floating', 'gauge', 'ip', 1, ID.floatingIp),
+    );
+    expect(floating.resource_metadata).toEqual({ floating_ip_address: '203.0.113.10', status: 'DOWN' });
+    const port = firstSample(FIXTURES.portCreateEnd, owned('port', 'gauge', 'port', 1, ID.port));
+    expect(port.resource_metadata).toEqual({
       network_id: 'net-1',
       device_id: ID.instance,
       device_owner: 'compute:nova',
@@ -168,23 +174,23 @@ describe("Granary's meters.yaml over the services' notifications", () => {
 
   it('object storage: one sample per CADF measurement, named by it', () => {
     expect(rows(samplesOf(FIXTURES.objectstoreRequest))).toEqual([
-      ['storage.objects.incoming.bytes', 'delta', 'B', 2048, `AUTH_${ID.project}`, ID.user, ID.project],
-      ['storage.objects.outgoing.bytes', 'delta', 'B', 0, `AUTH_${ID.project}`, ID.user, ID.project],
+      owned('storage.objects.incoming.bytes', 'delta', 'B', 2048, `AUTH_${ID.project}`),
+      owned('storage.objects.outgoing.bytes', 'delta', 'B', 0, `AUTH_${ID.project}`),
     ]);
   });
 
   it('identity: identity.authenticate.<outcome> per attempt', () => {
     expect(rows(samplesOf(FIXTURES.identityAuthenticate))).toEqual([
-      ['identity.authenticate.success', 'delta', 'user', 1, ID.user, ID.user, ID.project],
+      owned('identity.authenticate.success', 'delta', 'user', 1, ID.user),
     ]);
   });
 
   it('dns: the audit period in seconds (timedelta), the user from the context', () => {
-    const [zone] = samplesOf(FIXTURES.dnsDomainExists);
-    expect(rows([zone!])).toEqual([
-      ['dns.domain.exists', 'cumulative', 's', 3600, 'zone-1', ID.user, ID.project],
-    ]);
-    expect(zone!.resource_metadata).toEqual({
+    const zone = firstSample(
+      FIXTURES.dnsDomainExists,
+      owned('dns.domain.exists', 'cumulative', 's', 3600, 'zone-1'),
+    );
+    expect(zone.resource_metadata).toEqual({
       status: 'ACTIVE',
       pool_id: 'pool-1',
       host: 'central.designate-1',
@@ -193,13 +199,13 @@ describe("Granary's meters.yaml over the services' notifications", () => {
 
   it('databases and shares: the Trove audit period, the Manila share size with its metadata', () => {
     expect(rows(samplesOf(FIXTURES.troveInstanceExists))).toEqual([
-      ['trove.instance.exists', 'cumulative', 's', 1800, 'db-1', ID.user, ID.project],
+      owned('trove.instance.exists', 'cumulative', 's', 1800, 'db-1'),
     ]);
-    const [share] = samplesOf(FIXTURES.shareCreateEnd);
-    expect(rows([share!])).toEqual([
-      ['manila.share.size', 'gauge', 'GiB', 50, 'share-1', ID.user, ID.project],
-    ]);
-    expect(share!.resource_metadata).toEqual({
+    const share = firstSample(
+      FIXTURES.shareCreateEnd,
+      owned('manila.share.size', 'gauge', 'GiB', 50, 'share-1'),
+    );
+    expect(share.resource_metadata).toEqual({
       name: 'exports',
       host: 'manila-share-1@generic#pool',
       status: 'available',
@@ -210,8 +216,8 @@ describe("Granary's meters.yaml over the services' notifications", () => {
 
   it('container infrastructure: one Magnum sample per metric of the payload, named and unit-ed by it', () => {
     expect(rows(samplesOf(FIXTURES.magnumBayMetrics))).toEqual([
-      ['magnum.bay.cpu.util', 'gauge', '%', 12.5, 'bay-1', ID.user, ID.project],
-      ['magnum.bay.memory.used', 'gauge', 'MB', 3072, 'bay-1', ID.user, ID.project],
+      owned('magnum.bay.cpu.util', 'gauge', '%', 12.5, 'bay-1'),
+      owned('magnum.bay.memory.used', 'gauge', 'MB', 3072, 'bay-1'),
     ]);
   });
 });
