@@ -104,6 +104,8 @@ export interface Metric {
 export interface MetricStore {
   create(input: MetricCreate): Promise<Metric>;
   get(id: string): Promise<Metric | undefined>;
+  /** The active metrics among `ids` (any UUID spelling), in no particular order: one round trip. */
+  getMany(ids: readonly string[]): Promise<Metric[]>;
   list(filter: MetricListFilter, page: PageRequest): Promise<Metric[]>;
   delete(id: string): Promise<void>;
 }

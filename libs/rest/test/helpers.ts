@@ -119,6 +119,11 @@ export function fakeIndex(options: { healthy?: boolean } = {}): IndexPort {
         return metric;
       },
       get: async (id) => metrics.get(id),
+      getMany: async (ids) =>
+        [...new Set(ids)].flatMap((id) => {
+          const metric = metrics.get(id);
+          return metric?.status === 'active' ? [metric] : [];
+        }),
       list: async (filter, page) =>
         [...metrics.values()]
           .filter((m) => filter.name === undefined || m.name === filter.name)

@@ -241,4 +241,20 @@ describe('resource types, resources and search', () => {
     );
     expect(named.json()).toMatchObject({ name: 'cpu.util', archive_policy: { name: 'low' } });
   });
+
+  it('finds the metrics of /v1/aggregates in one look-up, by any UUID spelling, not deleted ones', async () => {
+    const metric = async () => (await call('POST', '/v1/metric', { archive_policy_name: 'low' })).json().id;
+    const [kept, deleted] = [await metric(), await metric()];
+    expect((await call('DELETE', `/v1/metric/${deleted}`)).statusCode).toBe(204);
+    const aggregate = (ids: string[]) =>
+      call('POST', '/v1/aggregates', {
+        operations: ['aggregate', 'mean', ['metric', ...ids.map((id) => [id, 'mean'])]],
+      });
+    // Found (and then 503: this API has no measure storage wired), however the id is spelt.
+    const spelt = await aggregate([kept, kept.toUpperCase(), kept.replaceAll('-', '')]);
+    expect(spelt.statusCode).toBe(503);
+    const gone = await aggregate([kept, deleted]);
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json().description).toMatchObject({ cause: 'Unknown metrics', detail: [deleted] });
+  });
 });
