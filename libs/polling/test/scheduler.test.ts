@@ -40,7 +40,18 @@ const discovery = (name: string, found: string[], shared = true): Discovery => (
   discover: async () => found,
 });
 
-function setUp(yaml: string, pollsters: Pollster[], extra: { owns?: (r: string) => boolean } = {}) {
+/** One source polling `cpu` on resource `r` every 10 s. */
+const CPU_EVERY_10_S = 'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]';
+
+/** Cycles of the 10 s interval counted as late, skipped or overrun. */
+const cycles10s = (registry: ReturnType<typeof createRegistry>, counted: 'late' | 'skipped' | 'overrun') =>
+  metricValue(registry, `granary_poller_cycles_${counted}_total`, { interval: '10' });
+
+function setUp(
+  yaml: string,
+  pollsters: Pollster[],
+  extra: { owns?: (r: string) => boolean; alignToInterval?: boolean } = {},
+) {
   const registry = createRegistry('scheduler-test');
   const metrics = createPollingMetrics(prometheusInstruments(registry));
   const published: PolledBatch[] = [];
@@ -173,10 +184,7 @@ describe('PollingScheduler', () => {
 
   it('runs at once and then on the interval cadence', async () => {
     const cpu = recordingPollster('cpu');
-    const { scheduler, registry } = setUp(
-      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
-      [cpu.pollster],
-    );
+    const { scheduler, registry } = setUp(CPU_EVERY_10_S, [cpu.pollster]);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(0);
     expect(cpu.calls).toHaveLength(1);
@@ -186,68 +194,50 @@ describe('PollingScheduler', () => {
     expect(cpu.calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(30_000);
     expect(cpu.calls).toHaveLength(5);
-    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(0);
+    expect(await cycles10s(registry, 'late')).toBe(0);
     await scheduler.stop();
   });
 
   it('aligned, starts cycles at whole multiples of the interval', async () => {
     vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 0, 3, 500));
-    const registry = createRegistry('scheduler-test');
-    const metrics = createPollingMetrics(prometheusInstruments(registry));
-    const starts: number[] = [];
-    const scheduler = new PollingScheduler(
-      parsePollingConfig('sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]'),
-      {
-        pollsters: [recordingPollster('cpu').pollster],
-        discoveries: [],
-        publish: async (batch) => {
-          starts.push(batch.timestamp / 1000);
-        },
-        metrics,
-        logger,
-        alignToInterval: true,
-      },
-    );
+    const { scheduler, registry, published } = setUp(CPU_EVERY_10_S, [recordingPollster('cpu').pollster], {
+      alignToInterval: true,
+    });
+    const starts = () => published.map((batch) => batch.timestamp / 1000);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(6_499);
-    expect(starts).toEqual([]);
+    expect(starts()).toEqual([]);
     await vi.advanceTimersByTimeAsync(20_001);
-    expect(starts).toEqual([
+    expect(starts()).toEqual([
       Date.UTC(2026, 0, 1, 0, 0, 10),
       Date.UTC(2026, 0, 1, 0, 0, 20),
       Date.UTC(2026, 0, 1, 0, 0, 30),
     ]);
-    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(0);
+    expect(await cycles10s(registry, 'late')).toBe(0);
     await scheduler.stop();
   });
 
   it('counts a cycle that starts late', async () => {
     const cpu = recordingPollster('cpu');
-    const { scheduler, registry } = setUp(
-      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
-      [cpu.pollster],
-    );
+    const { scheduler, registry } = setUp(CPU_EVERY_10_S, [cpu.pollster]);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(0);
     // The wall clock jumps ahead of the timers, as when the event loop was blocked.
     vi.setSystemTime(Date.now() + 3_000);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(cpu.calls).toHaveLength(2);
-    expect(await metricValue(registry, 'granary_poller_cycles_late_total', { interval: '10' })).toBe(1);
+    expect(await cycles10s(registry, 'late')).toBe(1);
     await scheduler.stop();
   });
 
   it('never overlaps cycles of one interval: an overrunning cycle is counted and the next skipped', async () => {
     const slow = recordingPollster('cpu', () => new Promise((resolve) => setTimeout(resolve, 15_000)));
-    const { scheduler, registry } = setUp(
-      'sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]',
-      [slow.pollster],
-    );
+    const { scheduler, registry } = setUp(CPU_EVERY_10_S, [slow.pollster]);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(20_000);
     expect(slow.calls).toHaveLength(2);
-    expect(await metricValue(registry, 'granary_poller_cycles_skipped_total', { interval: '10' })).toBe(1);
-    expect(await metricValue(registry, 'granary_poller_cycles_overrun_total', { interval: '10' })).toBe(1);
+    expect(await cycles10s(registry, 'skipped')).toBe(1);
+    expect(await cycles10s(registry, 'overrun')).toBe(1);
     expect(scheduler.stalledIntervals()).toEqual([]);
     expect(scheduler.stalledIntervals(1)).toEqual([]);
     await vi.advanceTimersByTimeAsync(11_000);
@@ -259,10 +249,7 @@ describe('PollingScheduler', () => {
   it('reloads without dropping or adding a cycle of an unchanged interval, and starts new intervals', async () => {
     const cpu = recordingPollster('cpu');
     const mem = recordingPollster('mem');
-    const { scheduler } = setUp('sources: [{name: s, interval: 10, meters: ["cpu"], resources: ["r"]}]', [
-      cpu.pollster,
-      mem.pollster,
-    ]);
+    const { scheduler } = setUp(CPU_EVERY_10_S, [cpu.pollster, mem.pollster]);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(5_000);
     scheduler.reload(
