@@ -58,8 +58,14 @@ export class Database {
         client.release();
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        client.release();
+        // The transaction's own error is the one to report; a connection that could not even roll
+        // back is broken, so the pool destroys it (release with an error) instead of reusing it.
+        const rollbackFailure = await client.query('ROLLBACK').then(
+          () => undefined,
+          (rollbackError: unknown) =>
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)),
+        );
+        client.release(rollbackFailure);
         const sqlState = (err as { code?: string }).code;
         if ((sqlState === '40001' || sqlState === '40P01') && attempt < SERIALIZATION_RETRIES) continue;
         throw fromPgError(err, constraints);
