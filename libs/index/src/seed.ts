@@ -29,7 +29,15 @@ export async function seed(
     await repositories.archivePolicyRules.create(GNOCCHI_DEFAULT_ARCHIVE_POLICY_RULE);
     return { created: true };
   } finally {
-    await client.query(`SELECT pg_advisory_unlock(hashtext('granary-index-seed'))`).catch(() => {});
-    client.release();
+    // A session lock outlives the query: a connection that could not unlock would hold it in the
+    // pool and block every later seed, so it is destroyed (release with an error) instead.
+    const unlockFailure = await client
+      .query(`SELECT pg_advisory_unlock(hashtext('granary-index-seed'))`)
+      .then(
+        () => undefined,
+        (unlockError: unknown) =>
+          unlockError instanceof Error ? unlockError : new Error(String(unlockError)),
+      );
+    client.release(unlockFailure);
   }
 }
