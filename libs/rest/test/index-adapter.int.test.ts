@@ -1,21 +1,19 @@
-import { type Index, createIndex } from '@granary/index';
+import type { Index } from '@granary/index';
 import { createLogger } from '@granary/observability';
-import { createTestDatabase } from '@granary/testing/database';
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi, indexPort } from '../index.ts';
 import { ADMIN, FOOBAR, restConfig } from './helpers.ts';
 
 // The REST API over the real index on PostgreSQL: what the unit tests' fake cannot show.
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let testIndex: TestIndex;
 let index: Index;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  index = createIndex({ databaseUrl: database.url, maxConnections: 4 });
-  await index.migrate();
-  await index.seed('empty');
+  testIndex = await createTestIndex();
+  index = testIndex.index;
   app = await buildApi(
     { index: indexPort(index), logger: createLogger('rest-int', 'silent') },
     restConfig({ maxLimit: 3 }),
@@ -23,8 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await index?.close();
-  await database?.drop();
+  await testIndex?.drop();
 });
 
 const call = (

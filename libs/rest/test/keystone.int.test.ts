@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Index, createIndex } from '@granary/index';
+import type { Index } from '@granary/index';
 import { createLogger } from '@granary/observability';
-import { createTestDatabase } from '@granary/testing/database';
+import { type TestIndex, createTestDatabase, createTestIndex } from '@granary/testing/database';
 import { KEYSTONE_ADMIN, type Keystone, startKeystone } from '@granary/testing/services';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ const PUBLIC_URL = 'https://keystone.example.org/v3';
 /** Short, so a token can be seen to expire (and the API's own service token is re-issued meanwhile). */
 const TOKEN_LIFETIME_S = 20;
 let keystone: Keystone;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let testIndex: TestIndex;
 let keystoneDatabase: Awaited<ReturnType<typeof createTestDatabase>>;
 let index: Index;
 let app: FastifyInstance;
@@ -81,10 +81,8 @@ beforeAll(async () => {
     people.set(role, { userId, ...user });
   }
 
-  database = await createTestDatabase();
-  index = createIndex({ databaseUrl: database.url, maxConnections: 4 });
-  await index.migrate();
-  await index.seed('empty');
+  testIndex = await createTestIndex();
+  index = testIndex.index;
   app = await buildApi(
     {
       index: indexPort(index),
@@ -108,8 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  await index?.close();
-  await database?.drop();
+  await testIndex?.drop();
   await keystone?.stop();
   await keystoneDatabase?.drop();
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Index, createIndex } from '@granary/index';
+import type { Index } from '@granary/index';
 import { createLogger } from '@granary/observability';
-import { createTestDatabase } from '@granary/testing/database';
+import { type TestIndex, createTestIndex } from '@granary/testing/database';
 import { snappyLiteral, writeRequest } from '@granary/testing/wire-encoders';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,15 +53,13 @@ interface Case {
   sees?(response: LightMyRequestResponse, fx: Fixtures): Promise<boolean>;
 }
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let testIndex: TestIndex;
 let index: Index;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  index = createIndex({ databaseUrl: database.url, maxConnections: 4 });
-  await index.migrate();
-  await index.seed('empty');
+  testIndex = await createTestIndex();
+  index = testIndex.index;
   app = await buildApi(
     { index: indexPort(index), measures: fakeMeasures().port, logger: createLogger('policy-int', 'silent') },
     restConfig({ auth: { mode: 'noauth' } }),
@@ -71,8 +69,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  await index?.close();
-  await database?.drop();
+  await testIndex?.drop();
 });
 
 const LOW = { name: 'low', definition: [{ granularity: 60, points: 10 }] };
