@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import { DEFAULT_AGGREGATION_METHODS, GNOCCHI_DEFAULT_ARCHIVE_POLICIES } from '@granary/index';
 import type { ConsumedRecord } from '@granary/kafka';
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger } from '@granary/observability';
 import {
   type IndexedPolicy,
   type MetricDescription,
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     policies: new PolicyCache({
       describe: async (metricIds) => new Map(metricIds.map((id) => [id, ACTIVE])),
     }),
-    instruments: new ProcessingInstruments(createRegistry('processor-bench-memory')),
+    instruments: new ProcessingInstruments(),
     faults: NO_FAULTS,
     logger: createLogger('processor-bench-memory', 'warn'),
     nowUs: () => Date.now() * 1000,

@@ -2,8 +2,11 @@ export { startAdminServer } from './src/admin-server.ts';
 export type { AdminServer, AdminServerOptions, AdminTarget, Probe } from './src/admin-server.ts';
 export { noInstruments } from './src/instruments.ts';
 export type {
+  Counter,
   CounterReading,
+  Gauge,
   GaugeSpec,
+  Histogram,
   HistogramSpec,
   InstrumentSpec,
   Instruments,
@@ -12,8 +15,6 @@ export type {
 export { createLogger } from './src/logger.ts';
 export type { Logger } from './src/logger.ts';
 export { createRegistry, prometheusInstruments } from './src/metrics.ts';
-// Until every lib emits through the port.
-export { Counter, Gauge, Histogram } from 'prom-client';
-export { Registry } from './src/metrics.ts';
+export type { Registry } from './src/metrics.ts';
 export { runService } from './src/service.ts';
 export type { RunningApp, ServiceConfig, ServiceDefinition, ServiceHost } from './src/service.ts';

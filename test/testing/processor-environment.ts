@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type Index, createIndex } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger } from '@granary/observability';
 import {
   NO_FAULTS,
   PolicyCache,
@@ -255,7 +255,7 @@ export async function compactEverything(store: ObjectStore, topic: string, parti
     store,
     topic,
     policies: new PolicyCache(indexMetricDirectory(index.metrics)),
-    instruments: new ProcessingInstruments(createRegistry('processor-test')),
+    instruments: new ProcessingInstruments(),
     faults: NO_FAULTS,
     logger: createLogger('processor-test', 'warn'),
     nowUs: () => Date.now() * 1000,

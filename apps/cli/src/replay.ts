@@ -5,7 +5,7 @@ import {
   type PartitionRange,
   type RangeReader,
 } from '@granary/kafka';
-import { type Logger, Registry } from '@granary/observability';
+import type { Logger } from '@granary/observability';
 import {
   NO_FAULTS,
   PolicyCache,
@@ -70,7 +70,7 @@ export async function replayIntoStore(
     store: deps.store,
     topic,
     policies: new PolicyCache(indexMetricDirectory(deps.index.metrics)),
-    instruments: new ProcessingInstruments(new Registry()),
+    instruments: new ProcessingInstruments(),
     faults: NO_FAULTS,
     logger: deps.logger,
     nowUs: () => Date.now() * 1000,

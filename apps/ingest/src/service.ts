@@ -230,11 +230,7 @@ export async function startIngest(
       service: 'ingest',
       member,
       at: Date.now(),
-      deadLetters: codeCounts(
-        new Map(
-          (await metrics.deadLetters.readings()).map(({ labels, value }) => [String(labels.code), value]),
-        ),
-      ),
+      deadLetters: codeCounts(await metrics.deadLetters.readings()),
       droppedTooOld: 0,
       rebuilds: [],
     }),

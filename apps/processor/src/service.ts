@@ -6,6 +6,7 @@ import {
   type Registry,
   type ServiceHost,
   createRegistry,
+  prometheusInstruments,
   startAdminServer,
 } from '@granary/observability';
 import {
@@ -47,7 +48,7 @@ export async function startProcessor(
   const settings = config.processor;
   const topic = config.topics.measures.name;
   const registry = createRegistry('processor');
-  const instruments = new ProcessingInstruments(registry);
+  const instruments = new ProcessingInstruments(prometheusInstruments(registry));
   const rawStore = await createObjectStore(config.storage, { createBucket: settings.createBucket });
   logger.info(
     { driver: rawStore.driver, fence: await rawStore.conditionalWriteMechanism() },
@@ -145,17 +146,14 @@ export async function startProcessor(
   });
 
   const member = newMemberName();
-  const status = redis.statusPublisher(() => {
-    const tally = instruments.tally();
-    return {
-      service: 'processor',
-      member,
-      at: Date.now(),
-      deadLetters: codeCounts(tally.deadLetters),
-      droppedTooOld: tally.droppedTooOld,
-      rebuilds: rebuilds.inProgress(),
-    };
-  });
+  const status = redis.statusPublisher(async () => ({
+    service: 'processor',
+    member,
+    at: Date.now(),
+    deadLetters: codeCounts(await instruments.deadLetters.readings()),
+    droppedTooOld: (await instruments.pointsDroppedTooOld.readings())[0]?.value ?? 0,
+    rebuilds: rebuilds.inProgress(),
+  }));
   status.start();
 
   const timers = [

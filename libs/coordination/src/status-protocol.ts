@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from '@granary/observability';
+import type { CounterReading, Logger } from '@granary/observability';
 import type { Redis } from 'ioredis';
 
 /**
@@ -189,6 +189,9 @@ export class MemberStatusPublisher {
 /** A topic name as a literal in a SCAN pattern (topics may hold no glob characters, but be sure). */
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
-export function codeCounts(counts: ReadonlyMap<string, number>): CodeCount[] {
-  return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => a.code.localeCompare(b.code));
+/** A `deadLetters` list from the readings of a counter labelled by code, sorted by code. */
+export function codeCounts(readings: readonly CounterReading<'code'>[]): CodeCount[] {
+  return readings
+    .map(({ labels, value }) => ({ code: String(labels.code), count: value }))
+    .sort((a, b) => a.code.localeCompare(b.code));
 }

@@ -56,12 +56,12 @@ describe('member status records', () => {
     expect(parseMemberStatus('[]')).toBeUndefined();
   });
 
-  it('lists counts by code sorted by code', () => {
-    const counts = new Map([
-      ['B', 2],
-      ['A', 3],
-    ]);
-    expect(codeCounts(counts)).toEqual([
+  it("lists a by-code counter's readings sorted by code", () => {
+    const readings = [
+      { labels: { code: 'B' }, value: 2 },
+      { labels: { code: 'A' }, value: 3 },
+    ];
+    expect(codeCounts(readings)).toEqual([
       { code: 'A', count: 3 },
       { code: 'B', count: 2 },
     ]);

@@ -10,7 +10,7 @@ import type {
   LabelValues,
 } from './instruments.ts';
 
-export { Registry } from 'prom-client';
+export type { Registry } from 'prom-client';
 
 /** A fresh registry per app (and per test), with the process metrics prefixed `granary_`. */
 export function createRegistry(app: string): prom.Registry {

@@ -1,6 +1,16 @@
-import { Counter, Gauge, Histogram, type Registry } from '@granary/observability';
+import {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Instruments,
+  noInstruments,
+} from '@granary/observability';
 
-/** The processor's Prometheus metrics (exported on the admin port's `/metrics`). */
+/**
+ * The processor's metrics, declared on the app's instruments (exported on the admin port's
+ * `/metrics`). The counters are also what the member status reports (dead letters by code, points
+ * dropped as too old): read them with `readings()`.
+ */
 export class ProcessingInstruments {
   readonly consumerLag: Gauge<'partition'>;
   readonly measuresApplied: Counter;
@@ -15,100 +25,76 @@ export class ProcessingInstruments {
   readonly metricsInMemory: Gauge;
   readonly fenced: Counter;
   readonly watermarkFailures: Counter;
-  /** The same counts as `deadLetters` and `pointsDroppedTooOld`, readable for the member status. */
-  private readonly deadLettersByCode = new Map<string, number>();
-  private droppedTooOldTotal = 0;
 
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.consumerLag = new Gauge({
+  constructor(instruments: Instruments = noInstruments) {
+    this.consumerLag = instruments.gauge({
       name: 'granary_processor_consumer_lag',
       help: 'Records between the partition end and the next record to apply, at the last batch',
       labelNames: ['partition'],
-      registers,
     });
-    this.measuresApplied = new Counter({
+    this.measuresApplied = instruments.counter({
       name: 'granary_processor_measures_applied_total',
       help: 'Measures merged into in-memory state (rate() gives measures/s)',
-      registers,
     });
-    this.pointsDroppedTooOld = new Counter({
+    this.pointsDroppedTooOld = instruments.counter({
       name: 'granary_processor_points_dropped_too_old_total',
       // Unlabelled: a metric-id label would make one series per metric. The partition logs the ids.
       help: "Points older than the metric's raw tail first block (back window); the processor logs which metrics",
-      registers,
     });
-    this.measuresDropped = new Counter({
+    this.measuresDropped = instruments.counter({
       name: 'granary_processor_measures_dropped_total',
       help: 'Measures not applied, by reason (metric_deleted)',
       labelNames: ['reason'],
-      registers,
     });
-    this.deadLetters = new Counter({
+    this.deadLetters = instruments.counter({
       name: 'granary_processor_dead_letters_total',
       help: 'Records sent to the dead-letter topic, by error code',
       labelNames: ['code'],
-      registers,
     });
-    this.checkpointDuration = new Histogram({
+    this.checkpointDuration = instruments.histogram({
       name: 'granary_processor_checkpoint_duration_seconds',
       help: 'One partition checkpoint: segment write, manifest write, offset commit, watermark',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
     });
-    this.compactionDuration = new Histogram({
+    this.compactionDuration = instruments.histogram({
       name: 'granary_processor_compaction_duration_seconds',
       help: 'One partition compaction: segments folded into Gnocchi splits',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
     });
-    this.recoveryDuration = new Histogram({
+    this.recoveryDuration = instruments.histogram({
       name: 'granary_processor_recovery_seconds',
       help: 'From a partition assigned to its first batch applied (claim, live segments, raw tails loaded)',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
     });
-    this.objectWrites = new Counter({
+    this.objectWrites = instruments.counter({
       name: 'granary_processor_object_writes_total',
       help: 'Objects written to storage, by kind (segment, manifest, split, raw_tail)',
       labelNames: ['kind'],
-      registers,
     });
-    this.bytesWritten = new Counter({
+    this.bytesWritten = instruments.counter({
       name: 'granary_processor_bytes_written_total',
       help: 'Bytes written to storage, by kind (segment, manifest, split, raw_tail)',
       labelNames: ['kind'],
-      registers,
     });
-    this.metricsInMemory = new Gauge({
+    this.metricsInMemory = instruments.gauge({
       name: 'granary_processor_metrics_in_memory',
       help: 'Metrics whose state is held in memory',
-      registers,
     });
-    this.fenced = new Counter({
+    this.fenced = instruments.counter({
       name: 'granary_processor_partitions_fenced_total',
       help: 'Manifest writes refused because another processor had claimed the partition',
-      registers,
     });
-    this.watermarkFailures = new Counter({
+    this.watermarkFailures = instruments.counter({
       name: 'granary_processor_watermark_failures_total',
       help: 'Offset commits or Redis watermark publications that failed (state is safe; freshness is not)',
-      registers,
     });
   }
 
   deadLettered(code: string): void {
     this.deadLetters.inc({ code });
-    this.deadLettersByCode.set(code, (this.deadLettersByCode.get(code) ?? 0) + 1);
   }
 
   droppedTooOld(points: number): void {
     this.pointsDroppedTooOld.inc(points);
-    this.droppedTooOldTotal += points;
-  }
-
-  /** Dead-lettered records by code and too-old points, since this process started. */
-  tally(): { deadLetters: ReadonlyMap<string, number>; droppedTooOld: number } {
-    return { deadLetters: new Map(this.deadLettersByCode), droppedTooOld: this.droppedTooOldTotal };
   }
 }

@@ -64,8 +64,8 @@ describe('janitor', () => {
     await harness.processor.compactAll();
     expect([...(await compactedObjects(store)).keys()].filter((key) => key.startsWith(doomed))).toEqual([]);
     await harness.processor.handleBatch(recordBatch(partition, batches.length, [batches[0]!]));
-    expect(await harness.instruments.measuresDropped.get()).toMatchObject({
-      values: [{ labels: { reason: 'metric_deleted' }, value: batches[0]!.timestamps.length }],
-    });
+    expect(await harness.instruments.measuresDropped.readings()).toMatchObject([
+      { labels: { reason: 'metric_deleted' }, value: batches[0]!.timestamps.length },
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger, createRegistry, prometheusInstruments } from '@granary/observability';
 import { type ObjectStore, rawTailKey, readManifest } from '@granary/storage';
 import { compactedObjects } from '@granary/testing/object-store';
 import { MEDIUM, START_US } from '@granary/testing/stream';
@@ -26,7 +26,7 @@ const store = storePerTest();
 /** One owner of PARTITION over `target`, with the checkpoints it reported. */
 function deps(target: ObjectStore) {
   const checkpoints: { partition: number; offset: number }[] = [];
-  const instruments = new ProcessingInstruments(createRegistry('partition-test'));
+  const instruments = new ProcessingInstruments(prometheusInstruments(createRegistry('partition-test')));
   let clock = 1_000_000;
   const partitionDeps: PartitionDeps = {
     store: target,
@@ -91,8 +91,8 @@ describe('OwnedPartition', () => {
     expect(owned.appliedOffset).toBe(4);
     expect(owned.pendingOffsets).toBe(4);
     expect(owned.metricsInMemory).toBe(1);
-    expect((await instruments.measuresApplied.get()).values[0]?.value).toBe(1);
-    expect((await instruments.measuresDropped.get()).values).toEqual([
+    expect((await instruments.measuresApplied.readings())[0]?.value).toBe(1);
+    expect(await instruments.measuresDropped.readings()).toEqual([
       { labels: { reason: 'metric_deleted' }, value: 1 },
     ]);
   });
@@ -136,8 +136,8 @@ describe('OwnedPartition', () => {
     expect(second.liveSegments).toHaveLength(1);
     // The loaded points are its history: hour 0 is older than the policy's back window allows.
     await second.apply([...records(ACTIVE, 3, 1, 0, HOUR_US), ...records(ACTIVE, 4, 1, 3, HOUR_US)], 5);
-    expect((await instruments.pointsDroppedTooOld.get()).values[0]?.value).toBe(1);
-    expect((await instruments.measuresApplied.get()).values[0]?.value).toBe(1);
+    expect((await instruments.pointsDroppedTooOld.readings())[0]?.value).toBe(1);
+    expect((await instruments.measuresApplied.readings())[0]?.value).toBe(1);
   });
 
   it('is fenced by a newer owner: its next checkpoint fails and the partition is broken', async () => {
@@ -151,7 +151,7 @@ describe('OwnedPartition', () => {
     expect(processingErrors.is(lost, 'PROCESSING_PARTITION_LOST')).toBe(true);
     expect(old.broken).toBe(true);
     expect(checkpoints).toEqual([]);
-    expect((await instruments.fenced.get()).values[0]?.value).toBe(1);
+    expect((await instruments.fenced.readings())[0]?.value).toBe(1);
     await expect(old.apply(records(ACTIVE, 2, 1), 3)).rejects.toBe(lost);
     expect((await readManifest(target, TOPIC, PARTITION))?.manifest).toMatchObject({
       generation: 2,

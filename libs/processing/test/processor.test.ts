@@ -5,7 +5,7 @@ import {
   decodeSplit,
   encodeRawTail,
 } from '@granary/carbonara';
-import { createRegistry } from '@granary/observability';
+import { createRegistry, prometheusInstruments } from '@granary/observability';
 import {
   type ObjectStore,
   parseSplitObjectKey,
@@ -181,11 +181,13 @@ describe('Processor over the file store', () => {
     const { batches, directory } = scenario(4);
     const target = store();
     // Counted as the processor app counts them: through countingStore.
-    const counted = new ProcessingInstruments(createRegistry('processing-test-writes'));
+    const counted = new ProcessingInstruments(
+      prometheusInstruments(createRegistry('processing-test-writes')),
+    );
     const harness = createHarness(countingStore(target, counted), directory);
     await harness.processor.assign([0, 1]);
     const writes = async (kind: string) =>
-      (await counted.objectWrites.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+      (await counted.objectWrites.readings()).find((v) => v.labels.kind === kind)?.value ?? 0;
     // Partition 0 carries all 24 metrics, partition 1 a few: the write count must not follow them.
     await harness.processor.handleBatch(recordBatch(0, 0, batches.slice(0, 300)));
     await harness.processor.handleBatch(recordBatch(1, 0, batches.slice(300, 310)));
@@ -220,7 +222,7 @@ describe('Processor over the file store', () => {
 
     await zombie.processor.checkpointAll();
     expect(zombie.processor.partitions).toEqual([]);
-    expect(await zombie.instruments.fenced.get()).toMatchObject({ values: [{ value: 1 }] });
+    expect(await zombie.instruments.fenced.readings()).toMatchObject([{ value: 1 }]);
     expect(zombie.afterCheckpoint).toEqual([]);
     expect(await readManifest(target, TOPIC, 0)).toEqual(ownerManifest);
     expect(ownerManifest!.manifest.generation).toBe(2);
@@ -256,9 +258,9 @@ describe('Processor over the file store', () => {
       ...unknownOffsets.map((offset) => ({ key: unknown, code: 'PROCESSING_UNKNOWN_METRIC', offset })),
       { key: active, code: 'PROCESSING_INVALID_MEASURES', offset: String(all.length - 1) },
     ]);
-    expect(await harness.instruments.measuresDropped.get()).toMatchObject({
-      values: [{ labels: { reason: 'metric_deleted' }, value: 10 }],
-    });
+    expect(await harness.instruments.measuresDropped.readings()).toMatchObject([
+      { labels: { reason: 'metric_deleted' }, value: 10 },
+    ]);
     expect((await readManifest(target, TOPIC, 0))!.manifest.offset).toBe(all.length);
     expect(harness.afterCheckpoint).toEqual([{ partition: 0, offset: all.length }]);
   });
@@ -284,7 +286,7 @@ describe('Processor over the file store', () => {
       ]),
     ).toEqual([['1', 'PROCESSING_RECORD_FAILED']]);
     expect(String(harness.deadLetters[0]!.headers?.['granary.error.message'])).toMatch(/TypeError|null/);
-    expect((await harness.instruments.measuresApplied.get()).values[0]!.value).toBe(2);
+    expect((await harness.instruments.measuresApplied.readings())[0]!.value).toBe(2);
     expect(harness.processor.partition(0)?.appliedOffset).toBe(3);
   });
 
@@ -300,7 +302,7 @@ describe('Processor over the file store', () => {
         { metricId, timestamps: [1 * hour, 2 * hour, 12 * hour + 1], values: [3, 4, 5] },
       ]),
     );
-    expect((await harness.instruments.pointsDroppedTooOld.get()).values).toEqual([{ labels: {}, value: 2 }]);
+    expect(await harness.instruments.pointsDroppedTooOld.readings()).toEqual([{ labels: {}, value: 2 }]);
   });
 
   it('checkpoints on the dirty-size bound and on refresh requests once the requested offset is applied', async () => {

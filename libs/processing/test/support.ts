@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
-import { createLogger, createRegistry } from '@granary/observability';
+import { createLogger, createRegistry, prometheusInstruments } from '@granary/observability';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
 import { FileObjectStore, type ObjectStore } from '@granary/storage';
 import type { StreamBatch } from '@granary/testing/stream';
@@ -122,7 +122,7 @@ export function createHarness(
   directory: { describe(ids: readonly string[]): Promise<Map<string, MetricDescription>> },
   options: HarnessOptions = {},
 ): Harness {
-  const instruments = new ProcessingInstruments(createRegistry('processing-test'));
+  const instruments = new ProcessingInstruments(prometheusInstruments(createRegistry('processing-test')));
   const deadLetters: OutgoingRecord[] = [];
   const afterCheckpoint: { partition: number; offset: number }[] = [];
   const seeks = new Map<number, number>();
