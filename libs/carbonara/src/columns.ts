@@ -12,6 +12,9 @@ const HEAD = 2;
 const END = 3;
 const SLOTS = 4;
 
+/** Capacity for `needed` points: half as much again, so n appended points cost O(n) copying. */
+const grownCapacity = (needed: number) => Math.max(MIN_CAPACITY, Math.ceil(needed * 1.5));
+
 /**
  * One metric's sorted (time, value) series, its raw tail and every aggregation, in ONE
  * Float64Array. A typed array costs about 0.5 KB of RSS beyond its contents (buffer object,
@@ -20,43 +23,45 @@ const SLOTS = 4;
  * its times, then its values at the same index + capacity; its live points sit in [head, end), so
  * the oldest are dropped in O(1). Indexes in the methods are relative to the live points.
  *
+ * `layout` only reaches the last column that has room: a metric between checkpoints has an empty
+ * store for every aggregation, and 4 slots per empty column would be a third of what it holds.
+ *
  * Views handed out (`view`) are valid until the next change, except after `repack`: the store
  * they point into is then never written again.
  */
 export class ColumnSet {
   private store = EMPTY_STORE;
   /** Per column: start, capacity, head, end. Small integers in a plain array: no object per column. */
-  private readonly layout: number[];
-
-  constructor(columns: number) {
-    this.layout = new Array<number>(columns * SLOTS).fill(0);
-  }
+  private layout: number[] = [];
 
   length(column: number): number {
     const at = column * SLOTS;
+    if (at >= this.layout.length) return 0;
     return (this.layout[at + END] as number) - (this.layout[at + HEAD] as number);
   }
 
-  /** Time of the live point at `index` (undefined when out of range). */
-  timeAt(column: number, index: number): number | undefined {
-    const at = column * SLOTS;
-    const position = (this.layout[at + HEAD] as number) + index;
-    return position < (this.layout[at + END] as number) ? this.store[position] : undefined;
+  /** Time of the live point at `index`, which must be below the length. */
+  timeAt(column: number, index: number): number {
+    return this.store[(this.layout[column * SLOTS + HEAD] as number) + index] as number;
   }
 
+  /** Time of the last live point (undefined when there is none). */
   lastTime(column: number): number | undefined {
-    return this.timeAt(column, this.length(column) - 1);
+    const length = this.length(column);
+    return length === 0 ? undefined : this.timeAt(column, length - 1);
   }
 
   /** First live index whose time is >= target (the length if none). */
-  lowerBound(column: number, target: number, from = 0): number {
+  lowerBound(column: number, target: number): number {
+    if (this.length(column) === 0) return 0;
     const at = column * SLOTS;
     const head = this.layout[at + HEAD] as number;
-    return lowerBound(this.store, target, head + from, this.layout[at + END] as number) - head;
+    return lowerBound(this.store, target, head, this.layout[at + END] as number) - head;
   }
 
   /** Live points [from, to) as views of the store. */
   view(column: number, from = 0, to = this.length(column)): Points {
+    if (to <= from) return { timestamps: EMPTY_STORE, values: EMPTY_STORE };
     const at = column * SLOTS;
     const head = this.layout[at + HEAD] as number;
     const capacity = this.layout[at + CAPACITY] as number;
@@ -67,40 +72,46 @@ export class ColumnSet {
   }
 
   dropBefore(column: number, index: number): void {
+    if (index === 0) return;
     this.layout[column * SLOTS + HEAD] = (this.layout[column * SLOTS + HEAD] as number) + index;
   }
 
   clear(column: number): void {
     const at = column * SLOTS;
+    if (at >= this.layout.length) return;
     this.layout[at + HEAD] = this.layout[at + START] as number;
     this.layout[at + END] = this.layout[at + START] as number;
   }
 
   /**
    * Makes room for `room[k]` more points in each column k with one allocation at most (a metric's
-   * aggregations grow together). A merge of n incoming points never needs more than n.
+   * raw tail and aggregations grow together). A merge of n incoming points never needs more than n.
    */
   reserve(room: readonly number[]): void {
-    let grow = false;
+    let columns = 0;
     for (let column = 0; column < room.length; column++) {
-      if (this.needsGrowth(column, room[column] as number)) grow = true;
+      if (this.needsGrowth(column, room[column] as number)) columns = column + 1;
     }
-    if (grow) {
-      this.reallocate((column, live) =>
-        this.needsGrowth(column, room[column] as number)
-          ? Math.max(MIN_CAPACITY, (live + (room[column] as number)) * 2)
-          : (this.layout[column * SLOTS + CAPACITY] as number),
+    if (columns > 0) {
+      this.reallocate(Math.max(columns, this.layout.length / SLOTS), (column, live, capacity) =>
+        this.needsGrowth(column, room[column] ?? 0)
+          ? grownCapacity(live + (room[column] as number))
+          : capacity,
       );
     }
     for (let column = 0; column < room.length; column++) this.makeRoom(column, room[column] as number);
   }
 
   /**
-   * Moves the live points into a new store with each column's capacity at twice its points: memory
-   * back after `clear`s and drops, and the old store, with every view handed out, stays as it is.
+   * Moves the live points into a new store of their exact size: memory back after `clear`s and
+   * drops, and the old store, with every view handed out, stays as it is.
    */
   repack(): void {
-    this.reallocate((_, live) => (live === 0 ? 0 : Math.max(MIN_CAPACITY, live * 2)));
+    let columns = 0;
+    for (let column = 0; column < this.layout.length / SLOTS; column++) {
+      if (this.length(column) > 0) columns = column + 1;
+    }
+    this.reallocate(columns, (_, live) => live);
   }
 
   /** Merges `incoming[from, to)` (sorted, new wins) over the live points of `column`. */
@@ -126,8 +137,7 @@ export class ColumnSet {
       return;
     }
     const start = this.lowerBound(column, first);
-    const live = end - head;
-    const merged = mergeInto(this.view(column), start, live, incoming, from, to, mergeBuffer);
+    const merged = mergeInto(this.view(column), start, end - head, incoming, from, to, mergeBuffer);
     store.set(mergeBuffer.timestamps.subarray(0, merged), head + start);
     store.set(mergeBuffer.values.subarray(0, merged), head + start + capacity);
     layout[at + END] = head + start + merged;
@@ -135,65 +145,73 @@ export class ColumnSet {
 
   /** True when `extra` more points fit neither after the live ones nor after moving them to the start. */
   private needsGrowth(column: number, extra: number): boolean {
+    if (extra === 0) return false;
     const at = column * SLOTS;
+    if (at >= this.layout.length) return true;
     const capacity = this.layout[at + CAPACITY] as number;
     const fitsAfter =
       (this.layout[at + END] as number) + extra <= (this.layout[at + START] as number) + capacity;
-    // Moving is taken only while half the column stays free, so moves cost O(1) per point.
-    return !fitsAfter && (this.length(column) + extra) * 2 > capacity;
+    // Moving is taken only while a third of the column stays free, so moves cost O(1) per point.
+    return !fitsAfter && (this.length(column) + extra) * 3 > capacity * 2;
   }
 
   private makeRoom(column: number, extra: number): void {
     if (this.needsGrowth(column, extra)) {
-      this.reallocate((other, live) =>
-        other === column
-          ? Math.max(MIN_CAPACITY, (live + extra) * 2)
-          : (this.layout[other * SLOTS + CAPACITY] as number),
+      this.reallocate(Math.max(column + 1, this.layout.length / SLOTS), (other, live, capacity) =>
+        other === column ? grownCapacity(live + extra) : capacity,
       );
       return;
     }
+    if (extra === 0) return;
     const at = column * SLOTS;
     const start = this.layout[at + START] as number;
     const head = this.layout[at + HEAD] as number;
     const end = this.layout[at + END] as number;
-    if (end + extra <= start + (this.layout[at + CAPACITY] as number)) return;
     const capacity = this.layout[at + CAPACITY] as number;
+    if (end + extra <= start + capacity) return;
     this.store.copyWithin(start, head, end);
     this.store.copyWithin(start + capacity, head + capacity, end + capacity);
     this.layout[at + HEAD] = start;
     this.layout[at + END] = start + end - head;
   }
 
-  /** A new store with `capacityOf(column, live points)` per column, live points copied to each start. */
-  private reallocate(capacityOf: (column: number, live: number) => number): void {
-    const { layout } = this;
-    const columns = layout.length / SLOTS;
-    const capacities = new Array<number>(columns);
+  /**
+   * A new store and layout for `columns` columns, each with `capacityOf(column, live points,
+   * current capacity)`, live points copied to each start.
+   */
+  private reallocate(
+    columns: number,
+    capacityOf: (column: number, live: number, capacity: number) => number,
+  ): void {
+    const old = this.layout;
+    const layout = new Array<number>(columns * SLOTS).fill(0);
     let total = 0;
     for (let column = 0; column < columns; column++) {
-      const capacity = capacityOf(column, this.length(column));
-      capacities[column] = capacity;
+      const at = column * SLOTS;
+      const current = at < old.length ? (old[at + CAPACITY] as number) : 0;
+      const capacity = capacityOf(column, this.length(column), current);
+      layout[at + START] = total;
+      layout[at + CAPACITY] = capacity;
       total += 2 * capacity;
     }
-    const old = this.store;
     const store = total === 0 ? EMPTY_STORE : new Float64Array(total);
-    let start = 0;
     for (let column = 0; column < columns; column++) {
       const at = column * SLOTS;
-      const head = layout[at + HEAD] as number;
-      const live = (layout[at + END] as number) - head;
-      const oldCapacity = layout[at + CAPACITY] as number;
-      const capacity = capacities[column] as number;
+      const live = this.length(column);
+      const start = layout[at + START] as number;
       if (live > 0) {
-        store.set(old.subarray(head, head + live), start);
-        store.set(old.subarray(head + oldCapacity, head + oldCapacity + live), start + capacity);
+        const head = old[at + HEAD] as number;
+        const oldCapacity = old[at + CAPACITY] as number;
+        store.set(this.store.subarray(head, head + live), start);
+        store.set(
+          this.store.subarray(head + oldCapacity, head + oldCapacity + live),
+          start + (layout[at + CAPACITY] as number),
+        );
       }
-      layout[at + START] = start;
-      layout[at + CAPACITY] = capacity;
       layout[at + HEAD] = start;
       layout[at + END] = start + live;
-      start += 2 * capacity;
     }
     this.store = store;
+    this.layout = layout;
   }
 }

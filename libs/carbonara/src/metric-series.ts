@@ -110,7 +110,7 @@ export class MetricSeries {
   constructor(policy: ArchivePolicy, snapshot: MetricSnapshot = {}) {
     this.policy = policy;
     this.layout = layoutOf(policy);
-    this.columns = new ColumnSet(policy.aggregations.length + 1);
+    this.columns = new ColumnSet();
     if (snapshot.rawTail) {
       assertIncreasing(snapshot.rawTail, 'raw tail');
       this.columns.merge(RAW, snapshot.rawTail, 0, snapshot.rawTail.timestamps.length);
@@ -138,13 +138,13 @@ export class MetricSeries {
         : lowerBound(batchBuffer.timestamps, this.firstBlockStart(blockSize), 0, length);
     const accepted = length - droppedTooOld;
     if (accepted === 0) return { accepted, droppedTooOld, changes: [] };
-    columns.merge(RAW, batchBuffer, droppedTooOld, length);
-
     // Gnocchi recomputes from max(first raw point, oldest measure of the batch), counting the
     // oldest even when it was too old to keep: then the whole raw tail is recomputed, and a rate's
     // first new delta takes the point before it however far back (storage/__init__.py `tstamp`).
-    const firstNew = (droppedTooOld > 0 ? columns.timeAt(RAW, 0) : batchBuffer.timestamps[0]) as number;
-    this.reserveBuckets(firstNew);
+    const oldestAccepted = batchBuffer.timestamps[droppedTooOld] as number;
+    const firstNew = droppedTooOld > 0 ? Math.min(columns.timeAt(RAW, 0), oldestAccepted) : oldestAccepted;
+    this.reserve(firstNew, accepted, batchBuffer.timestamps[length - 1] as number);
+    columns.merge(RAW, batchBuffer, droppedTooOld, length);
     const raw = columns.view(RAW);
     const changes: AggregationChange[] = [];
     for (const { granularity, plain, rate } of this.layout.granularities) {
@@ -223,17 +223,19 @@ export class MetricSeries {
   }
 
   /**
-   * Room for the buckets an apply recomputes from `firstNew` on, in one allocation for every
-   * aggregation: per granularity, no more buckets than raw points nor than the span holds.
+   * Room, in one allocation at most, for `accepted` raw points and the buckets recomputed from
+   * `firstNew` on: per granularity, no more than the raw points from its bucket on nor than the
+   * buckets up to the last point.
    */
-  private reserveBuckets(firstNew: number): void {
+  private reserve(firstNew: number, accepted: number, lastAccepted: number): void {
     const { columns } = this;
     const length = columns.length(RAW);
-    const last = columns.lastTime(RAW) as number;
+    const last = Math.max(columns.lastTime(RAW) ?? lastAccepted, lastAccepted);
     const room = new Array<number>(this.policy.aggregations.length + 1).fill(0);
+    room[RAW] = accepted;
     for (const { granularity, plain, rate } of this.layout.granularities) {
       const bucketStart = floorTimestamp(firstNew, granularity);
-      const points = length - columns.lowerBound(RAW, bucketStart);
+      const points = length - columns.lowerBound(RAW, bucketStart) + accepted;
       const buckets = Math.min(points, Math.floor((last - bucketStart) / granularity) + 1);
       for (const column of plain) room[column] = buckets;
       for (const column of rate) room[column] = buckets;

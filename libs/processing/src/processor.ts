@@ -1,6 +1,7 @@
 import type { OutgoingRecord, RangeReader, RecordBatch } from '@granary/kafka';
 import { lagAfter, toDeadLetter } from '@granary/kafka';
 import type { DecodeOutcome, MeasureBatch } from '@granary/schema';
+import { startEachYielding } from './concurrency.ts';
 import { processingErrors } from './errors.ts';
 import {
   type MeasureRecord,
@@ -72,19 +73,17 @@ export class Processor {
 
   /** Checkpoints the partitions and forgets them. A partition already fenced is just forgotten. */
   async revoke(partitions: readonly number[]): Promise<void> {
-    await Promise.all(
-      partitions.map(async (partition) => {
-        const owned = this.owned.get(partition);
-        this.owned.delete(partition);
-        this.refreshTargets.delete(partition);
-        if (!owned) return;
-        try {
-          await owned.release();
-        } catch (error) {
-          this.logFailure(partition, error, 'last checkpoint of a released partition failed');
-        }
-      }),
-    );
+    await startEachYielding(partitions, async (partition) => {
+      const owned = this.owned.get(partition);
+      this.owned.delete(partition);
+      this.refreshTargets.delete(partition);
+      if (!owned) return;
+      try {
+        await owned.release();
+      } catch (error) {
+        this.logFailure(partition, error, 'last checkpoint of a released partition failed');
+      }
+    });
   }
 
   /** The Kafka batch handler: decode, dead-letter what cannot be used, apply, checkpoint if due. */
@@ -131,7 +130,7 @@ export class Processor {
 
   /** Checkpoints every owned partition (the timer, SIGTERM). */
   async checkpointAll(): Promise<void> {
-    await Promise.all(this.partitions.map((partition) => this.checkpoint(partition)));
+    await startEachYielding(this.partitions, (partition) => this.checkpoint(partition));
   }
 
   /**

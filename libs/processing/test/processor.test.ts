@@ -207,6 +207,42 @@ describe('Processor over the file store', () => {
     );
   });
 
+  it('lets the event loop run between partitions while it checkpoints them all, and on stop', async () => {
+    const { batches, directory } = scenario(5);
+    const { processor } = createHarness(store(), directory);
+    const partitions = [0, 1, 2];
+    const fill = async (offset: number) => {
+      for (const partition of partitions) {
+        const first = partition * 100 + offset;
+        await processor.handleBatch(recordBatch(partition, offset, batches.slice(first, first + 20)));
+      }
+    };
+    // Partitions whose changes were already taken (taking is synchronous) when a timer got its turn.
+    const takenWhenTimerRan = () =>
+      new Promise<number>((resolve) =>
+        setImmediate(() =>
+          resolve(
+            partitions.filter((partition) => processor.partition(partition)?.pendingOffsets === 0).length,
+          ),
+        ),
+      );
+    await processor.assign(partitions);
+    await fill(0);
+    const [duringCheckpoint] = await Promise.all([takenWhenTimerRan(), processor.checkpointAll()]);
+    expect(duringCheckpoint).toBe(1);
+    expect(partitions.map((partition) => processor.partition(partition)?.pendingOffsets)).toEqual([0, 0, 0]);
+
+    await fill(20);
+    const owned = partitions.map((partition) => processor.partition(partition));
+    const stopping = processor.stop();
+    const releasedWhenTimerRan = await new Promise<number>((resolve) =>
+      setImmediate(() => resolve(owned.filter((partition) => partition?.pendingOffsets === 0).length)),
+    );
+    await stopping;
+    expect(releasedWhenTimerRan).toBeLessThan(partitions.length);
+    expect(owned.map((partition) => partition?.pendingOffsets)).toEqual([0, 0, 0]);
+  });
+
   it('fences a processor whose partition was claimed by another: its manifest write fails and it drops the partition', async () => {
     const { batches, directory } = scenario(5);
     const target = store();
