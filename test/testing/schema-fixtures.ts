@@ -46,3 +46,17 @@ export const mitakaSampleSchema: AvroSchema<Omit<Sample, 'user_name' | 'project_
     ),
   },
 };
+
+/** `aSample()` as Mitaka-era Ceilometer sent it, without the fields `mitakaSampleSchema` lacks. */
+export function aMitakaSample(): Omit<Sample, 'user_name' | 'project_name' | 'monotonic_time'> {
+  const { user_name: _u, project_name: _p, monotonic_time: _m, ...sample } = aSample();
+  return sample;
+}
+
+/** A Mitaka-era sample as the current schema reads it: the fields it lacked at their defaults. */
+export const readAsCurrent = (sample: ReturnType<typeof aMitakaSample>): Sample => ({
+  ...sample,
+  user_name: null,
+  project_name: null,
+  monotonic_time: null,
+});
