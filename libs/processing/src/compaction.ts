@@ -91,10 +91,13 @@ export async function compactMetric(
       after = change.keep(before);
       if (after.timestamps.length === before.timestamps.length) return;
     }
-    // Gnocchi stores no empty split.
-    if (after.timestamps.length > 0) {
+    // Gnocchi stores no empty split. A split whose buckets came out as stored (a min or max the new
+    // measures did not move) is left as it is: rewriting it would only cost a file.
+    if (after.timestamps.length === 0) {
+      if (existing.has(change.key)) expired.push(change.key);
+    } else if (!(before && samePoints(before, after))) {
       writes.push({ key: change.key, bytes: encodeSplit(change.splitKeyUs, change.granularityUs, after) });
-    } else if (existing.has(change.key)) expired.push(change.key);
+    }
   });
   if (folded.raw.timestamps.length > 0) {
     const merged =
@@ -187,6 +190,16 @@ async function readSplit(
     return undefined;
   }
   return decoded;
+}
+
+function samePoints(a: Points, b: Points): boolean {
+  const count = a.timestamps.length;
+  if (b.timestamps.length !== count) return false;
+  for (let index = 0; index < count; index++) {
+    if (a.timestamps[index] !== b.timestamps[index] || !Object.is(a.values[index], b.values[index]))
+      return false;
+  }
+  return true;
 }
 
 /** What an aggregation keeps: buckets strictly after `last - timespan` (Gnocchi's truncate). */
