@@ -1,4 +1,11 @@
 /** Public surface of @granary/processing: the processor's core, testable without the app shell. */
+export { NO_PUBLICATION, checkpointPublication } from './src/checkpoint-publication.ts';
+export type {
+  CheckpointPublication,
+  OffsetCommitter,
+  PublicationDeps,
+  WatermarkPublisher,
+} from './src/checkpoint-publication.ts';
 export { compactMetric, readRawTail } from './src/compaction.ts';
 export type { CompactionHooks } from './src/compaction.ts';
 export { countingStore } from './src/counting-store.ts';

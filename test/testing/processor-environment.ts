@@ -9,6 +9,7 @@ import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/k
 import { createLogger } from '@granary/observability';
 import {
   NO_FAULTS,
+  NO_PUBLICATION,
   PolicyCache,
   ProcessingInstruments,
   Processor,
@@ -259,7 +260,7 @@ export async function compactEverything(store: ObjectStore, topic: string, parti
     faults: NO_FAULTS,
     logger: createLogger('processor-test', 'warn'),
     nowUs: () => Date.now() * 1000,
-    afterCheckpoint: async () => {},
+    publication: NO_PUBLICATION,
     settings: {
       loadConcurrency: 8,
       compactionConcurrency: 8,

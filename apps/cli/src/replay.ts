@@ -8,6 +8,7 @@ import {
 import type { Logger } from '@granary/observability';
 import {
   NO_FAULTS,
+  NO_PUBLICATION,
   PolicyCache,
   ProcessingInstruments,
   Processor,
@@ -81,7 +82,7 @@ export async function replayIntoStore(
     // The replay reads exactly its ranges; there is no consumer to move and no offset to commit.
     seek: () => {},
     rangeReader: deps.reader,
-    afterCheckpoint: async () => {},
+    publication: NO_PUBLICATION,
   });
   const partitions = ranges.filter((r) => BigInt(r.start) < BigInt(r.end)).map((r) => r.partition);
   const ends = new Map(ranges.map((r) => [r.partition, r.end]));

@@ -15,6 +15,7 @@ import {
   PolicyCache,
   ProcessingInstruments,
   Processor,
+  checkpointPublication,
   countingStore,
   crashAfter,
   indexMetricDirectory,
@@ -120,17 +121,13 @@ export async function startProcessor(
     deadLetterTopic: config.topics.measuresDeadLetter.name,
     seek: (partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
     rangeReader: kafka.createRangeReader(),
-    // Steps 4 and 5 of the checkpoint: the manifest is already the truth, so a failure here costs
-    // lag figures and freshness, not data; it is counted and logged, never fatal.
-    afterCheckpoint: async (partition, offset) => {
-      try {
-        await consumer.commit([{ topic, partition, offset: String(offset) }]);
-        await redis.publishWatermark(partition, offset);
-      } catch (err) {
-        instruments.watermarkFailures.inc();
-        logger.warn({ err, partition, offset }, 'offset commit or watermark publication failed');
-      }
-    },
+    publication: checkpointPublication({
+      topic,
+      offsets: consumer,
+      watermarks: redis,
+      failures: instruments.watermarkFailures,
+      logger,
+    }),
   });
 
   await redis.onRefresh(({ partition, offset }) => {

@@ -19,6 +19,7 @@ import {
   storageErrors,
   writeManifest,
 } from '@granary/storage';
+import type { CheckpointPublication } from './checkpoint-publication.ts';
 import { compactMetric, readRawTail } from './compaction.ts';
 import { forEachConcurrently } from './concurrency.ts';
 import { processingErrors } from './errors.ts';
@@ -59,8 +60,8 @@ export interface PartitionDeps {
   readonly logger: Logger;
   /** Wall clock in epoch µs, for manifest and segment timestamps only (never in compacted bytes). */
   readonly nowUs: () => number;
-  /** Step 4 and 5 of the checkpoint protocol: the Kafka offset commit, then the Redis watermark. */
-  readonly afterCheckpoint: (partition: number, offset: number) => Promise<void>;
+  /** Steps 4 and 5 of the checkpoint protocol: the Kafka offset commit, then the Redis watermark. */
+  readonly publication: CheckpointPublication;
   readonly settings: PartitionSettings;
 }
 
@@ -93,6 +94,8 @@ export class OwnedPartition {
   /** Offset the latest checkpoint taken (written or in flight) stands for. */
   private checkpointedOffset: number;
   private firstPendingOffset: number | undefined;
+  /** False while the latest manifest's offset is not committed and announced (steps 4–5 failed). */
+  private published = true;
   private nextSeq: number;
   /** Manifest writes (checkpoints, compaction commits) in order; a failure stops the ones after. */
   private manifestTurn: Promise<void> = Promise.resolve();
@@ -294,7 +297,9 @@ export class OwnedPartition {
    */
   checkpoint(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.dirty.size === 0 && this.nextOffset === this.checkpointedOffset) return this.manifestTurn;
+    if (this.dirty.size === 0 && this.nextOffset === this.checkpointedOffset) {
+      return this.published ? this.manifestTurn : this.inManifestTurn(() => this.publishAgain());
+    }
     const deltas: MetricDelta[] = [];
     for (const metricId of this.dirty) {
       const state = this.metrics.get(metricId) as MetricState;
@@ -337,9 +342,15 @@ export class OwnedPartition {
         resets: segment ? withResets(this.manifest.resets, resetMetrics, segment.seq) : this.manifest.resets,
       });
       faults.hit('after-manifest');
-      await this.deps.afterCheckpoint(this.partition, offset);
+      this.published = await this.deps.publication.publish(this.partition, offset);
       this.deps.instruments.checkpointDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     });
+  }
+
+  /** Steps 4–5 for the manifest's offset, unless a checkpoint queued meanwhile published it. */
+  private async publishAgain(): Promise<void> {
+    if (!this.published)
+      this.published = await this.deps.publication.publish(this.partition, this.manifest.offset);
   }
 
   /**

@@ -38,8 +38,11 @@ function deps(target: ObjectStore) {
     faults: NO_FAULTS,
     logger: createLogger('partition-test', 'silent'),
     nowUs: () => clock++,
-    afterCheckpoint: async (partition, offset) => {
-      checkpoints.push({ partition, offset });
+    publication: {
+      publish: async (partition, offset) => {
+        checkpoints.push({ partition, offset });
+        return true;
+      },
     },
     settings: SETTINGS,
   };
@@ -120,6 +123,35 @@ describe('OwnedPartition', () => {
     expect((await readManifest(target, TOPIC, PARTITION))?.manifest).toMatchObject({ offset: 7 });
     expect(await segmentKeys(target)).toHaveLength(1);
     expect(checkpoints.at(-1)).toEqual({ partition: PARTITION, offset: 7 });
+  });
+
+  it('an unpublished checkpoint (steps 4–5 failed) is published again by the next one, even an idle one', async () => {
+    const target = store();
+    const attempts: number[] = [];
+    const owned = await OwnedPartition.claim(
+      {
+        ...deps(target).deps,
+        publication: {
+          publish: async (partition, offset) => {
+            expect(partition).toBe(PARTITION);
+            attempts.push(offset);
+            return attempts.length > 1;
+          },
+        },
+      },
+      PARTITION,
+    );
+    await owned.apply(records(ACTIVE, 0, 5), 5);
+    await owned.checkpoint();
+    // The manifest is the truth whatever happened after it: the partition goes on, not broken.
+    expect((await readManifest(target, TOPIC, PARTITION))?.manifest.offset).toBe(5);
+    expect([owned.broken, attempts]).toEqual([false, [5]]);
+
+    await owned.checkpoint();
+    expect(attempts).toEqual([5, 5]);
+    expect(await segmentKeys(target)).toHaveLength(1);
+    await owned.checkpoint();
+    expect(attempts).toEqual([5, 5]);
   });
 
   it("a new owner resumes from the checkpoint with the live segments' points", async () => {

@@ -199,7 +199,7 @@ describe('Processor over the file store', () => {
     expect((await writes('manifest')) - manifestsBefore).toBe(2);
     // Two new segments (one per partition); the manifests were rewritten in place.
     expect(after.length - before.length).toBe(2);
-    expect(harness.afterCheckpoint).toEqual(
+    expect(harness.published).toEqual(
       expect.arrayContaining([
         { partition: 0, offset: 300 },
         { partition: 1, offset: 10 },
@@ -259,7 +259,7 @@ describe('Processor over the file store', () => {
     await zombie.processor.checkpointAll();
     expect(zombie.processor.partitions).toEqual([]);
     expect(await zombie.instruments.fenced.readings()).toMatchObject([{ value: 1 }]);
-    expect(zombie.afterCheckpoint).toEqual([]);
+    expect(zombie.published).toEqual([]);
     expect(await readManifest(target, TOPIC, 0)).toEqual(ownerManifest);
     expect(ownerManifest!.manifest.generation).toBe(2);
   });
@@ -298,7 +298,7 @@ describe('Processor over the file store', () => {
       { labels: { reason: 'metric_deleted' }, value: 10 },
     ]);
     expect((await readManifest(target, TOPIC, 0))!.manifest.offset).toBe(all.length);
-    expect(harness.afterCheckpoint).toEqual([{ partition: 0, offset: all.length }]);
+    expect(harness.published).toEqual([{ partition: 0, offset: all.length }]);
   });
 
   it('dead-letters a record whose values make applying throw an uncoded error, and applies the next one', async () => {
@@ -346,22 +346,22 @@ describe('Processor over the file store', () => {
     const harness = createHarness(store(), directory, { settings: { maxPendingOffsets: 100 } });
     await harness.processor.assign([0]);
     await harness.processor.handleBatch(recordBatch(0, 0, batches.slice(0, 60)));
-    expect(harness.afterCheckpoint).toEqual([]);
+    expect(harness.published).toEqual([]);
     await harness.processor.handleBatch(recordBatch(0, 60, batches.slice(60, 120)));
-    expect(harness.afterCheckpoint).toEqual([{ partition: 0, offset: 120 }]);
+    expect(harness.published).toEqual([{ partition: 0, offset: 120 }]);
 
     await harness.processor.refresh(0, 150);
-    expect(harness.afterCheckpoint).toHaveLength(1);
+    expect(harness.published).toHaveLength(1);
     await harness.processor.handleBatch(recordBatch(0, 120, batches.slice(120, 140)));
-    expect(harness.afterCheckpoint).toHaveLength(1);
+    expect(harness.published).toHaveLength(1);
     await harness.processor.handleBatch(recordBatch(0, 140, batches.slice(140, 160)));
-    expect(harness.afterCheckpoint).toEqual([
+    expect(harness.published).toEqual([
       { partition: 0, offset: 120 },
       { partition: 0, offset: 160 },
     ]);
     await harness.processor.handleBatch(recordBatch(0, 160, batches.slice(160, 170)));
     await harness.processor.refresh(0);
-    expect(harness.afterCheckpoint.at(-1)).toEqual({ partition: 0, offset: 170 });
+    expect(harness.published.at(-1)).toEqual({ partition: 0, offset: 170 });
     await harness.processor.refresh(1);
   });
 

@@ -85,7 +85,8 @@ export interface Harness {
   readonly policies: PolicyCache;
   readonly instruments: ProcessingInstruments;
   readonly deadLetters: OutgoingRecord[];
-  readonly afterCheckpoint: { partition: number; offset: number }[];
+  /** Checkpoints published (steps 4–5), in order. */
+  readonly published: { partition: number; offset: number }[];
   readonly seeks: Map<number, number>;
 }
 
@@ -124,7 +125,7 @@ export function createHarness(
 ): Harness {
   const instruments = new ProcessingInstruments(prometheusInstruments(createRegistry('processing-test')));
   const deadLetters: OutgoingRecord[] = [];
-  const afterCheckpoint: { partition: number; offset: number }[] = [];
+  const published: { partition: number; offset: number }[] = [];
   const seeks = new Map<number, number>();
   let clock = 1_000_000;
   const policies = new PolicyCache(directory);
@@ -136,8 +137,11 @@ export function createHarness(
     faults: options.faults ?? NO_FAULTS,
     logger: createLogger('processing-test', 'silent'),
     nowUs: options.nowUs ?? (() => clock++),
-    afterCheckpoint: async (partition, offset) => {
-      afterCheckpoint.push({ partition, offset });
+    publication: {
+      publish: async (partition, offset) => {
+        published.push({ partition, offset });
+        return true;
+      },
     },
     settings: { ...SETTINGS, ...options.settings },
     decode: decodeJson,
@@ -150,7 +154,7 @@ export function createHarness(
     seek: (partition, offset) => seeks.set(partition, offset),
     rangeReader: logReader(options.topicLog ?? [], options.beforeRead),
   });
-  return { processor, policies, instruments, deadLetters, afterCheckpoint, seeks };
+  return { processor, policies, instruments, deadLetters, published, seeks };
 }
 
 /** Kafka-like batches of one partition: `records[i]` sits at offset `firstOffset + i`. */
