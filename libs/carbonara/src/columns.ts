@@ -23,8 +23,8 @@ const grownCapacity = (needed: number) => Math.max(MIN_CAPACITY, Math.ceil(neede
  * its times, then its values at the same index + capacity; its live points sit in [head, end), so
  * the oldest are dropped in O(1). Indexes in the methods are relative to the live points.
  *
- * `layout` only reaches the last column that has room: a metric between checkpoints has an empty
- * store for every aggregation, and 4 slots per empty column would be a third of what it holds.
+ * `layout` only reaches the last column that has room: a metric between checkpoints holds no
+ * aggregation, and 4 slots per empty column would be a third of what it holds.
  *
  * Views handed out (`view`) are valid until the next change, except after `repack`: the store
  * they point into is then never written again.
@@ -76,13 +76,6 @@ export class ColumnSet {
     this.layout[column * SLOTS + HEAD] = (this.layout[column * SLOTS + HEAD] as number) + index;
   }
 
-  clear(column: number): void {
-    const at = column * SLOTS;
-    if (at >= this.layout.length) return;
-    this.layout[at + HEAD] = this.layout[at + START] as number;
-    this.layout[at + END] = this.layout[at + START] as number;
-  }
-
   /**
    * Makes room for `room[k]` more points in each column k with one allocation at most (a metric's
    * raw tail and aggregations grow together). A merge of n incoming points never needs more than n.
@@ -103,15 +96,16 @@ export class ColumnSet {
   }
 
   /**
-   * Moves the live points into a new store of their exact size: memory back after `clear`s and
-   * drops, and the old store, with every view handed out, stays as it is.
+   * Moves the live points of the first `columns` columns into a new store of their exact size and
+   * drops the other columns: memory back after drops, and the old store, with every view handed
+   * out, stays as it is.
    */
-  repack(): void {
-    let columns = 0;
-    for (let column = 0; column < this.layout.length / SLOTS; column++) {
-      if (this.length(column) > 0) columns = column + 1;
+  repack(columns: number): void {
+    let kept = 0;
+    for (let column = 0; column < Math.min(columns, this.layout.length / SLOTS); column++) {
+      if (this.length(column) > 0) kept = column + 1;
     }
-    this.reallocate(columns, (_, live) => live);
+    this.reallocate(kept, (_, live) => live);
   }
 
   /** Merges `incoming[from, to)` (sorted, new wins) over the live points of `column`. */

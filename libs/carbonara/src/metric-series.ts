@@ -177,10 +177,7 @@ export class MetricSeries {
    * an `oldestKept` among those buckets only.
    */
   forgetBuckets(): void {
-    for (let column = RAW + 1; column <= this.policy.aggregations.length; column++) {
-      this.columns.clear(column);
-    }
-    this.columns.repack();
+    this.columns.repack(RAW + 1);
   }
 
   /**
@@ -203,6 +200,19 @@ export class MetricSeries {
     const first = from === undefined ? 0 : columns.lowerBound(column, floorTimestamp(from, granularity));
     const end = to === undefined ? columns.length(column) : Math.max(first, columns.lowerBound(column, to));
     return columns.view(column, first, end);
+  }
+
+  /**
+   * Every aggregation holding buckets, with all of them (views, as `points` gives): what a
+   * checkpoint takes before `forgetBuckets`, without a look-up per aggregation.
+   */
+  heldBuckets(): { aggregation: Aggregation; points: Points }[] {
+    const held: { aggregation: Aggregation; points: Points }[] = [];
+    this.policy.aggregations.forEach((aggregation, index) => {
+      if (this.columns.length(index + 1) > 0)
+        held.push({ aggregation, points: this.columns.view(index + 1) });
+    });
+    return held;
   }
 
   private columnOf(method: string, granularity: number): number {

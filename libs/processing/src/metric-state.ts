@@ -71,11 +71,12 @@ export class MetricState {
     if (!this.dirty) return undefined;
     const rawTail = this.series.rawTail();
     const raw = this.wholeStatePending ? rawTail : pointsInRange(rawTail, this.rawDirtyFrom);
-    const aggregates: AggregateDelta[] = [];
-    for (const { method, granularity } of this.compiled.policy.aggregations) {
-      const points = this.series.points(method, granularity);
-      if (points.timestamps.length > 0) aggregates.push({ method, granularityUs: granularity, ...points });
-    }
+    const aggregates: AggregateDelta[] = this.series.heldBuckets().map(({ aggregation, points }) => ({
+      method: aggregation.method,
+      granularityUs: aggregation.granularity,
+      timestamps: points.timestamps,
+      values: points.values,
+    }));
     this.rawDirtyFrom = Number.POSITIVE_INFINITY;
     this.wholeStatePending = false;
     this.series.forgetBuckets();
