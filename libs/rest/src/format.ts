@@ -213,7 +213,11 @@ function reusableRows(
   const bits = bitsOf(points.values);
   const oldBits = previous.valueBits;
   const limit = Math.min(previous.timestamps.length - from, timestamps.length);
-  let count = 0;
+  // Mostly every row is still there: one memcmp of each column says so (~1 ms for a year, the loop ~5).
+  let count =
+    sameBytes(previous.timestamps, from, timestamps, limit) && sameBytes(oldBits, 2 * from, bits, 2 * limit)
+      ? limit
+      : 0;
   while (
     count < limit &&
     previous.timestamps[from + count] === timestamps[count] &&
@@ -224,6 +228,18 @@ function reusableRows(
   }
   if (count === 0) return undefined;
   return { from, count, bytes: rowEnd(previous, from + count - 1) - (previous.rowStarts[from] as number) };
+}
+
+/** Whether `older` from element `from` holds the same bytes as `newer`'s first `count` elements. */
+function sameBytes(
+  older: Float64Array | Int32Array,
+  from: number,
+  newer: typeof older,
+  count: number,
+): boolean {
+  const size = older.BYTES_PER_ELEMENT;
+  const left = Buffer.from(older.buffer, older.byteOffset + from * size, count * size);
+  return left.equals(new Uint8Array(newer.buffer, newer.byteOffset, count * size));
 }
 
 const OPEN_BRACKET = 0x5b;
