@@ -3,8 +3,9 @@ import { type PyDict, PyFloat, type PyValue } from './repr.ts';
 /**
  * JSON as Gnocchi prints it (Python's `json.dumps`: `", "` and `": "` separators, non-ASCII kept):
  * clients and the conformance suite match response text such as `"name": "medium"` literally.
- * Built by appending to one string list. Numbers print as JS holds them (`jsonNumber`); a value
- * Python holds as a float (a granularity, a measure) goes through `pyFloatJson` first.
+ * Built by appending to one string list. Numbers print as JS writes them (`jsonNumber`: `60`,
+ * where Python's float prints `60.0`); a body that must match Python's floats byte for byte writes
+ * them with `pyFloatJson` / `writePyFloatJson` (the measures body does).
  */
 export function pythonJson(value: unknown): string {
   const out: string[] = [];
