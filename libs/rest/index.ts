@@ -7,7 +7,6 @@ export { RestSection } from './src/config.ts';
 export { WrittenRows, measureRowsJson } from './src/format.ts';
 export type { MeasureSeriesRows } from './src/format.ts';
 export { indexPort } from './src/index-adapter.ts';
-export { kafkaMeasureWriter } from './src/kafka-measure-writer.ts';
 export type { RestConfig } from './src/config.ts';
 export { restError, toGnocchiError } from './src/errors.ts';
 export type { GnocchiErrorBody, InvalidInputDescription, RestErrorCode } from './src/errors.ts';

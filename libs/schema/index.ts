@@ -3,6 +3,8 @@ export type { AvroSchema } from './src/avro-schema.ts';
 export { schemaErrors } from './src/errors.ts';
 export type { SchemaErrorCode } from './src/errors.ts';
 export { measureBatchSchema, sampleSchema } from './src/generated.ts';
+export { MEASURES_PER_RECORD, measuresWriter } from './src/measures-writer.ts';
+export type { MeasuresWriter } from './src/measures-writer.ts';
 export type { CounterType, MeasureBatch, Sample } from './src/generated.ts';
 export {
   createSchemaRegistryClient,

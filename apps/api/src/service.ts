@@ -16,15 +16,8 @@ import {
   startAdminServer,
 } from '@granary/observability';
 import { type DecodedSplit, StoredMeasureReader, measuresBacklog } from '@granary/reader';
-import {
-  type BacklogPort,
-  type MeasureReader,
-  type MeasureWriter,
-  buildApi,
-  indexPort,
-  kafkaMeasureWriter,
-} from '@granary/rest';
-import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
+import { type BacklogPort, type MeasureReader, type MeasureWriter, buildApi, indexPort } from '@granary/rest';
+import { TopicSerde, createSchemaRegistryClient, measureBatchSchema, measuresWriter } from '@granary/schema';
 import { type Segment, createObjectStore } from '@granary/storage';
 import type { ApiConfig } from './config.ts';
 
@@ -58,7 +51,7 @@ async function startMeasureWrites(
   const producer = new BatchingProducer(kafka.createSender(), { logger });
   await producer.connect();
   return {
-    writer: kafkaMeasureWriter(producer, serde, config.topics.measures.name),
+    writer: measuresWriter(producer, serde, config.topics.measures.name),
     close: () => producer.close(),
   };
 }

@@ -17,7 +17,7 @@ import {
   decodeOsloNotification,
 } from '@granary/publisher';
 import type { PyDict } from '@granary/python-format';
-import type { MeasureBatch, Sample, TopicSerde } from '@granary/schema';
+import type { MeasureBatch, MeasuresWriter, Sample, TopicSerde } from '@granary/schema';
 import { ingestErrors } from './errors.ts';
 import type { IngestMetrics } from './metrics.ts';
 
@@ -26,15 +26,15 @@ export interface IngestorOptions {
   /** OpenStack services' notification topics, metered by `notificationMeters`. */
   notificationTopics: ReadonlySet<string>;
   notificationMeters: NotificationMeters;
-  measuresTopic: string;
   /** Dead letters of both input topics (Ceilometer's notifications included). */
   deadLetterTopic: string;
   telemetrySecret: string;
   samples: Pick<TopicSerde<Sample>, 'decodeAll'>;
-  measures: Pick<TopicSerde<MeasureBatch>, 'encode'>;
+  /** Resolves once every batch is acknowledged (acks=all). */
+  measures: MeasuresWriter;
   pipeline: SamplePipeline;
   publisher: GnocchiPublisher;
-  /** Resolves once every record is acknowledged (acks=all). */
+  /** Dead letters; resolves once every record is acknowledged (acks=all). */
   send(records: readonly OutgoingRecord[]): Promise<void>;
   metrics: IngestMetrics;
   logger: Logger;
@@ -92,16 +92,8 @@ export class Ingestor {
 
   /** Measures of metrics already resolved (Gnocchi's statsd input), sent as the others are. */
   async sendMeasures(batches: readonly MeasureBatch[]): Promise<void> {
-    await dependency(() => this.options.send(batches.map((measures) => this.measuresRecord(measures))));
+    await dependency(() => this.options.measures.write(batches));
     this.countOut(batches);
-  }
-
-  private measuresRecord(measures: MeasureBatch): OutgoingRecord {
-    return {
-      topic: this.options.measuresTopic,
-      key: measures.metric_id,
-      value: this.options.measures.encode(measures),
-    };
   }
 
   private countOut(batches: readonly MeasureBatch[]): void {
@@ -126,12 +118,17 @@ export class Ingestor {
       );
     }
 
-    const records: OutgoingRecord[] = result.batches.map((measures) => this.measuresRecord(measures));
+    const letters: OutgoingRecord[] = [];
     for (const [record, error] of admitted.deadLetters) {
       metrics.deadLettered(error.code);
-      records.push(toDeadLetter(record, error, this.options.deadLetterTopic));
+      letters.push(toDeadLetter(record, error, this.options.deadLetterTopic));
     }
-    await dependency(() => this.options.send(records));
+    await dependency(() =>
+      Promise.all([
+        this.options.measures.write(result.batches),
+        letters.length > 0 ? this.options.send(letters) : undefined,
+      ]),
+    );
     this.countOut(result.batches);
   }
 

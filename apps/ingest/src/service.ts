@@ -30,7 +30,13 @@ import {
   parseResourceDefinitions,
   publisherErrors,
 } from '@granary/publisher';
-import { TopicSerde, createSchemaRegistryClient, measureBatchSchema, sampleSchema } from '@granary/schema';
+import {
+  TopicSerde,
+  createSchemaRegistryClient,
+  measureBatchSchema,
+  measuresWriter,
+  sampleSchema,
+} from '@granary/schema';
 import { checkTelemetrySecret } from '@granary/telemetry';
 import type { IngestConfig } from './config.ts';
 import { ingestErrors } from './errors.ts';
@@ -184,11 +190,10 @@ export async function startIngest(
     samplesTopic: config.topics.samples.name,
     notificationTopics: new Set(notificationTopics.map((t) => t.name)),
     notificationMeters,
-    measuresTopic: config.topics.measures.name,
     deadLetterTopic: config.topics.samplesDeadLetter.name,
     telemetrySecret: settings.telemetrySecret,
     samples,
-    measures,
+    measures: measuresWriter(producer, measures, config.topics.measures.name),
     pipeline,
     publisher: new GnocchiPublisher(new MeterMapper(definitions), resolver),
     send: (records) => producer.send(records),

@@ -20,6 +20,7 @@ import type {
   ResourceCreate,
   ResourceUpdate,
 } from '@granary/index';
+import type { MeasureBatch } from '@granary/schema';
 
 export type {
   ArchivePolicy,
@@ -157,14 +158,10 @@ export interface Points {
   readonly values: Float64Array;
 }
 
-/** New measures of one metric, as produced to `granary.measures` (a `MeasureBatch`). */
-export interface MeasureBatch {
-  metricId: string;
-  /** Epoch µs. */
-  timestamps: number[];
-  values: number[];
-}
+/** New measures of one metric, as produced to `granary.measures`. */
+export type { MeasureBatch };
 
+/** `measuresWriter` of @granary/schema over the API's producer. */
 export interface MeasureWriter {
   /** Resolves once the broker acknowledged every batch: only then may the API answer 202. */
   write(batches: readonly MeasureBatch[]): Promise<void>;

@@ -41,7 +41,7 @@ describe('POST /v1/batch/metrics/measures', () => {
     const { measures, ids } = await setUp();
     const res = await batch({ [ids[0]!]: measure(1), [ids[1]!]: measure(2) });
     expect(res.statusCode).toBe(202);
-    expect(measures.written.map((b) => [b.metricId, b.values])).toEqual([
+    expect(measures.written.map((b) => [b.metric_id, b.values])).toEqual([
       [ids[0], [1]],
       [ids[1], [2]],
     ]);

@@ -55,11 +55,11 @@ describe('writing measures', () => {
     expect(epochs.statusCode).toBe(202);
     expect(measures.written).toEqual([
       {
-        metricId: id,
+        metric_id: id,
         timestamps: [at('2015-03-06T14:33:57'), at('2015-03-06T13:34:12')],
         values: [43.1, 1],
       },
-      { metricId: id, timestamps: [1425652452_500_000, 1425652453_000_000], values: [12, 2] },
+      { metric_id: id, timestamps: [1425652452_500_000, 1425652453_000_000], values: [12, 2] },
     ]);
   });
 

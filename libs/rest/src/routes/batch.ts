@@ -7,7 +7,7 @@ import { invalidInputError } from '../validation.ts';
 import { measureWriter, parseMeasures } from './measures.ts';
 import { authorizeMetric } from './metrics.ts';
 
-type ParsedMeasures = Omit<MeasureBatch, 'metricId'>;
+type ParsedMeasures = Omit<MeasureBatch, 'metric_id'>;
 
 /**
  * Gnocchi's two batch writes. Every measure is checked, every metric resolved (and, with
@@ -30,7 +30,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
     if (unknown.length > 0) throw unknownMetrics(unknown);
     for (const metric of metrics) await authorizeMetric(ctx, principal, 'post measures', metric!);
     await measureWriter(ctx).write(
-      parsed.map(([, measures], i) => ({ metricId: metrics[i]!.id, ...measures })),
+      parsed.map(([, measures], i) => ({ metric_id: metrics[i]!.id, ...measures })),
     );
     return reply.code(202).send();
   });
@@ -93,7 +93,7 @@ export function registerBatchRoutes(app: FastifyInstance, ctx: RouteContext): vo
         });
       }
       const batches = resources.flatMap((r, i) =>
-        r.metrics.map((m) => ({ metricId: found[i]!.metrics[m.name]!, ...m.measures })),
+        r.metrics.map((m) => ({ metric_id: found[i]!.metrics[m.name]!, ...m.measures })),
       );
       await measureWriter(ctx).write(batches);
       return reply.code(202).send();

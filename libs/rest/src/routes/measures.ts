@@ -37,7 +37,7 @@ export function registerMeasureRoutes(app: FastifyInstance, ctx: RouteContext): 
     app.post(url, { config: { bodyOptional: true } }, async (request, reply) => {
       const metric = await find(request, 'post measures');
       const measures = parseMeasures(request.body, Date.now() * 1000);
-      await measureWriter(ctx).write([{ metricId: metric.id, ...measures }]);
+      await measureWriter(ctx).write([{ metric_id: metric.id, ...measures }]);
       return reply.code(202).send();
     });
     app.get(url, async (request, reply) =>
@@ -70,7 +70,7 @@ export function measureReader(ctx: RouteContext): MeasureReader {
  * refused), values numbers (or numeric text). NaN and infinities are refused: they cannot be
  * aggregated.
  */
-export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'metricId'> {
+export function parseMeasures(body: unknown, now: number): Omit<MeasureBatch, 'metric_id'> {
   const invalid = (reason: string) =>
     describedRestError('REST_INVALID_INPUT', { cause: 'Invalid input', reason, detail: [] });
   if (!Array.isArray(body)) throw invalid('unexpected measures format');

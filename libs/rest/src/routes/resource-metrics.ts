@@ -47,7 +47,7 @@ export async function resourceMeasureBatches(
       // Created or found just above; absent only if deleted in between, as Gnocchi skips it.
       if (!metric) continue;
       await authorizeMetric(ctx, principal, 'post measures', metric);
-      batches.push({ metricId: metric.id, timestamps: measures.timestamps, values: measures.values });
+      batches.push({ metric_id: metric.id, timestamps: measures.timestamps, values: measures.values });
     }
   }
   return batches;

@@ -1,9 +1,8 @@
 import type { OutgoingRecord } from '@granary/kafka';
-import type { MeasureBatch } from '@granary/schema';
 import { describe, expect, it } from 'vitest';
-import { kafkaMeasureWriter } from '../index.ts';
+import { type MeasureBatch, measuresWriter } from '../index.ts';
 
-describe('kafkaMeasureWriter', () => {
+describe('measuresWriter', () => {
   it('produces one MeasureBatch per metric, keyed by metric id, and resolves with the acknowledgement', async () => {
     const sent: OutgoingRecord[] = [];
     let acknowledge: () => void = () => {};
@@ -16,9 +15,9 @@ describe('kafkaMeasureWriter', () => {
       },
     };
     const serde = { encode: (value: MeasureBatch) => Buffer.from(JSON.stringify(value)) };
-    const writer = kafkaMeasureWriter(producer, serde, 'granary.measures');
+    const writer = measuresWriter(producer, serde, 'granary.measures');
     let done = false;
-    const writing = writer.write([{ metricId: 'm1', timestamps: [1, 2], values: [0.5, 1.5] }]).then(() => {
+    const writing = writer.write([{ metric_id: 'm1', timestamps: [1, 2], values: [0.5, 1.5] }]).then(() => {
       done = true;
     });
     await Promise.resolve();
@@ -39,10 +38,10 @@ describe('kafkaMeasureWriter', () => {
     const sends: (readonly OutgoingRecord[])[] = [];
     const producer = { send: async (records: readonly OutgoingRecord[]) => void sends.push(records) };
     const serde = { encode: (value: MeasureBatch) => Buffer.from(JSON.stringify(value)) };
-    const writer = kafkaMeasureWriter(producer, serde, 'granary.measures', 2);
+    const writer = measuresWriter(producer, serde, 'granary.measures', 2);
     await writer.write([
-      { metricId: 'm1', timestamps: [1, 2, 3, 4, 5], values: [1, 2, 3, 4, 5] },
-      { metricId: 'm2', timestamps: [], values: [] },
+      { metric_id: 'm1', timestamps: [1, 2, 3, 4, 5], values: [1, 2, 3, 4, 5] },
+      { metric_id: 'm2', timestamps: [], values: [] },
     ]);
     const shown = sends.map((records) =>
       records.map((record) => [record.key, JSON.parse(String(record.value)).timestamps]),

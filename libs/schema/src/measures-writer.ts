@@ -1,6 +1,6 @@
-import type { BatchingProducer, OutgoingRecord } from '@granary/kafka';
-import type { MeasureBatch as MeasureBatchRecord, TopicSerde } from '@granary/schema';
-import type { MeasureWriter } from './ports.ts';
+import type { OutgoingRecord } from '@granary/kafka';
+import type { MeasureBatch } from './generated.ts';
+import type { TopicSerde } from './topic-serde.ts';
 
 /**
  * Measures per record, and per send: an Avro measure is at most 19 bytes (a 10-byte long and a
@@ -9,20 +9,26 @@ import type { MeasureWriter } from './ports.ts';
  */
 export const MEASURES_PER_RECORD = 32_768;
 
+export interface MeasuresWriter {
+  /** Resolves once the broker acknowledged every batch. */
+  write(batches: readonly MeasureBatch[]): Promise<void>;
+}
+
 /**
- * Measure writes as `MeasureBatch` records keyed by metric id (so a metric's batches keep their
- * order in one partition). A larger batch becomes consecutive records of at most
+ * The one writer of the measures topic (the API, ingest): `MeasureBatch` records in the registry's
+ * wire format, keyed by metric id (so a metric's batches keep their order in one partition, the
+ * one its processor owns). A larger batch becomes consecutive records of at most
  * `measuresPerRecord` measures, each in a send of its own; small batches share sends. The producer
  * sends in order, so a metric's records keep theirs. `write` resolves when the broker acknowledged
  * all of them; if one send fails, the others may have been written (measures are idempotent per
  * timestamp only in their last value, as in Gnocchi when a client retries).
  */
-export function kafkaMeasureWriter(
-  producer: Pick<BatchingProducer, 'send'>,
-  serde: Pick<TopicSerde<MeasureBatchRecord>, 'encode'>,
+export function measuresWriter(
+  producer: { send(records: readonly OutgoingRecord[]): Promise<void> },
+  serde: Pick<TopicSerde<MeasureBatch>, 'encode'>,
   topic: string,
   measuresPerRecord = MEASURES_PER_RECORD,
-): MeasureWriter {
+): MeasuresWriter {
   return {
     write: async (batches) => {
       const sends: OutgoingRecord[][] = [];
@@ -38,9 +44,9 @@ export function kafkaMeasureWriter(
           }
           current.push({
             topic,
-            key: batch.metricId,
+            key: batch.metric_id,
             value: serde.encode({
-              metric_id: batch.metricId,
+              metric_id: batch.metric_id,
               timestamps: batch.timestamps.slice(from, to),
               values: batch.values.slice(from, to),
             }),
