@@ -15,6 +15,7 @@ export { S3ObjectStore } from './src/s3-store.ts';
 export type { ConditionalWriteMode, S3StoreOptions } from './src/s3-store.ts';
 export { createObjectStore } from './src/create-object-store.ts';
 export type { CreateObjectStoreOptions } from './src/create-object-store.ts';
+export { StorageInstruments, measuredObjectStore } from './src/measured-store.ts';
 export {
   deleteMetric,
   listSplitKeys,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -77,6 +78,13 @@ export function isUntrustedCertificate(err: unknown): boolean {
   return typeof code === 'string' && UNTRUSTED_CERTIFICATE_CODES.has(code);
 }
 const TIMEOUT_CODES = new Set(['TimeoutError', 'RequestTimeout']);
+
+/** Where each retried request is published (an S3Retry), for metrics; no subscriber, no cost. */
+export const S3_RETRY_CHANNEL = 'granary:storage:s3-retry';
+export interface S3Retry {
+  readonly method: 'GET' | 'HEAD' | 'PUT';
+}
+const retryChannel = channel(S3_RETRY_CHANNEL);
 
 /**
  * The AWS SDK's standard retry strategy: a wait of up to min(20 s, base · 2^attempt) after failed
@@ -204,7 +212,13 @@ export class S3Requests {
         }
         throw responseError(method, key, answer);
       },
-      { ...SDK_BACKOFF, retries: this.options.maxAttempts - 1 },
+      {
+        ...SDK_BACKOFF,
+        retries: this.options.maxAttempts - 1,
+        onRetry: () => {
+          if (retryChannel.hasSubscribers) retryChannel.publish({ method } satisfies S3Retry);
+        },
+      },
     );
   }
 
