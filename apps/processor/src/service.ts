@@ -49,8 +49,12 @@ export async function startProcessor(
   const settings = config.processor;
   const topic = config.topics.measures.name;
   const registry = createRegistry('processor');
-  const instruments = new ProcessingInstruments(prometheusInstruments(registry));
-  const rawStore = await createObjectStore(config.storage, { createBucket: settings.createBucket });
+  const exported = prometheusInstruments(registry);
+  const instruments = new ProcessingInstruments(exported);
+  const rawStore = await createObjectStore(config.storage, {
+    createBucket: settings.createBucket,
+    instruments: exported,
+  });
   logger.info(
     { driver: rawStore.driver, fence: await rawStore.conditionalWriteMechanism() },
     'object store ready; manifest writes are fenced by this mechanism',
