@@ -1,5 +1,7 @@
+import type { Instruments } from '@granary/observability';
 import { ArchivePolicies, ArchivePolicyRules } from './archive-policies.ts';
 import { Database } from './db.ts';
+import { IndexInstruments } from './measured-repositories.ts';
 import { Metrics } from './metrics.ts';
 import { migrate } from './migrations.ts';
 import { ResourceTypes } from './resource-types.ts';
@@ -16,6 +18,8 @@ export interface IndexOptions {
   /** Pool size per process; PostgreSQL connections are the scarce resource, keep it small. */
   maxConnections?: number;
   logger?: IndexLogger;
+  /** Where repository calls and the pool are measured (`granary_index_*`); unset: nowhere. */
+  instruments?: Instruments;
 }
 
 export interface Index {
@@ -35,6 +39,9 @@ export function createIndex(options: IndexOptions): Index {
   const db = new Database(options.databaseUrl, options.maxConnections ?? 10);
   const archivePolicies = new ArchivePolicies(db);
   const archivePolicyRules = new ArchivePolicyRules(db);
+  const measures = options.instruments ? new IndexInstruments(options.instruments, db.pool) : undefined;
+  const measured = <Repository extends object>(name: string, repository: Repository) =>
+    measures ? measures.measured(name, repository) : repository;
   return {
     async migrate() {
       const result = await migrate(db);
@@ -47,10 +54,10 @@ export function createIndex(options: IndexOptions): Index {
       return result;
     },
     close: () => db.close(),
-    archivePolicies,
-    archivePolicyRules,
-    resourceTypes: new ResourceTypes(db),
-    resources: new Resources(db, archivePolicyRules),
-    metrics: new Metrics(db, archivePolicyRules),
+    archivePolicies: measured('archivePolicies', archivePolicies),
+    archivePolicyRules: measured('archivePolicyRules', archivePolicyRules),
+    resourceTypes: measured('resourceTypes', new ResourceTypes(db)),
+    resources: measured('resources', new Resources(db, archivePolicyRules)),
+    metrics: measured('metrics', new Metrics(db, archivePolicyRules)),
   };
 }
