@@ -9,6 +9,7 @@ import {
 import { createIndex } from '@granary/index';
 import { BatchingProducer, consumerGroupLags, createKafkaClient, provisionTopics } from '@granary/kafka';
 import {
+  type Instruments,
   type Logger,
   type ServiceHost,
   createRegistry,
@@ -63,9 +64,10 @@ async function startMeasureWrites(
 async function startMeasureReads(
   config: ApiConfig,
   logger: Logger,
+  instruments: Instruments,
 ): Promise<{ reader: MeasureReader; backlog: BacklogPort; close(): Promise<void> }> {
   const topic = config.topics.measures.name;
-  const store = await createObjectStore(config.storage);
+  const store = await createObjectStore(config.storage, { instruments });
   const admin = createKafkaClient(config.kafka, { logger }).createAdmin();
   const refresher = new RedisRefresher({
     redis: config.redis,
@@ -135,10 +137,13 @@ export async function startApi(
   logger: Logger,
   host: ServiceHost = { adminServer: startAdminServer },
 ): Promise<RunningApi> {
+  const registry = createRegistry('api');
+  const instruments = prometheusInstruments(registry);
   const index = createIndex({
     databaseUrl: config.database.url,
     maxConnections: config.index.maxConnections,
     logger,
+    instruments,
   });
   if (config.api.auth.mode === 'noauth') {
     logger.warn({ component: 'auth' }, 'noauth: any client can claim any identity (X-User-Id, X-Roles)');
@@ -149,15 +154,14 @@ export async function startApi(
     if (config.index.migrate) await index.migrate();
     await index.seed(config.index.seed);
     writes = config.measures.writes ? await startMeasureWrites(config, logger) : undefined;
-    reads = await startMeasureReads(config, logger);
-    const registry = createRegistry('api');
+    reads = await startMeasureReads(config, logger, instruments);
     const app = await buildApi(
       {
         index: indexPort(index),
         logger,
         measures: { reader: reads.reader, ...(writes ? { writer: writes.writer } : {}) },
         backlog: reads.backlog,
-        instruments: prometheusInstruments(registry),
+        instruments,
       },
       config.api,
     );

@@ -117,7 +117,8 @@ export async function startIngest(
       "ingest.telemetrySecret is Ceilometer's public placeholder: anyone can forge samples (development only)",
     );
   const registry = createRegistry('ingest');
-  const metrics = createIngestMetrics(prometheusInstruments(registry));
+  const exported = prometheusInstruments(registry);
+  const metrics = createIngestMetrics(exported);
   const definitionsFile = settings.resourcesDefinitionFile || DEFAULT_RESOURCES_DEFINITION_FILE;
   const definitions = parseResourceDefinitions(
     await readText(definitionsFile, 'resource definitions'),
@@ -133,7 +134,11 @@ export async function startIngest(
     },
   });
 
-  const index = createIndex({ databaseUrl: config.database.url, maxConnections: settings.indexConnections });
+  const index = createIndex({
+    databaseUrl: config.database.url,
+    maxConnections: settings.indexConnections,
+    instruments: exported,
+  });
   const setup = await ensureCeilometerSetup(index, definitions);
   logger.info(setup, 'Ceilometer archive policies and resource types present in the index');
 

@@ -60,7 +60,7 @@ export async function startProcessor(
     'object store ready; manifest writes are fenced by this mechanism',
   );
   const store = countingStore(rawStore, instruments);
-  const index = createIndex({ databaseUrl: config.database.url, maxConnections: 4 });
+  const index = createIndex({ databaseUrl: config.database.url, maxConnections: 4, instruments: exported });
   const policies = new PolicyCache(indexMetricDirectory(index.metrics));
   const serde = await TopicSerde.create(
     createSchemaRegistryClient(config.schemaRegistry),
