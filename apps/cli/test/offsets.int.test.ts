@@ -69,6 +69,11 @@ describe('granary offsets', () => {
       granary(['offsets', 'reset', '--group', group, '--topic', topic, '--to', to, ...options]);
     const active = await show();
     expect(active.groups[0]).toMatchObject({ state: 'Stable', members: 1 });
+    // `offsets show` without --group lists every consumer group of the cluster (TopicAdmin.listGroups).
+    const admin = testKafka().createAdmin();
+    await admin.connect();
+    expect(await admin.listGroups()).toContain(group);
+    await admin.disconnect();
 
     const refused = await resetTo('earliest', '--json');
     expect(refused.code).toBe(3);
