@@ -8,12 +8,18 @@ export class BoundedLru<V> {
   // A Map iterates in insertion order; re-inserting on every hit keeps the oldest use first.
   readonly #entries = new Map<string, { value: V; weight: number }>();
   #weight = 0;
+  #evictions = 0;
 
   constructor(private readonly maxWeight: number) {}
 
   /** The total weight held. */
   get weight(): number {
     return this.#weight;
+  }
+
+  /** Entries evicted to make room since the cache was made (a caller's metrics read it). */
+  get evictions(): number {
+    return this.#evictions;
   }
 
   get size(): number {
@@ -38,6 +44,7 @@ export class BoundedLru<V> {
       if (this.#weight <= this.maxWeight) break;
       this.#entries.delete(oldest);
       this.#weight -= entry.weight;
+      this.#evictions++;
     }
   }
 

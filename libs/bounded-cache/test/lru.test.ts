@@ -9,7 +9,7 @@ describe('BoundedLru', () => {
     expect(cache.get('a')).toBe('A'); // now b is the least recently used
     cache.set('c', 'C', 4);
     expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual(['A', undefined, 'C']);
-    expect([cache.weight, cache.size]).toEqual([8, 2]);
+    expect([cache.weight, cache.size, cache.evictions]).toEqual([8, 2, 1]);
   });
 
   it('counts entries when no weight is given', () => {
@@ -36,6 +36,7 @@ describe('BoundedLru', () => {
     expect(cache.weight).toBe(6);
     cache.set('a', 'A3', 11); // too heavy: the old entry is gone too, never served stale
     expect([cache.get('a'), cache.weight]).toEqual([undefined, 0]);
+    expect(cache.evictions).toBe(0); // replaced, not evicted to make room
   });
 
   it('forgets a deleted entry and its weight', () => {

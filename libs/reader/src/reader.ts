@@ -13,6 +13,7 @@ import {
   truncateByTimespan,
 } from '@granary/carbonara';
 import { partitionFor } from '@granary/kafka';
+import type { Instruments } from '@granary/observability';
 import {
   type FoldedMetric,
   type ObjectStore,
@@ -25,6 +26,7 @@ import {
   splitObjectKey,
 } from '@granary/storage';
 import { readerErrors } from './errors.ts';
+import { ReaderInstruments } from './instruments.ts';
 
 /** What a read needs to know of a metric: its id and its policy's granularities and timespans (s). */
 export interface ReadableMetric {
@@ -68,6 +70,8 @@ export interface StoredMeasureReaderDeps {
   readonly splitCache?: BoundedLru<DecodedSplit> | undefined;
   /** Absent: `refresh=true` reads what is checkpointed. */
   readonly refresher?: PartitionRefresher | undefined;
+  /** Where reads, refresh waits and the caches are measured (`granary_reader_*`); absent: nowhere. */
+  readonly instruments?: Instruments | undefined;
 }
 
 /**
@@ -94,12 +98,21 @@ const MANIFEST_ATTEMPTS = 3;
  * [start, stop). Resampling is left to the caller, as it applies to the whole series.
  */
 export class StoredMeasureReader {
-  constructor(private readonly deps: StoredMeasureReaderDeps) {}
+  private readonly measures: ReaderInstruments;
 
-  async read(query: ReadQuery): Promise<ReadSeries[]> {
+  constructor(private readonly deps: StoredMeasureReaderDeps) {
+    this.measures = new ReaderInstruments(deps.instruments);
+  }
+
+  read(query: ReadQuery): Promise<ReadSeries[]> {
+    return this.measures.read(() => this.readSeries(query));
+  }
+
+  private async readSeries(query: ReadQuery): Promise<ReadSeries[]> {
     const { metric } = query;
     const partition = partitionFor(metric.id, this.deps.partitions);
-    if (query.refresh) await this.deps.refresher?.refresh(partition);
+    const refresher = this.deps.refresher;
+    if (query.refresh && refresher) await this.measures.refreshWait(() => refresher.refresh(partition));
     const live = await this.liveChanges(partition, metric.id);
     return Promise.all(
       query.granularities.map(async (granularitySeconds) => {
@@ -156,14 +169,17 @@ export class StoredMeasureReader {
   }
 
   private decodedSplit(key: string, splitKeyUs: number, granularityUs: number, bytes: Uint8Array): Points {
-    const cached = this.deps.splitCache?.get(key);
-    if (cached && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(cached.bytes)) {
-      return cached.points;
-    }
+    const cache = this.deps.splitCache;
+    const cached = cache?.get(key);
+    const hit =
+      cached !== undefined &&
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(cached.bytes);
+    if (cache) this.measures.looked('split', hit);
+    if (hit) return cached.points;
     const points = decodeSplit(splitKeyUs, granularityUs, bytes);
     if (points instanceof Error) throw readerErrors('READER_CORRUPT_OBJECT', key, { cause: points });
     const split = { bytes, points };
-    this.deps.splitCache?.set(key, split, decodedSplitBytes(split));
+    if (cache) this.measures.store('split', cache, key, split, decodedSplitBytes(split));
     return points;
   }
 
@@ -187,11 +203,12 @@ export class StoredMeasureReader {
 
   private async segment(key: string): Promise<Segment | undefined> {
     const cached = this.deps.segmentCache.get(key);
+    this.measures.looked('segment', cached !== undefined);
     if (cached) return cached;
     const bytes = await this.deps.store.get(key);
     if (!bytes) return undefined;
     const segment = decodeSegment(bytes);
-    this.deps.segmentCache.set(key, segment, bytes.byteLength);
+    this.measures.store('segment', this.deps.segmentCache, key, segment, bytes.byteLength);
     return segment;
   }
 }
