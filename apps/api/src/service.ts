@@ -97,6 +97,7 @@ async function startMeasureReads(
     segmentCache: new BoundedLru<Segment>(config.measures.segmentCacheBytes),
     splitCache: new BoundedLru<DecodedSplit>(config.measures.splitCacheBytes),
     refresher,
+    instruments,
   });
   const statusRedis = createRedisClient(config.redis, {
     role: 'commands',
