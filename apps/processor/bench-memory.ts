@@ -21,6 +21,7 @@ import {
   type IndexedPolicy,
   type MetricDescription,
   NO_FAULTS,
+  NO_PUBLICATION,
   PolicyCache,
   ProcessingInstruments,
   Processor,
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     faults: NO_FAULTS,
     logger: createLogger('processor-bench-memory', 'warn'),
     nowUs: () => Date.now() * 1000,
-    afterCheckpoint: async () => {},
+    publication: NO_PUBLICATION,
     settings: {
       loadConcurrency: 16,
       compactionConcurrency: 4,
