@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '@granary/errors';
-import type { Logger } from '@granary/observability';
+import type { Instruments, Logger } from '@granary/observability';
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { KafkaInstruments } from '../instruments.ts';
 import type {
   BatchConsumer,
   ConsumerOptions,
@@ -18,6 +19,11 @@ export interface KafkaClientOptions {
   logger?: Logger;
   /** Retry of a failing batch handler when its error is retriable. */
   handlerBackoff?: Partial<BackoffOptions>;
+  /**
+   * Where its senders' requests and its consumers' batches are measured (`granary_kafka_*`);
+   * unset: nowhere. One client per app should get them (the names are declared once).
+   */
+  instruments?: Instruments;
 }
 
 /** The Kafka client of Granary, over kafkajs (the `KafkaClient` interface keeps it swappable). */
@@ -31,11 +37,22 @@ export function createKafkaClient(
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => forwardLog(options.logger, entry),
   });
+  const measures = options.instruments ? new KafkaInstruments(options.instruments) : undefined;
   return {
     createAdmin: (): TopicAdmin => new KafkajsTopicAdmin(kafka),
-    createSender: (): RecordSender => new KafkajsSender(kafka),
-    createConsumer: (consumerOptions: ConsumerOptions): BatchConsumer =>
-      new KafkajsBatchConsumer(kafka, consumerOptions, options.handlerBackoff ?? {}, options.logger),
+    createSender: (): RecordSender => {
+      const sender = new KafkajsSender(kafka);
+      return measures ? measures.measuredSender(sender) : sender;
+    },
+    createConsumer: (consumerOptions: ConsumerOptions): BatchConsumer => {
+      const consumer = new KafkajsBatchConsumer(
+        kafka,
+        consumerOptions,
+        options.handlerBackoff ?? {},
+        options.logger,
+      );
+      return measures ? measures.measuredConsumer(consumer) : consumer;
+    },
     createRangeReader: (): RangeReader => new KafkajsRangeReader(kafka),
   };
 }
