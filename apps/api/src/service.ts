@@ -33,13 +33,14 @@ export interface RunningApi {
 async function startMeasureWrites(
   config: ApiConfig,
   logger: Logger,
+  instruments: Instruments,
 ): Promise<{ writer: MeasureWriter; close(): Promise<void> }> {
   const serde = await TopicSerde.create(
     createSchemaRegistryClient(config.schemaRegistry),
     config.topics.measures.name,
     measureBatchSchema,
   );
-  const kafka = createKafkaClient(config.kafka, { logger });
+  const kafka = createKafkaClient(config.kafka, { logger, instruments });
   // Never let the broker auto-create the measures topic on a first write: with its default partition
   // count, metrics would land in partitions the readers (murmur2 over the configured count) never look in.
   const admin = kafka.createAdmin();
@@ -154,7 +155,7 @@ export async function startApi(
   try {
     if (config.index.migrate) await index.migrate();
     await index.seed(config.index.seed);
-    writes = config.measures.writes ? await startMeasureWrites(config, logger) : undefined;
+    writes = config.measures.writes ? await startMeasureWrites(config, logger, instruments) : undefined;
     reads = await startMeasureReads(config, logger, instruments);
     const app = await buildApi(
       {

@@ -136,3 +136,35 @@ describe('measure writes', () => {
     });
   });
 });
+
+describe('admin metrics', () => {
+  it("exports its index, object store, reader and Kafka producer's metrics", async () => {
+    const created = await fetch(`${api.url}/v1/metric`, {
+      method: 'POST',
+      headers: { ...basic('foobar'), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'measured' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const measures = `${api.url}/v1/metric/${id}/measures`;
+    const posted = await fetch(measures, {
+      method: 'POST',
+      headers: { ...basic('foobar'), 'content-type': 'application/json' },
+      body: JSON.stringify([{ timestamp: '2015-03-06T14:33:57', value: 1 }]),
+    });
+    expect(posted.status).toBe(202);
+    expect((await fetch(measures, { headers: basic('foobar') })).status).toBe(200);
+
+    const metrics = await (await fetch(`${api.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /granary_index_operations_total\{operation="metrics\.create",outcome="ok"[^}]*\} [1-9]/,
+    );
+    expect(metrics).toMatch(/granary_index_pool_connections\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /granary_storage_operations_total\{driver="(file|s3)",operation="list",outcome="ok"/,
+    );
+    expect(metrics).toMatch(/granary_reader_reads_total\{outcome="ok"[^}]*\} 1/);
+    expect(metrics).toMatch(
+      new RegExp(`granary_kafka_produced_records_total\\{topic="${topic}"[^}]*\\} [1-9]`),
+    );
+  });
+});

@@ -153,7 +153,7 @@ export async function startIngest(
     ...(settings.oslo.enabled ? [settings.oslo.topic] : []),
     ...notificationTopics,
   ];
-  const kafka = createKafkaClient(config.kafka, { logger });
+  const kafka = createKafkaClient(config.kafka, { logger, instruments: exported });
   if (settings.provisionTopics) {
     const admin = kafka.createAdmin();
     await admin.connect();

@@ -133,7 +133,7 @@ export async function startPoller(
     labelNames: ['result'],
   });
 
-  const kafka = createKafkaClient(config.kafka, { logger });
+  const kafka = createKafkaClient(config.kafka, { logger, instruments });
   const admin = kafka.createAdmin();
   await admin.connect();
   let coordinationPartitions = 0;

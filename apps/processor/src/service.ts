@@ -70,7 +70,7 @@ export async function startProcessor(
   const redis = new ProcessorRedis(config.redis, topic, logger);
   await redis.connect();
 
-  const kafka = createKafkaClient(config.kafka, { logger });
+  const kafka = createKafkaClient(config.kafka, { logger, instruments: exported });
   if (settings.provisionTopics) {
     const admin = kafka.createAdmin();
     await admin.connect();
