@@ -7,6 +7,7 @@ export {
   type ApplyResult,
   MetricSeries,
   type MetricSnapshot,
+  type TakenSeries,
 } from './src/metric-series.ts';
 export { AGGREGATION_METHODS, DEFAULT_AGGREGATION_METHODS, isAggregationMethod } from './src/methods.ts';
 export {

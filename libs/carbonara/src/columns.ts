@@ -4,6 +4,8 @@ import { type Points, PointsBuffer, lowerBound, mergeInto } from './points.ts';
 const MIN_CAPACITY = 2;
 const EMPTY_STORE = new Float64Array(0);
 const mergeBuffer = new PointsBuffer();
+/** Per column, the capacities `reallocate` computes before it moves anything. */
+const capacities: number[] = [];
 
 // A column's four slots in `layout`.
 const START = 0;
@@ -26,8 +28,8 @@ const grownCapacity = (needed: number) => Math.max(MIN_CAPACITY, Math.ceil(neede
  * `layout` only reaches the last column that has room: a metric between checkpoints holds no
  * aggregation, and 4 slots per empty column would be a third of what it holds.
  *
- * Views handed out (`view`) are valid until the next change, except after `repack`: the store
- * they point into is then never written again.
+ * Views handed out (`view`) are valid until the next change. A set left behind by `repacked`
+ * is never written again.
  */
 export class ColumnSet {
   private store = EMPTY_STORE;
@@ -96,16 +98,21 @@ export class ColumnSet {
   }
 
   /**
-   * Moves the live points of the first `columns` columns into a new store of their exact size and
-   * drops the other columns: memory back after drops, and the old store, with every view handed
-   * out, stays as it is.
+   * A new set holding the live points of the first `columns` columns, each sized to them, and no
+   * other column. This set, with every view handed out, stays as it is.
    */
-  repack(columns: number): void {
+  repacked(columns: number): ColumnSet {
     let kept = 0;
     for (let column = 0; column < Math.min(columns, this.layout.length / SLOTS); column++) {
       if (this.length(column) > 0) kept = column + 1;
     }
-    this.reallocate(kept, (_, live) => live);
+    const copy = new ColumnSet();
+    // reallocate reads the current store and layout and replaces them, so the copy starts on ours
+    // (and must not rewrite our layout in place).
+    copy.store = this.store;
+    copy.layout = this.layout;
+    copy.reallocate(kept, (_, live) => live, false);
+    return copy;
   }
 
   /** Merges `incoming[from, to)` (sorted, new wins) over the live points of `column`. */
@@ -170,40 +177,44 @@ export class ColumnSet {
   }
 
   /**
-   * A new store and layout for `columns` columns, each with `capacityOf(column, live points,
-   * current capacity)`, live points copied to each start.
+   * A new store for `columns` columns, each with `capacityOf(column, live points, current
+   * capacity)`, live points copied to each start. The layout array is rewritten in place when the
+   * number of columns stays (unless `inPlace` is false): a metric is long-lived, so each array
+   * replaced is old-generation garbage (1,000,000 metrics: hundreds of MB of it, and the heap grew
+   * by as much).
    */
   private reallocate(
     columns: number,
     capacityOf: (column: number, live: number, capacity: number) => number,
+    inPlace = true,
   ): void {
     const old = this.layout;
-    const layout = new Array<number>(columns * SLOTS).fill(0);
+    const oldColumns = old.length / SLOTS;
     let total = 0;
     for (let column = 0; column < columns; column++) {
-      const at = column * SLOTS;
-      const current = at < old.length ? (old[at + CAPACITY] as number) : 0;
+      const current = column < oldColumns ? (old[column * SLOTS + CAPACITY] as number) : 0;
       const capacity = capacityOf(column, this.length(column), current);
-      layout[at + START] = total;
-      layout[at + CAPACITY] = capacity;
+      capacities[column] = capacity;
       total += 2 * capacity;
     }
     const store = total === 0 ? EMPTY_STORE : new Float64Array(total);
+    const layout = inPlace && columns === oldColumns ? old : new Array<number>(columns * SLOTS);
+    let start = 0;
     for (let column = 0; column < columns; column++) {
       const at = column * SLOTS;
-      const live = this.length(column);
-      const start = layout[at + START] as number;
+      const capacity = capacities[column] as number;
+      const live = column < oldColumns ? this.length(column) : 0;
       if (live > 0) {
         const head = old[at + HEAD] as number;
         const oldCapacity = old[at + CAPACITY] as number;
         store.set(this.store.subarray(head, head + live), start);
-        store.set(
-          this.store.subarray(head + oldCapacity, head + oldCapacity + live),
-          start + (layout[at + CAPACITY] as number),
-        );
+        store.set(this.store.subarray(head + oldCapacity, head + oldCapacity + live), start + capacity);
       }
+      layout[at + START] = start;
+      layout[at + CAPACITY] = capacity;
       layout[at + HEAD] = start;
       layout[at + END] = start + live;
+      start += 2 * capacity;
     }
     this.store = store;
     this.layout = layout;

@@ -105,7 +105,7 @@ export class MetricSeries {
   readonly policy: ArchivePolicy;
   private readonly layout: PolicyLayout;
   /** The raw tail (column RAW) and every aggregation, in one store. */
-  private readonly columns: ColumnSet;
+  private columns: ColumnSet;
 
   constructor(policy: ArchivePolicy, snapshot: MetricSnapshot = {}) {
     this.policy = policy;
@@ -169,20 +169,21 @@ export class MetricSeries {
   }
 
   /**
-   * Drops every aggregated bucket and moves the raw tail to a store of its own size. For a caller
-   * that has taken the buckets recomputed so far (a checkpoint): what later applies recompute is
-   * merged over them downstream (new wins), so afterwards `points` holds only the buckets
-   * recomputed since, and memory between checkpoints is the raw tail. Views returned before this
-   * call stay valid for good: their store is never written again. Changes reported after it carry
-   * an `oldestKept` among those buckets only.
+   * Hands over every aggregated bucket and the raw tail as they are, and keeps the raw tail alone,
+   * in a store of its own size. For a caller that stores what it took (a checkpoint): what later
+   * applies recompute is merged over it downstream (new wins), so afterwards `points` holds only
+   * the buckets recomputed since, and memory between checkpoints is the raw tail. What was taken
+   * never changes. Changes reported after it carry an `oldestKept` among the buckets held since.
    */
-  forgetBuckets(): void {
-    this.columns.repack(RAW + 1);
+  takeBuckets(): TakenSeries {
+    const taken = new TakenSeries(this.policy, this.columns);
+    this.columns = this.columns.repacked(RAW + 1);
+    return taken;
   }
 
   /**
    * The raw tail, for `encodeRawTail`. Like `points`, it returns views of live state: use or copy
-   * them before the next `apply` (or call `forgetBuckets`).
+   * them before the next `apply`.
    */
   rawTail(): Points {
     return this.columns.view(RAW);
@@ -200,19 +201,6 @@ export class MetricSeries {
     const first = from === undefined ? 0 : columns.lowerBound(column, floorTimestamp(from, granularity));
     const end = to === undefined ? columns.length(column) : Math.max(first, columns.lowerBound(column, to));
     return columns.view(column, first, end);
-  }
-
-  /**
-   * Every aggregation holding buckets, with all of them (views, as `points` gives): what a
-   * checkpoint takes before `forgetBuckets`, without a look-up per aggregation.
-   */
-  heldBuckets(): { aggregation: Aggregation; points: Points }[] {
-    const held: { aggregation: Aggregation; points: Points }[] = [];
-    this.policy.aggregations.forEach((aggregation, index) => {
-      if (this.columns.length(index + 1) > 0)
-        held.push({ aggregation, points: this.columns.view(index + 1) });
-    });
-    return held;
   }
 
   private columnOf(method: string, granularity: number): number {
@@ -291,6 +279,39 @@ export class MetricSeries {
     const last = this.columns.lastTime(column);
     if (timespan === null || last === undefined) return;
     this.columns.dropBefore(column, this.columns.lowerBound(column, last - timespan + 1));
+  }
+}
+
+/**
+ * What a metric held when it was taken (`MetricSeries.takeBuckets`): its former store, which
+ * nothing writes again, read through views.
+ */
+export class TakenSeries {
+  constructor(
+    private readonly policy: ArchivePolicy,
+    private readonly columns: ColumnSet,
+  ) {}
+
+  /** The raw tail's points from `from` on (all of them by default). */
+  rawTail(from?: number): Points {
+    return this.columns.view(RAW, from === undefined ? 0 : this.columns.lowerBound(RAW, from));
+  }
+
+  /**
+   * Every aggregation that held buckets, with all of them, each as `make` shapes it: a checkpoint
+   * takes thousands of metrics at once, and an intermediate object per series would be as many
+   * more to collect.
+   */
+  buckets<Series>(
+    make: (aggregation: Aggregation, timestamps: Float64Array, values: Float64Array) => Series,
+  ): Series[] {
+    const held: Series[] = [];
+    this.policy.aggregations.forEach((aggregation, index) => {
+      if (this.columns.length(index + 1) === 0) return;
+      const { timestamps, values } = this.columns.view(index + 1);
+      held.push(make(aggregation, timestamps, values));
+    });
+    return held;
   }
 }
 

@@ -100,7 +100,7 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     );
   });
 
-  it('after forgetting its buckets, holds exactly the newest buckets recomputed since, as a series that forgets nothing has them', () => {
+  it('after its buckets are taken, holds exactly the newest buckets recomputed since, as a series that forgets nothing has them, and what was taken stays', () => {
     fc.assert(
       fc.property(policyArbitrary, batchesArbitrary, fc.nat(), (policy, batches, forgetEvery) => {
         const forgetting = new MetricSeries(policy);
@@ -124,25 +124,35 @@ describe('MetricSeries against a naive Gnocchi model', () => {
             expect(held).toEqual(from === undefined ? [] : pairs(keeping.points(method, granularity, from)));
           }
           if (index % ((forgetEvery % 3) + 1) !== 0) return;
-          const taken = policy.aggregations.map(({ method, granularity }) => {
-            const points = forgetting.points(method, granularity);
-            return { points, copy: pairs(points) };
+          const held = policy.aggregations.flatMap(({ method, granularity }) => {
+            const points = pairs(forgetting.points(method, granularity));
+            return points.length > 0 ? [{ method, granularity, points }] : [];
           });
-          forgetting.forgetBuckets();
+          const raw = pairs(forgetting.rawTail());
+          const taken = forgetting.takeBuckets();
           recomputedFrom = new Map();
+          expect(pairs(forgetting.rawTail())).toEqual(raw);
           for (const { method, granularity } of policy.aggregations) {
             expect(forgetting.points(method, granularity).timestamps.length).toBe(0);
           }
           // What a checkpoint took stays as it was, whatever is applied next.
           applyBoth(batch.map(([ts, value]) => [ts, value + 1]));
-          for (const { points, copy } of taken) expect(pairs(points)).toEqual(copy);
+          const takenBuckets = taken.buckets(({ method, granularity }, timestamps, values) => ({
+            method,
+            granularity,
+            points: pairs({ timestamps, values }),
+          }));
+          expect(takenBuckets).toEqual(held);
+          expect(pairs(taken.rawTail())).toEqual(raw);
+          const middle = raw[Math.floor(raw.length / 2)]?.[0] ?? 0;
+          expect(pairs(taken.rawTail(middle))).toEqual(raw.filter(([ts]) => ts >= middle));
         });
       }),
       { numRuns: 150 },
     );
   });
 
-  it('goes on exactly after forgetting a long history (the store gives its memory back)', () => {
+  it('goes on exactly after handing over a long history (the store gives its memory back)', () => {
     const policy = createArchivePolicy({
       name: 'long',
       backWindow: 1,
@@ -159,7 +169,7 @@ describe('MetricSeries against a naive Gnocchi model', () => {
     const history = minutes(0, 5000);
     applyAll(forgetting, [history]);
     applyAll(keeping, [history]);
-    forgetting.forgetBuckets();
+    forgetting.takeBuckets();
     // New points, then late ones still inside the back window, the last batch not forgotten.
     const batches = [minutes(5000, 30), minutes(4990, 5), minutes(5030, 400)];
     let recomputedFrom = new Map<string, number>();
@@ -171,7 +181,7 @@ describe('MetricSeries against a naive Gnocchi model', () => {
         const key = `${aggregation.method}@${aggregation.granularity}`;
         recomputedFrom.set(key, Math.min(from, recomputedFrom.get(key) ?? from));
       }
-      if (index < batches.length - 1) forgetting.forgetBuckets();
+      if (index < batches.length - 1) forgetting.takeBuckets();
     });
     for (const { method, granularity } of policy.aggregations) {
       const held = pairs(forgetting.points(method, granularity));

@@ -64,22 +64,21 @@ export class MetricState {
   /**
    * What changed since the previous delta, then forgets it: the raw tail from the earliest applied
    * measure on (points before it are unchanged) and every bucket held (each was recomputed since
-   * the previous delta). The delta's arrays are its own: later applies never change them, so it
-   * may be encoded while batches go on.
+   * the previous delta). The delta's arrays are views of the metric's former store, which later
+   * applies never change: it may be encoded while batches go on.
    */
   takeDelta(): MetricDelta | undefined {
     if (!this.dirty) return undefined;
-    const rawTail = this.series.rawTail();
-    const raw = this.wholeStatePending ? rawTail : pointsInRange(rawTail, this.rawDirtyFrom);
-    const aggregates: AggregateDelta[] = this.series.heldBuckets().map(({ aggregation, points }) => ({
-      method: aggregation.method,
-      granularityUs: aggregation.granularity,
-      timestamps: points.timestamps,
-      values: points.values,
-    }));
+    const taken = this.series.takeBuckets();
+    const raw = taken.rawTail(this.wholeStatePending ? undefined : this.rawDirtyFrom);
     this.rawDirtyFrom = Number.POSITIVE_INFINITY;
     this.wholeStatePending = false;
-    this.series.forgetBuckets();
+    const aggregates = taken.buckets<AggregateDelta>(({ method, granularity }, timestamps, values) => ({
+      method,
+      granularityUs: granularity,
+      timestamps,
+      values,
+    }));
     return { metricId: this.metricId, raw, aggregates };
   }
 }
