@@ -108,33 +108,16 @@ export class FileObjectStore implements ObjectStore {
     const pending: PendingWrite[] = [];
     try {
       for (const { key, bytes } of objects) pending.push(this.writeTemporary(key, bytes));
-      await settleAll(
-        pending.map(async (write) => {
-          await syncData(write.fd as number).catch((err: unknown) => {
-            throw mapFsError(err, `put ${write.key}`);
-          });
-        }),
-      );
+      const putOf = (write: PendingWrite) => `put ${write.key}`;
+      await eachSettled(pending, (write) => syncData(write.fd as number), putOf);
       const directories = new Set<string>();
       for (const write of pending) {
         closeSync(write.fd as number);
         write.fd = undefined;
         directories.add(dirname(write.path));
       }
-      await settleAll(
-        pending.map(async (write) => {
-          await rename(write.temp, write.path).catch((err: unknown) => {
-            throw mapFsError(err, `put ${write.key}`);
-          });
-        }),
-      );
-      await settleAll(
-        [...directories].map(async (directory) => {
-          await syncDirectory(directory).catch((err: unknown) => {
-            throw mapFsError(err, `sync directory ${directory}`);
-          });
-        }),
-      );
+      await eachSettled(pending, (write) => rename(write.temp, write.path), putOf);
+      await eachSettled(directories, syncDirectory, (directory) => `sync directory ${directory}`);
     } catch (err) {
       for (const write of pending) discard(write);
       throw mapFsError(err, 'put');
@@ -350,11 +333,22 @@ function discard(write: PendingWrite): void {
 }
 
 /**
- * Waits for every one of `work` (descriptors stay in use until each is done, so none may be
- * closed early), then throws the first failure.
+ * Runs `work` on every item at once and waits for all of them (a descriptor stays in use until its
+ * call is done, so none may be closed early), then throws the first failure, mapped with `action`.
  */
-async function settleAll(work: readonly Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected');
+async function eachSettled<Item>(
+  items: Iterable<Item>,
+  work: (item: Item) => Promise<unknown>,
+  action: (item: Item) => string,
+): Promise<void> {
+  const outcomes = await Promise.allSettled(
+    Array.from(items, (item) =>
+      work(item).catch((err: unknown) => {
+        throw mapFsError(err, action(item));
+      }),
+    ),
+  );
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
