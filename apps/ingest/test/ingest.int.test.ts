@@ -252,6 +252,18 @@ describe('ingest against the real Kafka, registry, PostgreSQL and Redis', () => 
       expect(metrics).toMatch(/granary_ingest_unmapped_samples_total\{[^}]*\} 1/);
       expect(metrics).toMatch(/granary_ingest_index_cache_lookups_total\{outcome="index"[^}]*\} [1-9]/);
       expect(metrics).toMatch(/granary_ingest_consumer_lag\{topic="[^"]+",partition="\d"[^}]*\} 0/);
+      // Its Kafka client and index, measured at their ports.
+      expect(metrics).toMatch(
+        new RegExp(
+          `granary_kafka_consumed_batches_total\\{topic="${topics.samples}",outcome="ok"[^}]*\\} [1-9]`,
+        ),
+      );
+      expect(metrics).toMatch(
+        new RegExp(`granary_kafka_produced_records_total\\{topic="${topics.measures}"[^}]*\\} [1-9]`),
+      );
+      expect(metrics).toMatch(
+        /granary_index_operations_total\{operation="[a-zA-Z]+\.[a-zA-Z]+",outcome="ok"/,
+      );
       expect((await fetch(`${ingest.adminUrl}/healthz`)).status).toBe(200);
 
       // A restart in the same group reads nothing again: no new measures.

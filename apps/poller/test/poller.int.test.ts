@@ -83,6 +83,7 @@ describe('poller against the real Kafka and schema registry', () => {
       );
       expect(metrics).toMatch(/granary_poller_config_reloads_total\{result="refused"[^}]*\} [1-9]/);
       expect(metrics).toMatch(/granary_poller_config_reloads_total\{result="applied"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/granary_kafka_produce_requests_total\{outcome="ok"[^}]*\} [1-9]/);
       expect((await fetch(`${poller.adminUrl}/healthz`)).status).toBe(200);
     } finally {
       await poller.stop();
