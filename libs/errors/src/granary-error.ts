@@ -72,6 +72,11 @@ export function isRetriable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
 
+/** The `outcome` label of a failed operation's metrics: its code, or `unexpected` when it has none (a bug). */
+export function failureOutcome(err: unknown): string {
+  return err instanceof GranaryError ? err.code : 'unexpected';
+}
+
 /** Socket-level failures that say nothing about the request itself: the peer may answer later. */
 const TRANSIENT_NETWORK_ERRNOS: ReadonlySet<string> = new Set([
   'ECONNREFUSED',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GranaryError, defineErrors, isRetriable, isTransientNetworkError } from '../index.ts';
+import {
+  GranaryError,
+  defineErrors,
+  failureOutcome,
+  isRetriable,
+  isTransientNetworkError,
+} from '../index.ts';
 
 const fooErrors = defineErrors({
   FOO_TIMEOUT: { message: 'Timed out', status: 503, retriable: true },
@@ -31,6 +37,14 @@ describe('defineErrors', () => {
     expect(isRetriable(fooErrors('FOO_BAD_INPUT'))).toBe(false);
     expect(isRetriable(Object.assign(new Error('x'), { retriable: true }))).toBe(true);
     expect(isRetriable(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('failureOutcome', () => {
+  it("is a coded error's code, and one label for every failure without a code", () => {
+    expect(failureOutcome(barErrors('BAR_GONE'))).toBe('BAR_GONE');
+    expect(failureOutcome(new TypeError('x is undefined'))).toBe('unexpected');
+    expect(failureOutcome(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe('unexpected');
   });
 });
 

@@ -1,11 +1,8 @@
+import { failureOutcome } from '@granary/errors';
 import type { Counter, Histogram, Instruments } from '@granary/observability';
 import type pg from 'pg';
-import { indexError } from './errors.ts';
 
 type OperationLabel = 'operation' | 'outcome';
-
-/** The outcome label of a failure that is not one of the index's errors (a bug): still one series. */
-const UNEXPECTED = 'unexpected';
 
 /**
  * The index's metrics: every repository call counted and timed by operation (`metrics.get`,
@@ -82,7 +79,7 @@ export class IndexInstruments {
           return value;
         },
         (error: unknown) => {
-          record(indexError.is(error) ? error.code : UNEXPECTED, startedAt);
+          record(failureOutcome(error), startedAt);
           throw error;
         },
       );

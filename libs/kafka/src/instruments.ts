@@ -1,5 +1,5 @@
+import { failureOutcome } from '@granary/errors';
 import type { Counter, Histogram, Instruments } from '@granary/observability';
-import { errorCodeOf } from './dead-letter.ts';
 import type { BatchConsumer, BatchHandler, RecordSender } from './ports.ts';
 import type { OutgoingRecord } from './records.ts';
 
@@ -13,7 +13,7 @@ const payloadBytes = (record: OutgoingRecord): number =>
 /**
  * A Kafka client's metrics, at its ports: every produce request a sender makes (a retry is a
  * request of its own) and every batch handed to a consumer's handler (each attempt), by topic
- * (the configured topics, a fixed set) and outcome (`ok` or the error code).
+ * (the configured topics, a fixed set) and outcome (`ok`, the error code, or `unexpected`).
  */
 export class KafkaInstruments {
   private readonly produceRequests: Counter<'outcome'>;
@@ -78,7 +78,7 @@ export class KafkaInstruments {
         try {
           await sender.send(records);
         } catch (error) {
-          done(errorCodeOf(error));
+          done(failureOutcome(error));
           throw error;
         }
         done('ok');
@@ -114,7 +114,7 @@ export class KafkaInstruments {
           this.consumedRecords.inc({ topic: batch.topic }, batch.records.length);
           return result;
         } catch (error) {
-          done(errorCodeOf(error));
+          done(failureOutcome(error));
           throw error;
         }
       };

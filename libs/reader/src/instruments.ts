@@ -1,5 +1,5 @@
 import type { BoundedLru } from '@granary/bounded-cache';
-import { GranaryError } from '@granary/errors';
+import { failureOutcome } from '@granary/errors';
 import {
   type Counter,
   type Gauge,
@@ -10,11 +10,6 @@ import {
 
 /** The reader's two caches: decoded live segments, decoded compacted splits. */
 export type ReaderCache = 'segment' | 'split';
-
-/** The outcome label of a failure that carries no error code (a bug): still one series. */
-const UNEXPECTED = 'unexpected';
-
-const outcomeOf = (error: unknown) => (error instanceof GranaryError ? error.code : UNEXPECTED);
 
 /**
  * The reader's metrics: reads and the refresh waits within them by outcome (`ok` or the error
@@ -100,7 +95,7 @@ async function timed<Result>(
     done('ok');
     return result;
   } catch (error) {
-    done(outcomeOf(error));
+    done(failureOutcome(error));
     throw error;
   }
 }

@@ -1,14 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { failureOutcome } from '@granary/errors';
 import { type Counter, type Histogram, type Instruments, noInstruments } from '@granary/observability';
-import { type StorageErrorCode, storageErrors } from './errors.ts';
+import type { StorageErrorCode } from './errors.ts';
 import type { ConditionalPutResult, ObjectStore } from './object-store.ts';
 import { type S3Retry, S3_RETRY_CHANNEL } from './s3-requests.ts';
 
 type Operation = 'get' | 'getWithVersion' | 'put' | 'putMany' | 'putIfMatch' | 'list' | 'delete';
 type OperationLabel = 'driver' | 'operation' | 'outcome';
 
-/** The outcome label of a failure that is not one of the lib's errors (a bug): still one series. */
-const UNEXPECTED = 'unexpected';
 /** A putIfMatch that lost answers rather than throws; counted under the error code it stands for. */
 const LOST: StorageErrorCode = 'STORAGE_CONFLICT';
 
@@ -72,10 +71,6 @@ export class StorageInstruments {
   }
 }
 
-function outcomeOf(error: unknown): string {
-  return storageErrors.is(error) ? error.code : UNEXPECTED;
-}
-
 /**
  * `store` with every operation counted and timed in `instruments`, by outcome. Behaves exactly as
  * `store` does: answers and errors pass through unchanged.
@@ -99,7 +94,7 @@ export function measuredObjectStore(store: ObjectStore, instruments: StorageInst
       record(operation, outcomeOfResult(result), startedAt);
       return result;
     } catch (error) {
-      record(operation, outcomeOf(error), startedAt);
+      record(operation, failureOutcome(error), startedAt);
       throw error;
     }
   }
