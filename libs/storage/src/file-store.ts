@@ -17,12 +17,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type {
-  ConditionalPutResult,
-  ObjectStore,
-  ObjectVersion,
-  StoredObject,
-  VersionedObject,
+import {
+  type ConditionalPutResult,
+  type ObjectStore,
+  type ObjectVersion,
+  type StoredObject,
+  type VersionedObject,
+  lastOfEachKey,
 } from './object-store.ts';
 
 export interface FileStoreOptions {
@@ -107,7 +108,7 @@ export class FileObjectStore implements ObjectStore {
   async putMany(objects: readonly StoredObject[]): Promise<void> {
     const pending: PendingWrite[] = [];
     try {
-      for (const { key, bytes } of objects) pending.push(this.writeTemporary(key, bytes));
+      for (const { key, bytes } of lastOfEachKey(objects)) pending.push(this.writeTemporary(key, bytes));
       const putOf = (write: PendingWrite) => `put ${write.key}`;
       await eachSettled(pending, (write) => syncData(write.fd as number), putOf);
       const directories = new Set<string>();

@@ -22,6 +22,19 @@ export interface StoredObject {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * A batch with each key once, at its last bytes: a driver that writes a batch's objects in
+ * parallel would otherwise let the two writes of a key race.
+ */
+export function lastOfEachKey(objects: readonly StoredObject[]): StoredObject[] {
+  const byKey = new Map<string, StoredObject>();
+  for (const object of objects) {
+    byKey.delete(object.key);
+    byKey.set(object.key, object);
+  }
+  return [...byKey.values()];
+}
+
 export type ConditionalWriteMechanism = 'lock-file' | 'native' | 'emulated';
 
 export interface ObjectStore {

@@ -10,12 +10,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { storageErrors } from './errors.ts';
 import { assertValidKey, assertValidPrefix } from './keys.ts';
-import type {
-  ConditionalPutResult,
-  ObjectStore,
-  ObjectVersion,
-  StoredObject,
-  VersionedObject,
+import {
+  type ConditionalPutResult,
+  type ObjectStore,
+  type ObjectVersion,
+  type StoredObject,
+  type VersionedObject,
+  lastOfEachKey,
 } from './object-store.ts';
 import {
   S3Requests,
@@ -180,7 +181,9 @@ export class S3ObjectStore implements ObjectStore {
 
   /** S3 has no batch PUT: the objects go in parallel, as many at once as the agent's sockets allow. */
   async putMany(objects: readonly StoredObject[]): Promise<void> {
-    const outcomes = await Promise.allSettled(objects.map(({ key, bytes }) => this.put(key, bytes)));
+    const outcomes = await Promise.allSettled(
+      lastOfEachKey(objects).map(({ key, bytes }) => this.put(key, bytes)),
+    );
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
   }
