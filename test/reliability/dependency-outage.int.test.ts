@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import {
   caughtUp,
-  createTestIndex,
   createTopics,
   dropBucket,
   endOffsets,
@@ -66,7 +66,7 @@ describe('apps and their dependencies', () => {
     const suffix = uniqueSuffix();
     const topic = `test.reliability.startup.${suffix}`;
     const bucket = `granary-startup-${suffix}`;
-    const database = await createTestIndex();
+    const database = await createTestIndex({ seed: true });
     cleanups.push(
       () => database.drop(),
       () => dropBucket(bucket),
@@ -78,8 +78,7 @@ describe('apps and their dependencies', () => {
       measuresPerBatch: 5,
       stepUs: 60_000_000,
     });
-    for (const id of metricIds)
-      await database.index.metrics.create({ id, creator: null, archivePolicyName: 'low' });
+    await registerMetrics(database.index, metricIds, 'low');
     await createTopics(topic, 4);
     await produce(topic, batches);
     const ends = await endOffsets(topic);
@@ -125,7 +124,7 @@ describe('apps and their dependencies', () => {
   }, 180_000);
 
   it('the API loses PostgreSQL and gets it back without a restart', async () => {
-    const database = await createTestIndex();
+    const database = await createTestIndex({ seed: true });
     cleanups.push(() => database.drop());
     const url = new URL(database.databaseUrl);
     const postgres = await TcpProxy.reserve({ host: url.hostname, port: Number(url.port) });

@@ -42,3 +42,24 @@ export async function createTestIndex(
     },
   };
 }
+
+/**
+ * Registers `ids` as metrics without a resource, eight at a time: a fixture for tests of what reads
+ * them (processors, rebuilds), not a test of the index. `policy` names each one's archive policy.
+ */
+export async function registerMetrics(
+  index: Index,
+  ids: readonly string[],
+  policy: string | ((position: number) => string),
+): Promise<void> {
+  const policyAt = typeof policy === 'string' ? () => policy : policy;
+  for (let start = 0; start < ids.length; start += 8) {
+    await Promise.all(
+      ids
+        .slice(start, start + 8)
+        .map((id, offset) =>
+          index.metrics.create({ id, creator: null, archivePolicyName: policyAt(start + offset) }),
+        ),
+    );
+  }
+}

@@ -4,7 +4,7 @@ import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type Index, createIndex } from '@granary/index';
+import type { Index } from '@granary/index';
 import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import {
@@ -17,46 +17,12 @@ import {
 } from '@granary/processing';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { FileObjectStore, type ObjectStore, S3ObjectStore, readManifest } from '@granary/storage';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import { infra } from '../infra/endpoints.ts';
-import { PROJECT_ROOT } from '../infra/settings.ts';
+import { PROJECT_ROOT, S3_CREDENTIALS } from '../infra/settings.ts';
 import type { StreamBatch } from './stream.ts';
 
-const S3_CREDENTIALS = { accessKeyId: 'granary', secretAccessKey: 'granary' };
-
 export const uniqueSuffix = () => randomBytes(4).toString('hex');
-
-/** A database of its own with the index migrated and Gnocchi's default policies seeded. */
-export async function createTestIndex(): Promise<{
-  index: Index;
-  databaseUrl: string;
-  drop(): Promise<void>;
-}> {
-  const adminUrl = infra().databaseUrl;
-  const name = `granary_processor_test_${uniqueSuffix()}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  const index = createIndex({ databaseUrl, maxConnections: 4 });
-  await index.migrate();
-  await index.seed('defaults');
-  return {
-    index,
-    databaseUrl,
-    async drop() {
-      await index.close();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
 
 /** Creates the topics (measures with `partitions` partitions, and its dead-letter topic). */
 export async function createTopics(topic: string, partitions: number): Promise<void> {

@@ -8,8 +8,8 @@ import type { Index } from '@granary/index';
 import { partitionFor } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { FileObjectStore, type ObjectStore, readManifest } from '@granary/storage';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import {
-  createTestIndex,
   createTopics,
   dropBucket,
   endOffsets,
@@ -73,10 +73,8 @@ const objectsOf = (objects: Map<string, Buffer>, metricId: string) =>
   new Map([...objects].filter(([key]) => key.startsWith(`${metricId}/`)));
 
 beforeAll(async () => {
-  testIndex = await createTestIndex();
-  for (const id of metricIds) {
-    await testIndex.index.metrics.create({ id, creator: null, archivePolicyName: 'medium' });
-  }
+  testIndex = await createTestIndex({ seed: true });
+  await registerMetrics(testIndex.index, metricIds, 'medium');
   await createTopics(topic, PARTITIONS);
   await produce(
     topic,

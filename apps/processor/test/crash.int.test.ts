@@ -1,12 +1,12 @@
 import type { CrashPoint } from '@granary/processing';
 import { CRASH_POINTS } from '@granary/processing';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import { infra } from '@granary/testing/infra';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   type TestStorage,
   caughtUp,
   compactEverything,
-  createTestIndex,
   createTopics,
   endOffsets,
   exited,
@@ -72,7 +72,7 @@ const BACKENDS: { id: string; start(): Promise<{ storage: TestStorage; stop(): P
 ];
 
 beforeAll(async () => {
-  database = await createTestIndex();
+  database = await createTestIndex({ seed: true });
   await database.index.archivePolicies.create({
     name: SHORT_WITH_RATE.name,
     backWindow: SHORT_WITH_RATE.backWindow,
@@ -80,15 +80,9 @@ beforeAll(async () => {
     aggregationMethods: [...SHORT_WITH_RATE.aggregationMethods],
   });
   // Half on `medium`, half on a short policy with a back window and rate methods (splits expire).
-  const create = (id: string, position: number) =>
-    database.index.metrics.create({
-      id,
-      creator: null,
-      archivePolicyName: position % 2 === 0 ? 'medium' : SHORT_WITH_RATE.name,
-    });
-  for (let start = 0; start < metricIds.length; start += 4) {
-    await Promise.all(metricIds.slice(start, start + 4).map((id, offset) => create(id, start + offset)));
-  }
+  await registerMetrics(database.index, metricIds, (position) =>
+    position % 2 === 0 ? 'medium' : SHORT_WITH_RATE.name,
+  );
 });
 
 afterAll(async () => {

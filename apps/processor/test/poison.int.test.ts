@@ -5,9 +5,9 @@ import { BatchingProducer, type ConsumedRecord, createKafkaClient, readDeadLette
 import { createLogger } from '@granary/observability';
 import { TopicSerde, createSchemaRegistryClient, measureBatchSchema } from '@granary/schema';
 import { readManifest } from '@granary/storage';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import { infra } from '@granary/testing/infra';
 import {
-  createTestIndex,
   createTopics,
   dropBucket,
   eventually,
@@ -28,8 +28,8 @@ const T0 = 1_763_700_000_000_000;
 let database: Awaited<ReturnType<typeof createTestIndex>>;
 
 beforeAll(async () => {
-  database = await createTestIndex();
-  await database.index.metrics.create({ id: metricId, creator: null, archivePolicyName: 'medium' });
+  database = await createTestIndex({ seed: true });
+  await registerMetrics(database.index, [metricId], 'medium');
   await createTopics(topic, 1);
 });
 

@@ -7,11 +7,11 @@ import { createKafkaClient } from '@granary/kafka';
 import { createLogger } from '@granary/observability';
 import { compilePolicy } from '@granary/processing';
 import { parseSplitObjectKey, rawTailKey, readManifest } from '@granary/storage';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import { infra } from '@granary/testing/infra';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   compactEverything,
-  createTestIndex,
   createTopics,
   dropBucket,
   endOffsets,
@@ -45,9 +45,8 @@ const unknown = new Set(metricIds.slice(50));
 let database: Awaited<ReturnType<typeof createTestIndex>>;
 
 beforeAll(async () => {
-  database = await createTestIndex();
-  for (const id of known)
-    await database.index.metrics.create({ id, creator: null, archivePolicyName: 'medium' });
+  database = await createTestIndex({ seed: true });
+  await registerMetrics(database.index, known, 'medium');
   await createTopics(topic, PARTITIONS);
   await produce(topic, batches, [Buffer.from('not avro at all')]);
 });

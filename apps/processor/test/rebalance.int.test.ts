@@ -1,9 +1,9 @@
 import { readManifest } from '@granary/storage';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   caughtUp,
   compactEverything,
-  createTestIndex,
   createTopics,
   dropBucket,
   endOffsets,
@@ -40,14 +40,8 @@ const buckets = { reference: `granary-rebalance-ref-${suffix}`, shared: `granary
 let database: Awaited<ReturnType<typeof createTestIndex>>;
 
 beforeAll(async () => {
-  database = await createTestIndex();
-  for (let start = 0; start < metricIds.length; start += 4) {
-    await Promise.all(
-      metricIds
-        .slice(start, start + 4)
-        .map((id) => database.index.metrics.create({ id, creator: null, archivePolicyName: 'medium' })),
-    );
-  }
+  database = await createTestIndex({ seed: true });
+  await registerMetrics(database.index, metricIds, 'medium');
   await createTopics(topic, PARTITIONS);
 });
 

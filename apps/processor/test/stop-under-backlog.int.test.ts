@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { readManifest } from '@granary/storage';
+import { createTestIndex, registerMetrics } from '@granary/testing/database';
 import { compactedObjects } from '@granary/testing/object-store';
 import {
   caughtUp,
   compactEverything,
-  createTestIndex,
   createTopics,
   dropBucket,
   endOffsets,
@@ -40,14 +40,8 @@ let database: Awaited<ReturnType<typeof createTestIndex>>;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  database = await createTestIndex();
-  for (let start = 0; start < metricIds.length; start += 8) {
-    await Promise.all(
-      metricIds
-        .slice(start, start + 8)
-        .map((id) => database.index.metrics.create({ id, creator: null, archivePolicyName: 'low' })),
-    );
-  }
+  database = await createTestIndex({ seed: true });
+  await registerMetrics(database.index, metricIds, 'low');
   await createTopics(topic, PARTITIONS);
   await produce(topic, batches);
 }, 300_000);
