@@ -7,11 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { ProcessorConfigSchema, startProcessor } from '@granary/app-processor';
+import { startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
 import { createAppEnvironment, endpointsOf } from '@granary/testing/app-environment';
-import { TEST_USERS_FILE } from '@granary/testing/settings';
 import { ApiConfigSchema, startApi } from './index.ts';
 
 /** How long each class runs (and the GET is timed) for. */
@@ -34,14 +33,8 @@ const environment = await createAppEnvironment(
   },
 );
 const groupId = `bench-api-hostile-${environment.suffix}`;
-const common = { ...environment.shared, storage: environment.storage };
 const api = await startApi(
-  environment.configOf(ApiConfigSchema, 'api', {
-    ...common,
-    api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
-    index: { seed: 'defaults' },
-    measures: { processorGroupId: groupId },
-  }),
+  environment.apiConfig({ processorGroupId: groupId }, { index: { seed: 'defaults' } }),
   logger,
 );
 const base = api.url;
@@ -131,9 +124,10 @@ try {
   const points = Array.from({ length: SERIES_POINTS }, (_, i) => ({ timestamp: start + i, value: i % 97 }));
   await call('POST', `/v1/metric/${seriesId}/measures`, JSON.stringify(points));
   processor = await startProcessor(
-    environment.configOf(ProcessorConfigSchema, 'processor', {
-      ...common,
-      processor: { groupId, checkpoint: { intervalMs: 3_600_000 }, compaction: { intervalMs: 3_600_000 } },
+    environment.processorConfig('processor', {
+      groupId,
+      checkpoint: { intervalMs: 3_600_000 },
+      compaction: { intervalMs: 3_600_000 },
     }),
     logger,
   );

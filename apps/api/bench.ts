@@ -11,13 +11,11 @@
  * cores with the API being measured (in production it runs elsewhere).
  */
 import { loadavg } from 'node:os';
-import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
+import { type RunningProcessor, startProcessor } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
 import { createObjectStore, readManifest } from '@granary/storage';
 import { createAppEnvironment, endpointsOf } from '@granary/testing/app-environment';
-import { TEST_USERS_FILE } from '@granary/testing/settings';
-import type { TSchema } from '@sinclair/typebox';
 import { ApiConfigSchema, type RunningApi, startApi } from './index.ts';
 
 const MEASURES_PER_REQUEST = 5_000;
@@ -45,20 +43,14 @@ const policyName = `bench-minute-year-${suffix}`;
 const ADMIN = { authorization: 'Basic YWRtaW46' };
 const JSON_ADMIN = { ...ADMIN, 'content-type': 'application/json' };
 
-/** An app's configuration, read from a file of its own exactly as in production (no environment). */
-function configOf<S extends TSchema>(schema: S, app: string, own: Record<string, unknown>) {
-  return environment.configOf(schema, app, { ...environment.shared, storage, ...own });
-}
-
+/** The processor's configuration, read from a file of its own exactly as in production. */
 function processorConfig(name: string, compaction: Record<string, number>) {
-  return configOf(ProcessorConfigSchema, name, {
-    processor: {
-      groupId,
-      sessionTimeoutMs: 10_000,
-      checkpoint: { intervalMs: 1000 },
-      compaction,
-      janitor: { intervalMs: 3_600_000 },
-    },
+  return environment.processorConfig(name, {
+    groupId,
+    sessionTimeoutMs: 10_000,
+    checkpoint: { intervalMs: 1000 },
+    compaction,
+    janitor: { intervalMs: 3_600_000 },
   });
 }
 
@@ -223,10 +215,7 @@ async function main(): Promise<void> {
   const load = loadavg().map((value) => value.toFixed(2));
   console.log(`api bench: ${PARTITIONS} partitions, storage file, load average before ${load.join(' ')}`);
   api = await startApi(
-    configOf(ApiConfigSchema, 'api', {
-      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
-      measures: { processorGroupId: groupId, refreshTimeoutMs: 120_000 },
-    }),
+    environment.apiConfig({ processorGroupId: groupId, refreshTimeoutMs: 120_000 }),
     logger,
   );
   await call(

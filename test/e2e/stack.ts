@@ -1,9 +1,8 @@
-import { ApiConfigSchema, type RunningApi, startApi } from '@granary/app-api';
-import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
+import { type RunningApi, startApi } from '@granary/app-api';
+import { type RunningProcessor, startProcessor } from '@granary/app-processor';
 import type { Logger } from '@granary/observability';
 import { type AppEnvironment, createAppEnvironment } from '@granary/testing/app-environment';
 import { infra } from '@granary/testing/infra';
-import { TEST_USERS_FILE } from '@granary/testing/settings';
 import { expect } from 'vitest';
 
 /**
@@ -53,23 +52,15 @@ export async function startE2eStack(name: string, logger: Logger): Promise<E2eSt
     measuresPartitions: 4,
     samplesPartitions: 2,
   });
-  const { suffix, topic, configOf, shared, storage } = environment;
+  const { suffix, topic, configOf, shared } = environment;
   const processorGroup = `e2e-${name}-processors-${suffix}`;
   // The API migrates and seeds the index; ingest creates resources as soon as it starts.
-  const api = await startApi(
-    configOf(ApiConfigSchema, 'api', {
-      ...shared,
-      storage,
-      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
-      measures: { processorGroupId: processorGroup },
-    }),
-    logger,
-  );
+  const api = await startApi(environment.apiConfig({ processorGroupId: processorGroup }), logger);
   const processor = await startProcessor(
-    configOf(ProcessorConfigSchema, 'processor', {
-      ...shared,
-      storage,
-      processor: { groupId: processorGroup, sessionTimeoutMs: 10_000, checkpoint: { intervalMs: 500 } },
+    environment.processorConfig('processor', {
+      groupId: processorGroup,
+      sessionTimeoutMs: 10_000,
+      checkpoint: { intervalMs: 500 },
     }),
     logger,
   );

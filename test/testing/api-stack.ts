@@ -1,8 +1,7 @@
-import { ApiConfigSchema, type RunningApi, startApi } from '@granary/app-api';
-import { ProcessorConfigSchema, type RunningProcessor, startProcessor } from '@granary/app-processor';
+import { type RunningApi, startApi } from '@granary/app-api';
+import { type RunningProcessor, startProcessor } from '@granary/app-processor';
 import { createLogger } from '@granary/observability';
 import { infra } from '../infra/endpoints.ts';
-import { TEST_USERS_FILE } from '../infra/settings.ts';
 import { createAppEnvironment } from './app-environment.ts';
 
 /**
@@ -56,15 +55,9 @@ export async function startReadStack(name: string): Promise<ReadStack> {
   });
   const groupId = `granary-test-${name}-${environment.suffix}`;
   const logger = createLogger(`${name}-int`, 'silent');
-  const common = { ...environment.shared, storage: environment.storage };
   const processors: RunningProcessor[] = [];
   const api = await startApi(
-    environment.configOf(ApiConfigSchema, 'api', {
-      ...common,
-      api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
-      index: { seed: 'defaults' },
-      measures: { processorGroupId: groupId },
-    }),
+    environment.apiConfig({ processorGroupId: groupId }, { index: { seed: 'defaults' } }),
     logger,
   );
   return {
@@ -72,17 +65,14 @@ export async function startReadStack(name: string): Promise<ReadStack> {
     storage: environment.storage.file.basePath,
     topic: environment.topics.measures.name,
     startProcessor: async (intervalMs, compaction = 'off') => {
-      const config = environment.configOf(ProcessorConfigSchema, `processor-${processors.length}`, {
-        ...common,
-        processor: {
-          groupId,
-          sessionTimeoutMs: 6000,
-          checkpoint: { intervalMs },
-          compaction:
-            compaction === 'eager'
-              ? { intervalMs: 200, minSegments: 1, graceMs: 0 }
-              : { intervalMs: 3_600_000 },
-        },
+      const config = environment.processorConfig(`processor-${processors.length}`, {
+        groupId,
+        sessionTimeoutMs: 6000,
+        checkpoint: { intervalMs },
+        compaction:
+          compaction === 'eager'
+            ? { intervalMs: 200, minSegments: 1, graceMs: 0 }
+            : { intervalMs: 3_600_000 },
       });
       const running = await startProcessor(config, logger);
       processors.push(running);

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ApiConfig, ApiConfigSchema } from '@granary/app-api';
+import { type ProcessorConfig, ProcessorConfigSchema } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { createKafkaClient, provisionTopics } from '@granary/kafka';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { InfraEndpoints } from '../infra/endpoints.ts';
+import { TEST_USERS_FILE } from '../infra/settings.ts';
 import { createDatabase } from './postgres.ts';
 
 /** The services an environment's apps talk to: the test infrastructure's, or a bench's from its config. */
@@ -50,6 +53,17 @@ export interface AppEnvironment {
    * the registry, the topics, logging and an admin server on a free port, with `own` on top.
    */
   configOf<S extends TSchema>(schema: S, app: string, own: Record<string, unknown>): Static<S>;
+  /**
+   * The API's: the environment's database, Redis and store, on 127.0.0.1 and a free port, the test
+   * users (admin, empty password), reading what the processors of `measures.processorGroupId`
+   * checkpoint.
+   */
+  apiConfig(
+    measures: { processorGroupId: string; [setting: string]: unknown },
+    own?: Record<string, unknown>,
+  ): ApiConfig;
+  /** A processor's (`app` names its file), with the environment's database, Redis and store. */
+  processorConfig(app: string, processor: Record<string, unknown>): ProcessorConfig;
   /** Deletes the topics, drops the database and removes the folder. */
   stop(): Promise<void>;
 }
@@ -104,25 +118,38 @@ export async function createAppEnvironment(
     endpoints.databaseUrl,
     `granary_${name.replaceAll('-', '_')}_${suffix}`,
   );
+  const shared = { database: { url: database.url }, redis: { url: endpoints.redisUrl } };
+  const storage = { driver: 'file' as const, file: { basePath: join(work, 'storage') } };
+  const configOf = <S extends TSchema>(schema: S, app: string, own: Record<string, unknown>): Static<S> => {
+    const common = {
+      kafka: { brokers: endpoints.kafkaBrokers, clientId: `${name}-${app}` },
+      schemaRegistry: { url: endpoints.schemaRegistryUrl },
+      topics,
+      log: { level: 'warn' },
+      admin: { host: '127.0.0.1', port: 0 },
+    };
+    const file = join(work, `${app}.yaml`);
+    // JSON is YAML.
+    writeFileSync(file, JSON.stringify({ ...common, ...own }));
+    return loadConfig(schema, { file, env: {} });
+  };
   return {
     suffix,
     topics,
     topic,
-    shared: { database: { url: database.url }, redis: { url: endpoints.redisUrl } },
-    storage: { driver: 'file', file: { basePath: join(work, 'storage') } },
-    configOf: (schema, app, own) => {
-      const common = {
-        kafka: { brokers: endpoints.kafkaBrokers, clientId: `${name}-${app}` },
-        schemaRegistry: { url: endpoints.schemaRegistryUrl },
-        topics,
-        log: { level: 'warn' },
-        admin: { host: '127.0.0.1', port: 0 },
-      };
-      const file = join(work, `${app}.yaml`);
-      // JSON is YAML.
-      writeFileSync(file, JSON.stringify({ ...common, ...own }));
-      return loadConfig(schema, { file, env: {} });
-    },
+    shared,
+    storage,
+    configOf,
+    apiConfig: (measures, own = {}) =>
+      configOf(ApiConfigSchema, 'api', {
+        ...shared,
+        storage,
+        api: { host: '127.0.0.1', port: 0, auth: { basic: { usersFile: TEST_USERS_FILE } } },
+        measures,
+        ...own,
+      }),
+    processorConfig: (app, processor) =>
+      configOf(ProcessorConfigSchema, app, { ...shared, storage, processor }),
     stop: async () => {
       const cleanup = kafkaAdmin();
       try {
