@@ -40,5 +40,11 @@ export type {
 } from './src/records.ts';
 export { DEFAULT_BACKOFF, backoffDelay, retryWithBackoff } from '@granary/errors';
 export type { BackoffOptions } from '@granary/errors';
-export { TopicSpecSchema, TopicsSection, provisionTopics, topicConfigEntries } from './src/topics.ts';
+export {
+  TopicSpecSchema,
+  TopicsSection,
+  provisionTopics,
+  topicConfigEntries,
+  withTopicAdmin,
+} from './src/topics.ts';
 export type { ProvisioningReport, TopicDrift, TopicSpec, TopicsConfig } from './src/topics.ts';

@@ -7,7 +7,13 @@ import {
   warnOnConnectionError,
 } from '@granary/coordination';
 import { createIndex } from '@granary/index';
-import { BatchingProducer, consumerGroupLags, createKafkaClient, provisionTopics } from '@granary/kafka';
+import {
+  BatchingProducer,
+  consumerGroupLags,
+  createKafkaClient,
+  provisionTopics,
+  withTopicAdmin,
+} from '@granary/kafka';
 import {
   type Instruments,
   type Logger,
@@ -43,13 +49,7 @@ async function startMeasureWrites(
   const kafka = createKafkaClient(config.kafka, { logger, instruments });
   // Never let the broker auto-create the measures topic on a first write: with its default partition
   // count, metrics would land in partitions the readers (murmur2 over the configured count) never look in.
-  const admin = kafka.createAdmin();
-  await admin.connect();
-  try {
-    await provisionTopics(admin, [config.topics.measures], logger);
-  } finally {
-    await admin.disconnect();
-  }
+  await withTopicAdmin(kafka, (admin) => provisionTopics(admin, [config.topics.measures], logger));
   const producer = new BatchingProducer(kafka.createSender(), { logger });
   await producer.connect();
   return {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { MemberStatusPublisher, codeCounts, createRedisClient, newMemberName } from '@granary/coordination';
 import { createIndex } from '@granary/index';
-import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { BatchingProducer, createKafkaClient, provisionTopics, withTopicAdmin } from '@granary/kafka';
 import {
   type MeterDefinition,
   NotificationMeters,
@@ -155,17 +155,9 @@ export async function startIngest(
   ];
   const kafka = createKafkaClient(config.kafka, { logger, instruments: exported });
   if (settings.provisionTopics) {
-    const admin = kafka.createAdmin();
-    await admin.connect();
-    try {
-      await provisionTopics(
-        admin,
-        [...inputs, config.topics.measures, config.topics.samplesDeadLetter],
-        logger,
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    await withTopicAdmin(kafka, (admin) =>
+      provisionTopics(admin, [...inputs, config.topics.measures, config.topics.samplesDeadLetter], logger),
+    );
   }
   const registryClient = createSchemaRegistryClient(config.schemaRegistry);
   // Registering is idempotent, and lets ingest start before the first poller on a fresh machine.

@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GranaryError } from '@granary/errors';
-import { createKafkaClient, provisionTopics } from '@granary/kafka';
+import { createKafkaClient, provisionTopics, withTopicAdmin } from '@granary/kafka';
 import {
   type AdminServer,
   type Logger,
@@ -134,24 +134,18 @@ export async function startPoller(
   });
 
   const kafka = createKafkaClient(config.kafka, { logger, instruments });
-  const admin = kafka.createAdmin();
-  await admin.connect();
-  let coordinationPartitions = 0;
-  try {
-    const { coordination: coordinationSettings } = settings;
+  const { coordination: coordinationSettings } = settings;
+  const coordinationPartitions = await withTopicAdmin(kafka, async (admin) => {
     const topics = [
       config.topics.samples,
       ...(coordinationSettings.enabled ? [coordinationSettings.topic] : []),
     ];
     await provisionTopics(admin, topics, logger);
-    if (coordinationSettings.enabled) {
-      // Ownership hashes over the partitions the topic really has (it may predate the configuration).
-      const observed = await admin.describeTopics([coordinationSettings.topic.name]);
-      coordinationPartitions = observed.get(coordinationSettings.topic.name)?.partitions ?? 0;
-    }
-  } finally {
-    await admin.disconnect();
-  }
+    if (!coordinationSettings.enabled) return 0;
+    // Ownership hashes over the partitions the topic really has (it may predate the configuration).
+    const observed = await admin.describeTopics([coordinationSettings.topic.name]);
+    return observed.get(coordinationSettings.topic.name)?.partitions ?? 0;
+  });
   const serde = await TopicSerde.create(
     createSchemaRegistryClient(config.schemaRegistry),
     config.topics.samples.name,

@@ -1,6 +1,6 @@
 import { ProcessorRedis, RebuildDesk, codeCounts, newMemberName } from '@granary/coordination';
 import { createIndex } from '@granary/index';
-import { BatchingProducer, createKafkaClient, provisionTopics } from '@granary/kafka';
+import { BatchingProducer, createKafkaClient, provisionTopics, withTopicAdmin } from '@granary/kafka';
 import {
   type Logger,
   type Registry,
@@ -72,13 +72,9 @@ export async function startProcessor(
 
   const kafka = createKafkaClient(config.kafka, { logger, instruments: exported });
   if (settings.provisionTopics) {
-    const admin = kafka.createAdmin();
-    await admin.connect();
-    try {
-      await provisionTopics(admin, [config.topics.measures, config.topics.measuresDeadLetter], logger);
-    } finally {
-      await admin.disconnect();
-    }
+    await withTopicAdmin(kafka, (admin) =>
+      provisionTopics(admin, [config.topics.measures, config.topics.measuresDeadLetter], logger),
+    );
   }
   const deadLetters = new BatchingProducer(kafka.createSender(), { logger });
   await deadLetters.connect();

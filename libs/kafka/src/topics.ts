@@ -1,7 +1,7 @@
 import type { Logger } from '@granary/observability';
 import { type Static, Type } from '@sinclair/typebox';
 import { kafkaErrors } from './errors.ts';
-import type { TopicAdmin } from './ports.ts';
+import type { KafkaClient, TopicAdmin } from './ports.ts';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
@@ -120,4 +120,21 @@ function compare(
       expected: want,
       actual: have ?? '(unset)',
     }));
+}
+
+/**
+ * Runs `work` with a connected admin of `client`, disconnected afterwards whatever happens: an admin
+ * keeps a broker connection open, and a start-up that fails half-way must not leak it.
+ */
+export async function withTopicAdmin<T>(
+  client: Pick<KafkaClient, 'createAdmin'>,
+  work: (admin: TopicAdmin) => Promise<T>,
+): Promise<T> {
+  const admin = client.createAdmin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }

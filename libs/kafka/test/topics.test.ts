@@ -7,6 +7,7 @@ import {
   TopicsSection,
   provisionTopics,
   topicConfigEntries,
+  withTopicAdmin,
 } from '../index.ts';
 
 /** An in-memory cluster: enough to check what provisioning asks and reports. */
@@ -93,5 +94,41 @@ describe('provisionTopics', () => {
     });
     expect(topics.samplesDeadLetter?.name).toBe('granary.samples.dlq');
     expect(Value.Check(TopicsSection, topics)).toBe(true);
+  });
+});
+
+describe('withTopicAdmin', () => {
+  /** Records the admin's life: connect, the work's calls, disconnect. */
+  const recordingClient = (events: string[]) => ({
+    createAdmin: () =>
+      ({
+        connect: async () => void events.push('connect'),
+        disconnect: async () => void events.push('disconnect'),
+        describeTopics: async () => {
+          events.push('describe');
+          return new Map();
+        },
+      }) as unknown as TopicAdmin,
+  });
+
+  it('connects, runs the work, disconnects, and returns what the work returned', async () => {
+    const events: string[] = [];
+    const result = await withTopicAdmin(recordingClient(events), async (admin) => {
+      await admin.describeTopics(['a']);
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(events).toEqual(['connect', 'describe', 'disconnect']);
+  });
+
+  it('disconnects when the work fails, and rethrows its error', async () => {
+    const events: string[] = [];
+    const failure = new Error('provisioning refused');
+    await expect(
+      withTopicAdmin(recordingClient(events), async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(events).toEqual(['connect', 'disconnect']);
   });
 });
