@@ -3,6 +3,6 @@
  * it byte for byte (Gnocchi's JSON bodies and object names, Ceilometer's signed repr). Pure.
  */
 export { pyFloatJson, pyFloatRepr, writePyFloatJson } from './src/float.ts';
-export { jsonNumber, parsePythonJson, pythonJson, toPlain } from './src/json.ts';
+export { JsonText, jsonNumber, parsePythonJson, pythonJson, toPlain } from './src/json.ts';
 export { PyFloat, compareCodePoints, pyRepr, pyReprDecoded, pyStr } from './src/repr.ts';
 export type { PyDict, PyValue } from './src/repr.ts';

@@ -1,11 +1,12 @@
+import { pyFloatJson } from './float.ts';
 import { type PyDict, PyFloat, type PyValue } from './repr.ts';
 
 /**
  * JSON as Gnocchi prints it (Python's `json.dumps`: `", "` and `": "` separators, non-ASCII kept):
  * clients and the conformance suite match response text such as `"name": "medium"` literally.
- * Built by appending to one string list. Numbers print as JS writes them (`jsonNumber`: `60`,
- * where Python's float prints `60.0`); a body that must match Python's floats byte for byte writes
- * them with `pyFloatJson` / `writePyFloatJson` (the measures body does).
+ * Built by appending to one string list. Numbers print as JS writes them (`jsonNumber`: `60`, as
+ * Python prints an int); a `PyFloat` prints as Python's float (`60.0`), and a `JsonText` as its text:
+ * the part of a body a columnar writer (`writePyFloatJson`) made, such as rows of measures.
  */
 export function pythonJson(value: unknown): string {
   const out: string[] = [];
@@ -18,6 +19,10 @@ function appendPythonJson(value: unknown, out: string[]): void {
     out.push('null');
   } else if (typeof value === 'number') {
     out.push(jsonNumber(value));
+  } else if (value instanceof JsonText) {
+    out.push(value.text);
+  } else if (value instanceof PyFloat) {
+    out.push(pyFloatJson(value.value));
   } else if (Array.isArray(value)) {
     out.push('[');
     for (let index = 0; index < value.length; index++) {
@@ -40,6 +45,14 @@ function appendPythonJson(value: unknown, out: string[]): void {
   } else {
     out.push(JSON.stringify(value));
   }
+}
+
+/**
+ * Text already in `json.dumps`' form, written into a body as is. Rows of thousands of floats are
+ * written straight into bytes by one writer rather than as an array and a wrapper per number.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
 }
 
 /** A number in `json.dumps`' text: JS's digits, and Python's `NaN` / `Infinity` / `-Infinity` tokens. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PyFloat, jsonNumber, parsePythonJson, pythonJson, toPlain } from '../index.ts';
+import { JsonText, PyFloat, jsonNumber, parsePythonJson, pythonJson, toPlain } from '../index.ts';
 
 describe('pythonJson', () => {
   it("writes json.dumps' separators, keeps non-ASCII, skips undefined members and inherited keys", () => {
@@ -13,6 +13,17 @@ describe('pythonJson', () => {
       '[NaN, Infinity, -Infinity, "x"]',
     );
     expect(jsonNumber(60)).toBe('60');
+  });
+
+  it("writes a PyFloat as Python's float and a JsonText as its text", () => {
+    const value = {
+      points: 60,
+      granularity: new PyFloat(60),
+      tiny: new PyFloat(1e-5),
+      rows: new JsonText('[[1.0]]'),
+    };
+    expect(pythonJson(value)).toBe('{"points": 60, "granularity": 60.0, "tiny": 1e-05, "rows": [[1.0]]}');
+    expect(pythonJson([new PyFloat(Number.NaN)])).toBe('[NaN]');
   });
 });
 

@@ -14,11 +14,11 @@ import {
 } from '@granary/aggregates';
 import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { fnmatch, parseUuid } from '@granary/index';
-import { pyRepr } from '@granary/python-format';
+import { JsonText, PyFloat, pyRepr } from '@granary/python-format';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, undecodableBody } from '../errors.ts';
-import { isoSecondsFromMicros } from '../format.ts';
+import { type MeasureSeriesRows, measureRowsJson } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points, Resource, ResourceType } from '../ports.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
@@ -145,13 +145,18 @@ export async function evaluateMetrics(
 }
 
 function pointsWithin(points: Points, windows: readonly TimeWindow[]): Points {
-  const keep = [...points.timestamps.keys()].filter((i) => {
-    const t = points.timestamps[i]!;
-    return windows.some((w) => t >= w.start && (w.end === null || t < w.end));
-  });
+  return pointsWhere(points, (t) => windows.some((w) => t >= w.start && (w.end === null || t < w.end)));
+}
+
+/** The points for which `keep(timestamp, value)` holds. */
+export function pointsWhere(points: Points, keep: (timestamp: number, value: number) => boolean): Points {
+  const kept: number[] = [];
+  for (let i = 0; i < points.timestamps.length; i++) {
+    if (keep(points.timestamps[i]!, points.values[i]!)) kept.push(i);
+  }
   return {
-    timestamps: Float64Array.from(keep, (i) => points.timestamps[i]!),
-    values: Float64Array.from(keep, (i) => points.values[i]!),
+    timestamps: Float64Array.from(kept, (i) => points.timestamps[i]!),
+    values: Float64Array.from(kept, (i) => points.values[i]!),
   };
 }
 
@@ -349,22 +354,30 @@ function metricsNotFound(patterns: readonly MetricReference[]) {
   return describedRestError('REST_NOT_FOUND', `Metric ${pyRepr(names)} does not exist`);
 }
 
-export const rowsOfSeries = (series: OutputSeries) =>
-  [...series.timestamps].map((t, i) => [
-    isoSecondsFromMicros(t),
-    series.granularitySeconds,
-    series.values[i]!,
-  ]);
+/** A series' rows at its granularity. */
+export const rowsOf = (series: OutputSeries): MeasureSeriesRows => ({
+  points: series,
+  granularity: series.granularitySeconds,
+});
+
+/**
+ * Rows `[time, granularity, value]` of each series in turn, granularity and values as Python's
+ * floats (`60.0`) as Gnocchi prints them, written by the measures body's byte writer.
+ */
+export const rowsJson = (series: readonly MeasureSeriesRows[]) =>
+  new JsonText(measureRowsJson(series).toString('latin1'));
 
 /**
  * `{"aggregated": rows}` once combined, else the rows of each series under the keys `keysOf` gives
  * its metric (its id; or its resource's id and its name), then its method.
  */
 function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => readonly string[]) {
-  if (result.aggregated) return { aggregated: result.series.flatMap(rowsOfSeries) };
+  if (result.aggregated) return { aggregated: rowsJson(result.series.map(rowsOf)) };
   // Keys are metric ids, user-chosen metric names and methods: never keys of a plain object
   // (a metric named `__proto__` would otherwise write to Object.prototype).
   const tree: Record<string, unknown> = Object.create(null);
+  // Each method's series, all granularities, written as rows once the tree is built.
+  const leaves: { methods: Record<string, unknown>; aggregation: string; series: MeasureSeriesRows[] }[] = [];
   // A reference named twice is one series in Gnocchi's answer (a dict keyed by metric and method).
   const seen = new Set<string>();
   for (const series of result.series) {
@@ -378,9 +391,14 @@ function formatMeasures(result: EvaluationResult, keysOf: (metricId: string) => 
       if (!Object.hasOwn(methods, name)) methods[name] = Object.create(null);
       methods = methods[name] as Record<string, unknown>;
     }
-    const rows = Object.hasOwn(methods, aggregation) ? (methods[aggregation] as unknown[][]) : [];
-    methods[aggregation] = [...rows, ...rowsOfSeries(series)];
+    if (!Object.hasOwn(methods, aggregation)) {
+      const leaf = { methods, aggregation, series: [] };
+      leaves.push(leaf);
+      methods[aggregation] = leaf;
+    }
+    (methods[aggregation] as (typeof leaves)[number]).series.push(rowsOf(series));
   }
+  for (const { methods, aggregation, series } of leaves) methods[aggregation] = rowsJson(series);
   return tree;
 }
 
@@ -529,7 +547,7 @@ function granularitiesFor(
     if (missing.length > 0) {
       throw cannot(
         'Granularities are missing',
-        missing.map((ref) => [ref.metric, ref.aggregation, asked]),
+        missing.map((ref) => [ref.metric, ref.aggregation, new PyFloat(asked)]),
       );
     }
     return [asked];

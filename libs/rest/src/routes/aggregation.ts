@@ -7,7 +7,6 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, restError, undecodableBody } from '../errors.ts';
-import { isoSecondsFromMicros } from '../format.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric, Points, Resource } from '../ports.ts';
 import { argumentError, invalidInputError } from '../validation.ts';
@@ -17,7 +16,8 @@ import {
   checkReferenceCount,
   evaluateMetrics,
   groupsOf,
-  rowsOfSeries,
+  rowsJson,
+  rowsOf,
 } from './aggregates.ts';
 import { measureReader } from './measures.ts';
 import { authorizeMetric } from './metrics.ts';
@@ -212,7 +212,7 @@ async function crossMetricMeasures(ctx: RouteContext, request: FastifyRequest, m
     byId,
     args,
   );
-  return result.series.flatMap(rowsOfSeries);
+  return rowsJson(result.series.map(rowsOf));
 }
 
 const TRUE_TEXTS = ['1', 't', 'true', 'on', 'y', 'yes'];
@@ -263,8 +263,11 @@ async function calendarResampled(
     // Gnocchi drops non-finite points from the output for the named fill modes but `null` only.
     { fill: typeof args.fill === 'string' && args.fill !== 'null' ? 'dropna' : 'null', neededOverlap: 0 },
   );
-  return reduced.series.flatMap(({ timestamps, values }) =>
-    [...timestamps].map((t, i) => [isoSecondsFromMicros(t), how.unit, values[i]!]),
+  return rowsJson(
+    reduced.series.map(({ timestamps, values }) => ({
+      points: { timestamps, values },
+      granularity: how.unit,
+    })),
   );
 }
 
@@ -326,12 +329,13 @@ async function singleMetricMeasures(
     ...(args.stop !== undefined ? { stop: args.stop } : {}),
     refresh: args.refresh,
   });
-  return [...series]
-    .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
-    .flatMap(({ granularitySeconds, points }) => {
-      if (resampleTo === undefined) return rowsOfSeries({ granularitySeconds, ...points });
-      const unit = typeof resampleTo === 'number' ? resampleTo * 1e6 : resampleTo;
-      const sampled = resample(points, unit, aggregation);
-      return [...sampled.timestamps].map((t, i) => [isoSecondsFromMicros(t), resampleTo, sampled.values[i]!]);
-    });
+  return rowsJson(
+    [...series]
+      .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
+      .map(({ granularitySeconds, points }) => {
+        if (resampleTo === undefined) return { points, granularity: granularitySeconds };
+        const unit = typeof resampleTo === 'number' ? resampleTo * 1e6 : resampleTo;
+        return { points: resample(points, unit, aggregation), granularity: resampleTo };
+      }),
+  );
 }

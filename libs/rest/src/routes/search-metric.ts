@@ -1,14 +1,14 @@
 import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { parseUuid } from '@granary/index';
+import { PyFloat } from '@granary/python-format';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, restError } from '../errors.ts';
-import { isoSecondsFromMicros } from '../format.ts';
 import { compileMeasureQuery } from '../measure-query.ts';
 import { type Query, queryValue, queryValues } from '../pagination.ts';
 import type { Metric } from '../ports.ts';
 import { argumentError } from '../validation.ts';
-import { checkReferenceCount } from './aggregates.ts';
+import { checkReferenceCount, pointsWhere, rowsJson } from './aggregates.ts';
 import { measureReader } from './measures.ts';
 import { authorizeMetric } from './metrics.ts';
 
@@ -51,18 +51,19 @@ export function registerSearchMetricRoutes(app: FastifyInstance, ctx: RouteConte
     const reader = measureReader(ctx);
     let cost = 0;
     // Metric ids are keys here: the object has no prototype, and ids are canonical UUIDs anyway.
-    const found: Record<string, unknown[]> = Object.create(null);
+    const found: Record<string, unknown> = Object.create(null);
     for (const { metric, granularities } of plans) {
       const series = await reader.read({ metric, aggregation, granularities, ...range, refresh: false });
       cost += series.reduce((sum, { points }) => sum + points.values.length, 0) * measureQuery.nodes;
       if (cost > MAX_SEARCH_COST) throw searchTooCostly();
-      found[metric.id] = [...series]
-        .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
-        .flatMap(({ granularitySeconds, points }) =>
-          [...points.values.keys()]
-            .filter((i) => measureQuery.matches(points.values[i]!))
-            .map((i) => [isoSecondsFromMicros(points.timestamps[i]!), granularitySeconds, points.values[i]!]),
-        );
+      found[metric.id] = rowsJson(
+        [...series]
+          .sort((a, b) => b.granularitySeconds - a.granularitySeconds)
+          .map(({ granularitySeconds, points }) => ({
+            points: pointsWhere(points, (_, value) => measureQuery.matches(value)),
+            granularity: granularitySeconds,
+          })),
+      );
     }
     return found;
   });
@@ -102,7 +103,7 @@ function askedGranularities(query: Query): number[] | undefined {
 function noSuchAggregation(method: string, granularity: number) {
   const description = {
     cause: 'Aggregation does not exist',
-    detail: { granularity, aggregation_method: method },
+    detail: { granularity: new PyFloat(granularity), aggregation_method: method },
   };
   return restError(
     'REST_INVALID_INPUT',
