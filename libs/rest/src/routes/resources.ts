@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseTimestamp } from '@granary/carbonara';
+import { PyFloat } from '@granary/python-format';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../app.ts';
@@ -107,7 +108,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
         .code(201)
         .header('location', `${ctx.baseUrl(request)}/v1/resource/${pythonQuote(type)}/${resource.id}`);
       setEtag(reply, resource);
-      return formatResource(resource, await typeOf(ctx, type));
+      return formatResource(resource, await typeOf(ctx, type), { numbersAsSent: true });
     },
   );
 
@@ -374,7 +375,11 @@ function preconditionFails(request: FastifyRequest, reply: FastifyReply, resourc
   return false;
 }
 
-export function formatResource(resource: Resource, type: ResourceType | undefined): Record<string, unknown> {
+export function formatResource(
+  resource: Resource,
+  type: ResourceType | undefined,
+  { numbersAsSent = false } = {},
+): Record<string, unknown> {
   const creator = resource.creator;
   const at = creator?.indexOf(':') ?? -1;
   const out: Record<string, unknown> = {
@@ -395,7 +400,11 @@ export function formatResource(resource: Resource, type: ResourceType | undefine
   if (type && resource.type === type.name) {
     for (const [name, definition] of Object.entries(type.attributes)) {
       const value = resource.attributes[name] ?? null;
-      out[name] = definition.type === 'datetime' && typeof value === 'number' ? isoFromMicros(value) : value;
+      if (typeof value !== 'number') out[name] = value;
+      else if (definition.type === 'datetime') out[name] = isoFromMicros(value);
+      // Gnocchi reads a number attribute back from a float column (`5.0`); only its create reply
+      // echoes the body's number as sent.
+      else out[name] = definition.type === 'number' && !numbersAsSent ? new PyFloat(value) : value;
     }
   }
   return out;
