@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { IngestConfigSchema, type RunningIngest, startIngest } from '@granary/app-ingest';
 import { createLogger } from '@granary/observability';
 import { type PyDict, PyFloat } from '@granary/python-format';
 import { computeSignature } from '@granary/telemetry';
@@ -12,7 +13,6 @@ import {
 import { encode } from '@msgpack/msgpack';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestConfigSchema, type RunningIngest, startIngest } from '../../apps/ingest/index.ts';
 import { infra } from '../infra/endpoints.ts';
 import { type E2eStack, startE2eStack, waitFor } from './stack.ts';
 

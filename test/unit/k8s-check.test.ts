@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiConfigSchema } from '@granary/app-api';
+import { IngestConfigSchema } from '@granary/app-ingest';
+import { PollerConfigSchema } from '@granary/app-poller';
+import { ProcessorConfigSchema } from '@granary/app-processor';
 import { loadConfig } from '@granary/config';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ApiConfigSchema } from '../../apps/api/src/config.ts';
-import { IngestConfigSchema } from '../../apps/ingest/src/config.ts';
-import { PollerConfigSchema } from '../../apps/poller/src/config.ts';
-import { ProcessorConfigSchema } from '../../apps/processor/src/config.ts';
 
 /**
  * `make k8s-check` and `make docker-lint` are only worth having if they fail on a broken input, so
