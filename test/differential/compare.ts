@@ -40,3 +40,37 @@ export function firstDifference(expected: unknown, actual: unknown, path = '$'):
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+// A JSON string (skipped: its digits are not numbers) or a number token, Python's included.
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * Compares two JSON texts whose values already agree (firstDifference): the same bytes but for
+ * numbers of different values within the tolerance. An equal number in other digits (`60` for
+ * Gnocchi's `60.0`, `1e-5` for `1e-05`), another separator or key order is a difference.
+ */
+export function firstTextDifference(expected: string, actual: string): string | undefined {
+  const a = numbersOf(expected);
+  const b = numbersOf(actual);
+  if (a.shape !== b.shape) {
+    let at = 0;
+    while (a.shape[at] === b.shape[at]) at++;
+    const around = (shape: string) => JSON.stringify(shape.slice(Math.max(0, at - 40), at + 40));
+    return `text at ${at} (# a number): ${around(a.shape)} ≠ ${around(b.shape)}`;
+  }
+  for (const [i, text] of a.numbers.entries()) {
+    const other = b.numbers[i] as string;
+    if (text !== other && Number(text) === Number(other)) return `number ${i}: ${text} written ${other}`;
+  }
+  return undefined;
+}
+
+function numbersOf(text: string): { shape: string; numbers: string[] } {
+  const numbers: string[] = [];
+  const shape = text.replace(STRING_OR_NUMBER, (token) => {
+    if (token.startsWith('"')) return token;
+    numbers.push(token);
+    return '#';
+  });
+  return { shape, numbers };
+}
