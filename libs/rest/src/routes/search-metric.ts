@@ -1,6 +1,6 @@
 import { parseTimespan, parseTimestamp } from '@granary/carbonara';
 import { parseUuid } from '@granary/index';
-import { PyFloat } from '@granary/python-format';
+import { PyFloat, pyFloatRepr } from '@granary/python-format';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { describedRestError, restError } from '../errors.ts';
@@ -44,7 +44,7 @@ export function registerSearchMetricRoutes(app: FastifyInstance, ctx: RouteConte
       const granularities = asked ?? [...available].sort((a, b) => b - a);
       const missing = granularities.find((g) => !available.includes(g));
       if (missing !== undefined || !metric.archivePolicy.aggregationMethods.includes(aggregation)) {
-        throw noSuchAggregation(aggregation, missing ?? granularities[0] ?? 0);
+        throw noSuchAggregation(aggregation, missing ?? granularities[0] ?? 0, metric);
       }
       return { metric, granularities };
     });
@@ -100,14 +100,14 @@ function askedGranularities(query: Query): number[] | undefined {
 }
 
 /** Gnocchi's AggregationDoesNotExist as its JSON (here a 400, as Gnocchi answers on this route). */
-function noSuchAggregation(method: string, granularity: number) {
+function noSuchAggregation(method: string, granularity: number, metric: Metric) {
   const description = {
     cause: 'Aggregation does not exist',
     detail: { granularity: new PyFloat(granularity), aggregation_method: method },
   };
   return restError(
     'REST_INVALID_INPUT',
-    `Aggregation method '${method}' at granularity '${granularity}' does not exist`,
+    `Aggregation method '${method}' at granularity '${pyFloatRepr(granularity)}' for metric ${metric.id} does not exist`,
     {
       details: { description },
     },
