@@ -28,8 +28,8 @@ const grownCapacity = (needed: number) => Math.max(MIN_CAPACITY, Math.ceil(neede
  * `layout` only reaches the last column that has room: a metric between checkpoints holds no
  * aggregation, and 4 slots per empty column would be a third of what it holds.
  *
- * Views handed out (`view`) are valid until the next change. A set left behind by `repacked`
- * is never written again.
+ * Views handed out (`view`) are valid until the next change of the set; `repacked` is no change:
+ * it leaves this set, and its views, as they are.
  */
 export class ColumnSet {
   private store = EMPTY_STORE;

@@ -191,8 +191,7 @@ export class MetricSeries {
 
   /**
    * One aggregation's points in [from, to), `from` floored to the granularity (Gnocchi's
-   * `fetch`). The arrays are views of live state, valid until the next `apply` (copying every
-   * dirty range on the checkpoint path would cost more than the encoding). Throws
+   * `fetch`). The arrays are views of live state, valid until the next `apply`. Throws
    * CARBONARA_INVALID_ARGUMENT if the policy has no such aggregation.
    */
   points(method: string, granularity: number, from?: number, to?: number): Points {
