@@ -13,6 +13,7 @@ import type {
 import { KafkajsTopicAdmin } from './admin.ts';
 import { KafkajsBatchConsumer } from './consumer.ts';
 import { KafkajsRangeReader } from './range-reader.ts';
+import { stopIdleRequestQueuePolling } from './request-queue.ts';
 import { KafkajsSender } from './sender.ts';
 
 export interface KafkaClientOptions {
@@ -31,6 +32,7 @@ export function createKafkaClient(
   config: { brokers: string[]; clientId: string },
   options: KafkaClientOptions = {},
 ): KafkaClient {
+  stopIdleRequestQueuePolling();
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
