@@ -215,6 +215,27 @@ describe('consumer offsets and group membership against the real broker', () => 
     await producer.close();
   });
 
+  it('a consumer stopped while it is still starting does not join the group afterwards', async () => {
+    const kafka = testKafka();
+    const topic = uniqueName('stop-while-starting');
+    const groupId = uniqueName('stop-while-starting-group');
+    await createTopics(kafka, topicSpec(topic, 1));
+    const admin = kafka.createAdmin();
+    await admin.connect();
+    // A stop at each point of the start: before connecting, while subscribing, while joining.
+    for (const delayMs of [0, 5, 50, 200]) {
+      const consumer = kafka.createConsumer({ groupId, topics: [topic] });
+      const running = consumer.run(async () => {});
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await consumer.stop();
+      await running;
+    }
+    // Long enough for a consumer left running to have joined (a join takes about a second here).
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(await admin.describeGroup(groupId)).toMatchObject({ members: 0 });
+    await admin.disconnect();
+  });
+
   it('in manual mode commits only when told, and lets onAssigned seek where the application left off', async () => {
     const kafka = testKafka();
     const topic = uniqueName('manual');

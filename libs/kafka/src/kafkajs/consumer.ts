@@ -25,6 +25,7 @@ export class KafkajsBatchConsumer implements BatchConsumer {
   private rebalancing: Promise<void> = Promise.resolve();
   private batchInHand: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
   private failure: unknown;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
@@ -56,13 +57,25 @@ export class KafkajsBatchConsumer implements BatchConsumer {
     const finished = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
+    this.starting = this.start(handler);
+    await this.starting;
+    return finished;
+  }
+
+  /**
+   * Each step looks at `stopping` first: kafkajs' run() after its disconnect() would connect again
+   * and join the group, a member nobody stops (it restarts itself on every crash).
+   */
+  private async start(handler: BatchHandler): Promise<void> {
     await translated('connect consumer', () => this.consumer.connect());
+    if (this.stopping) return;
     await translated('subscribe', () =>
       this.consumer.subscribe({
         topics: [...this.options.topics],
         fromBeginning: this.options.fromBeginning ?? true,
       }),
     );
+    if (this.stopping) return;
     await translated('start consumer', () =>
       this.consumer.run({
         autoCommit: false,
@@ -71,7 +84,6 @@ export class KafkajsBatchConsumer implements BatchConsumer {
         eachBatch: (payload) => this.handleBatch(payload, handler),
       }),
     );
-    return finished;
   }
 
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
@@ -176,6 +188,9 @@ export class KafkajsBatchConsumer implements BatchConsumer {
 
   /** Let the batch in hand finish, revoke everything owned while commits are accepted, then leave. */
   private async shutdown(): Promise<void> {
+    // A start still in progress finishes its step first, so disconnect() comes after it; a start
+    // that failed has already rejected run() for its caller.
+    await this.starting?.catch(() => undefined);
     await this.batchInHand;
     await this.rebalancing;
     const owned = this.assignment();
