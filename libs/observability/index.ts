@@ -1,6 +1,6 @@
 export { startAdminServer } from './src/admin-server.ts';
 export type { AdminServer, AdminServerOptions, AdminTarget, Probe } from './src/admin-server.ts';
-export { noInstruments } from './src/instruments.ts';
+export { noInstruments, timedOutcome } from './src/instruments.ts';
 export type { Counter, CounterReading, Gauge, Histogram, Instruments } from './src/instruments.ts';
 export { createLogger } from './src/logger.ts';
 export type { Logger } from './src/logger.ts';

@@ -1,5 +1,4 @@
-import { failureOutcome } from '@granary/errors';
-import type { Counter, Histogram, Instruments } from '@granary/observability';
+import { type Counter, type Histogram, type Instruments, timedOutcome } from '@granary/observability';
 import type pg from 'pg';
 
 type OperationLabel = 'operation' | 'outcome';
@@ -64,25 +63,16 @@ export class IndexInstruments {
   }
 
   private timed(operation: string, method: (...args: unknown[]) => unknown) {
-    const record = (outcome: string, startedAt: number) => {
+    const record = (outcome: string, seconds: number) => {
       const labels = { operation, outcome };
       this.calls.inc(labels);
-      this.durations.observe(labels, (performance.now() - startedAt) / 1000);
+      this.durations.observe(labels, seconds);
     };
     return (...args: unknown[]) => {
       const startedAt = performance.now();
       const result = method(...args);
       if (!(result instanceof Promise)) return result;
-      return result.then(
-        (value) => {
-          record('ok', startedAt);
-          return value;
-        },
-        (error: unknown) => {
-          record(failureOutcome(error), startedAt);
-          throw error;
-        },
-      );
+      return timedOutcome(() => result, record, undefined, startedAt);
     };
   }
 }

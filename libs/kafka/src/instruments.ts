@@ -1,5 +1,4 @@
-import { failureOutcome } from '@granary/errors';
-import type { Counter, Histogram, Instruments } from '@granary/observability';
+import { type Counter, type Histogram, type Instruments, timedOutcome } from '@granary/observability';
 import type { BatchConsumer, BatchHandler, RecordSender } from './ports.ts';
 import type { OutgoingRecord } from './records.ts';
 
@@ -70,18 +69,13 @@ export class KafkaInstruments {
       connect: () => sender.connect(),
       disconnect: () => sender.disconnect(),
       send: async (records) => {
-        const startedAt = performance.now();
-        const done = (outcome: string) => {
-          this.produceRequests.inc({ outcome });
-          this.produceDurations.observe({ outcome }, secondsSince(startedAt));
-        };
-        try {
-          await sender.send(records);
-        } catch (error) {
-          done(failureOutcome(error));
-          throw error;
-        }
-        done('ok');
+        await timedOutcome(
+          () => sender.send(records),
+          (outcome, seconds) => {
+            this.produceRequests.inc({ outcome });
+            this.produceDurations.observe({ outcome }, seconds);
+          },
+        );
         // Summed per topic first: a request carries up to thousands of records.
         const byTopic = new Map<string, { records: number; bytes: number }>();
         for (const record of records) {
@@ -103,20 +97,15 @@ export class KafkaInstruments {
     const measured =
       (handler: BatchHandler): BatchHandler =>
       async (batch) => {
-        const startedAt = performance.now();
-        const done = (outcome: string) => {
-          this.batches.inc({ topic: batch.topic, outcome });
-          this.batchDurations.observe({ topic: batch.topic, outcome }, secondsSince(startedAt));
-        };
-        try {
-          const result = await handler(batch);
-          done('ok');
-          this.consumedRecords.inc({ topic: batch.topic }, batch.records.length);
-          return result;
-        } catch (error) {
-          done(failureOutcome(error));
-          throw error;
-        }
+        const result = await timedOutcome(
+          () => handler(batch),
+          (outcome, seconds) => {
+            this.batches.inc({ topic: batch.topic, outcome });
+            this.batchDurations.observe({ topic: batch.topic, outcome }, seconds);
+          },
+        );
+        this.consumedRecords.inc({ topic: batch.topic }, batch.records.length);
+        return result;
       };
     return {
       run: (handler) => consumer.run(measured(handler)),
@@ -127,5 +116,3 @@ export class KafkaInstruments {
     };
   }
 }
-
-const secondsSince = (startedAt: number) => (performance.now() - startedAt) / 1000;

@@ -4,6 +4,8 @@
  * `prometheusInstruments(registry)`; a lib given none uses `noInstruments`.
  */
 
+import { failureOutcome } from '@granary/errors';
+
 /** Values of the declared labels; a label left out is exported empty. */
 export type LabelValues<Label extends string> = Partial<Record<Label, string | number>>;
 
@@ -64,3 +66,27 @@ export const noInstruments: Instruments = {
   gauge: () => ({ set: ignore }),
   histogram: () => ({ observe: ignore }),
 };
+
+/**
+ * Runs `work` and reports how it settled: `settled(outcome, seconds)` with `ok` (or what
+ * `outcomeOf` says of the result) or the failure's outcome label (its error code, `unexpected`
+ * without one). Answers and errors pass through unchanged. `startedAt` (performance.now()) is for
+ * a caller that had to start the work before knowing it was asynchronous.
+ */
+export async function timedOutcome<Result>(
+  work: () => Promise<Result>,
+  settled: (outcome: string, seconds: number) => void,
+  outcomeOf: (result: Result) => string = () => 'ok',
+  startedAt = performance.now(),
+): Promise<Result> {
+  const seconds = () => (performance.now() - startedAt) / 1000;
+  let result: Result;
+  try {
+    result = await work();
+  } catch (error) {
+    settled(failureOutcome(error), seconds());
+    throw error;
+  }
+  settled(outcomeOf(result), seconds());
+  return result;
+}

@@ -1,5 +1,6 @@
+import { defineErrors } from '@granary/errors';
 import { describe, expect, it } from 'vitest';
-import { createRegistry, noInstruments, prometheusInstruments } from '../index.ts';
+import { createRegistry, noInstruments, prometheusInstruments, timedOutcome } from '../index.ts';
 
 describe('prometheusInstruments', () => {
   it('exports counters, gauges and histograms with their names, help, labels and buckets', async () => {
@@ -89,5 +90,47 @@ describe('noInstruments', () => {
     noInstruments.gauge({ name: 'granary_test_gauge', help: 'Nothing' }).set(1);
     noInstruments.histogram({ name: 'granary_test_seconds', help: 'Nothing', buckets: [1] }).observe(2);
     expect(await counter.readings()).toEqual([]);
+  });
+});
+
+describe('timedOutcome', () => {
+  const settledOf = () => {
+    const settled: Array<{ outcome: string; seconds: number }> = [];
+    return { settled, record: (outcome: string, seconds: number) => void settled.push({ outcome, seconds }) };
+  };
+
+  it('reports ok with the time the work took, and returns its answer', async () => {
+    const { settled, record } = settledOf();
+    const answer = await timedOutcome(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'answer';
+    }, record);
+    expect(answer).toBe('answer');
+    expect(settled).toHaveLength(1);
+    expect(settled[0]!.outcome).toBe('ok');
+    expect(settled[0]!.seconds).toBeGreaterThanOrEqual(0.015);
+  });
+
+  it("reports a failure by its error code ('unexpected' without one) and rethrows it unchanged", async () => {
+    const errors = defineErrors({ OBSERVED_FAILURE: { message: 'failed', status: 500, retriable: false } });
+    const coded = errors('OBSERVED_FAILURE');
+    const plain = new Error('no code');
+    const { settled, record } = settledOf();
+    await expect(timedOutcome(() => Promise.reject(coded), record)).rejects.toBe(coded);
+    await expect(timedOutcome(() => Promise.reject(plain), record)).rejects.toBe(plain);
+    expect(settled.map((entry) => entry.outcome)).toEqual(['OBSERVED_FAILURE', 'unexpected']);
+  });
+
+  it('names the outcome of an answer when asked, and counts from a given start', async () => {
+    const { settled, record } = settledOf();
+    const startedAt = performance.now() - 1000;
+    await timedOutcome(
+      async () => false,
+      record,
+      (won) => (won ? 'ok' : 'conflict'),
+      startedAt,
+    );
+    expect(settled[0]!.outcome).toBe('conflict');
+    expect(settled[0]!.seconds).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,11 +1,11 @@
 import type { BoundedLru } from '@granary/bounded-cache';
-import { failureOutcome } from '@granary/errors';
 import {
   type Counter,
   type Gauge,
   type Histogram,
   type Instruments,
   noInstruments,
+  timedOutcome,
 } from '@granary/observability';
 
 /** The reader's two caches: decoded live segments, decoded compacted splits. */
@@ -80,22 +80,13 @@ export class ReaderInstruments {
   }
 }
 
-async function timed<Result>(
+function timed<Result>(
   durations: Histogram<'outcome'>,
   run: () => Promise<Result>,
   counted: (outcome: string) => void = () => {},
 ): Promise<Result> {
-  const startedAt = performance.now();
-  const done = (outcome: string) => {
+  return timedOutcome(run, (outcome, seconds) => {
     counted(outcome);
-    durations.observe({ outcome }, (performance.now() - startedAt) / 1000);
-  };
-  try {
-    const result = await run();
-    done('ok');
-    return result;
-  } catch (error) {
-    done(failureOutcome(error));
-    throw error;
-  }
+    durations.observe({ outcome }, seconds);
+  });
 }

@@ -1,6 +1,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { failureOutcome } from '@granary/errors';
-import { type Counter, type Histogram, type Instruments, noInstruments } from '@granary/observability';
+import {
+  type Counter,
+  type Histogram,
+  type Instruments,
+  noInstruments,
+  timedOutcome,
+} from '@granary/observability';
 import type { StorageErrorCode } from './errors.ts';
 import type { ConditionalPutResult, ObjectStore } from './object-store.ts';
 import { type S3Retry, S3_RETRY_CHANNEL } from './s3-requests.ts';
@@ -78,26 +83,20 @@ export class StorageInstruments {
 export function measuredObjectStore(store: ObjectStore, instruments: StorageInstruments): ObjectStore {
   const driver = store.driver;
   const releaseRetries = driver === 's3' ? instruments.watchS3Retries() : undefined;
-  const record = (operation: Operation, outcome: string, startedAt: number) => {
-    const labels = { driver, operation, outcome };
-    instruments.operations.inc(labels);
-    instruments.durations.observe(labels, (performance.now() - startedAt) / 1000);
-  };
-  async function measure<Result>(
+  const measure = <Result>(
     operation: Operation,
     run: () => Promise<Result>,
-    outcomeOfResult: (result: Result) => string = () => 'ok',
-  ): Promise<Result> {
-    const startedAt = performance.now();
-    try {
-      const result = await run();
-      record(operation, outcomeOfResult(result), startedAt);
-      return result;
-    } catch (error) {
-      record(operation, failureOutcome(error), startedAt);
-      throw error;
-    }
-  }
+    outcomeOfResult?: (result: Result) => string,
+  ): Promise<Result> =>
+    timedOutcome(
+      run,
+      (outcome, seconds) => {
+        const labels = { driver, operation, outcome };
+        instruments.operations.inc(labels);
+        instruments.durations.observe(labels, seconds);
+      },
+      outcomeOfResult,
+    );
   const read = (bytes: Uint8Array | undefined) => {
     if (bytes) instruments.bytesRead.inc({ driver }, bytes.length);
     return 'ok';
