@@ -1,38 +1,16 @@
 import { type TestServer, startTestServer } from '@granary/testing/http-server';
-import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { sampleExposition } from '@granary/testing/prometheus-exporter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusPollster, pollingErrors } from '../index.ts';
 
 describe('prometheus pollster against a real HTTP endpoint', () => {
-  const registry = new Registry();
   let server: TestServer;
   let brokenServer: TestServer;
 
   beforeAll(async () => {
-    // prom-client renders the exposition format exactly as instrumented services serve it.
-    const requests = new Counter({
-      name: 'http_requests_total',
-      help: 'Requests',
-      labelNames: ['code', 'path'],
-      registers: [registry],
-    });
-    requests.inc({ code: '200', path: '/a "quoted"\\path' }, 7);
-    requests.inc({ code: '500', path: '/b' }, 2);
-    new Gauge({ name: 'queue_depth_bytes', help: 'Queue depth', registers: [registry] }).set(1234.5);
-    new Gauge({ name: 'not_a_number', help: 'NaN gauge', registers: [registry] }).set(Number.NaN);
-    const latency = new Histogram({
-      name: 'latency_seconds',
-      help: 'Latency',
-      buckets: [0.1, 1],
-      registers: [registry],
-    });
-    latency.observe(0.05);
-    latency.observe(0.5);
-    const sizes = new Summary({ name: 'size', help: 'Sizes', percentiles: [0.5], registers: [registry] });
-    sizes.observe(10);
-    const text = await registry.metrics();
+    const { text, contentType } = await sampleExposition();
     server = await startTestServer((_req, res) => {
-      res.writeHead(200, { 'content-type': registry.contentType });
+      res.writeHead(200, { 'content-type': contentType });
       res.end(text);
     });
     brokenServer = await startTestServer((_req, res) => {
