@@ -2,7 +2,7 @@
 export { buildApi } from './src/app.ts';
 export type { Access, ApiDeps, RouteContext } from './src/app.ts';
 export type { AuthConfig, AuthMode, Principal } from './src/auth.ts';
-export { hashPassword } from './src/auth/basic.ts';
+export { BasicAuthenticator, hashPassword } from './src/auth/basic.ts';
 export { RestSection } from './src/config.ts';
 export { WrittenRows, measureRowsJson } from './src/format.ts';
 export type { MeasureSeriesRows } from './src/format.ts';

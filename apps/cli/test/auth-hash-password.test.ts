@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { BasicAuthenticator } from '@granary/rest';
 import { describe, expect, it } from 'vitest';
-import { BasicAuthenticator } from '../../../libs/rest/src/auth/basic.ts';
 
 const granary = resolve(import.meta.dirname, '../bin/granary');
 

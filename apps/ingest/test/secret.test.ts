@@ -1,9 +1,9 @@
 import { join } from 'node:path';
+import { PollerConfigSchema, startPoller } from '@granary/app-poller';
 import { loadConfig } from '@granary/config';
 import { createLogger } from '@granary/observability';
 import { PLACEHOLDER_TELEMETRY_SECRET, checkTelemetrySecret } from '@granary/telemetry';
 import { describe, expect, it } from 'vitest';
-import { PollerConfigSchema, startPoller } from '../../poller/index.ts';
 import { IngestConfigSchema, startIngest } from '../index.ts';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
