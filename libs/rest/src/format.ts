@@ -33,28 +33,7 @@ export function isoFromMicros(micros: number): string {
   return `${isoSeconds(seconds)}${fraction ? `.${String(fraction).padStart(6, '0')}` : ''}+00:00`;
 }
 
-/**
- * Gnocchi's measure timestamps: truncated to the second (`datetime_as_string(unit='s')`). A read
- * formats up to hundreds of thousands of consecutive points, so the date part is formatted once
- * per day and the time of day from a table, not by a `Date` per point.
- */
-export function isoSecondsFromMicros(micros: number): string {
-  const seconds = Math.floor(micros / 1e6);
-  const day = Math.floor(seconds / SECONDS_PER_DAY);
-  if (day !== lastDay) {
-    lastDay = day;
-    lastDayPrefix = isoSeconds(day * SECONDS_PER_DAY).slice(0, 11);
-  }
-  const ofDay = seconds - day * SECONDS_PER_DAY;
-  const hours = Math.floor(ofDay / 3600);
-  const minutes = Math.floor((ofDay % 3600) / 60);
-  return `${lastDayPrefix}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[ofDay % 60]}+00:00`;
-}
-
 const SECONDS_PER_DAY = 86_400;
-const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => String(n).padStart(2, '0'));
-let lastDay = Number.NaN;
-let lastDayPrefix = '';
 
 const isoSeconds = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString().slice(0, 19);
 
@@ -258,7 +237,10 @@ const asciiBytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 let prefixDay = Number.NaN;
 let prefixBytes: Uint8Array = new Uint8Array(0);
 
-/** `YYYY-MM-DDTHH:MM:SS` of epoch µs truncated to the second (`isoSecondsFromMicros`) at `at`; returns the end. */
+/**
+ * `YYYY-MM-DDTHH:MM:SS` of epoch µs truncated to the second (Gnocchi's measure timestamps,
+ * `datetime_as_string(unit='s')`) at `at`; returns the end.
+ */
 function writeIsoSeconds(out: Uint8Array, start: number, micros: number): number {
   let at = start;
   const seconds = Math.floor(micros / 1e6);
