@@ -205,10 +205,15 @@ export class ColumnSet {
       const capacity = capacities[column] as number;
       const live = column < oldColumns ? this.length(column) : 0;
       if (live > 0) {
+        // Element by element: columns hold a few points, and two views per column to `set` from
+        // cost more than the copying (reallocations are most of an apply's allocations).
         const head = old[at + HEAD] as number;
-        const oldCapacity = old[at + CAPACITY] as number;
-        store.set(this.store.subarray(head, head + live), start);
-        store.set(this.store.subarray(head + oldCapacity, head + oldCapacity + live), start + capacity);
+        const oldValues = head + (old[at + CAPACITY] as number);
+        const from = this.store;
+        for (let index = 0; index < live; index++) {
+          store[start + index] = from[head + index] as number;
+          store[start + capacity + index] = from[oldValues + index] as number;
+        }
       }
       layout[at + START] = start;
       layout[at + CAPACITY] = capacity;
