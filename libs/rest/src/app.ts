@@ -323,7 +323,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const status =
     err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const title = STATUS_CODES[status] ?? 'Error';
-  const body = JSON.stringify({ code: status, description: title, title });
+  const body = JSON.stringify({ code: status, title, description: title });
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${title}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,

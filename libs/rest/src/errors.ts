@@ -40,11 +40,11 @@ export interface InvalidInputDescription {
   detail: unknown;
 }
 
-/** Gnocchi's error body: `{code, description, title}` (webob's HTTP error + Gnocchi's JSON renderer). */
+/** Gnocchi's error body, keys in its order: `{code, title, description}` (pecan's JSON error of a webob HTTP error). */
 export interface GnocchiErrorBody {
   code: number;
-  description: string | InvalidInputDescription;
   title: string;
+  description: string | InvalidInputDescription;
 }
 
 /** A coded REST error with an explicit Gnocchi description (text or voluptuous object). */
@@ -82,5 +82,5 @@ export function toGnocchiError(err: unknown): GnocchiErrorBody {
 }
 
 function body(status: number, description: GnocchiErrorBody['description']): GnocchiErrorBody {
-  return { code: status, description, title: STATUS_CODES[status] ?? 'Error' };
+  return { code: status, title: STATUS_CODES[status] ?? 'Error', description };
 }
