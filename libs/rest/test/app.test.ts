@@ -241,6 +241,21 @@ describe('HTTP semantics as Gnocchi', () => {
     expect(wildcard.statusCode).toBe(200);
   });
 
+  it("writes an archive policy with Gnocchi's keys in Gnocchi's order", async () => {
+    app = await testApi();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/archive_policy',
+      headers: { authorization: ADMIN, ...json },
+      payload: policy,
+    });
+    expect(res.statusCode).toBe(201);
+    // ArchivePolicy.jsonify and ArchivePolicyItem.jsonify (gnocchi/archive_policy.py) build them so.
+    expect(res.body).toMatch(
+      /^\{"name": "medium", "back_window": 0, "definition": \[\{"timespan": "0:00:20", "granularity": "0:00:01", "points": 20\}\], "aggregation_methods": \[/,
+    );
+  });
+
   it('refuses a non-JSON body with 415 even when the body is empty', async () => {
     app = await testApi();
     for (const payload of [undefined, 'name=x']) {

@@ -195,10 +195,11 @@ export function formatPolicy(policy: ArchivePolicy) {
   return {
     name: policy.name,
     back_window: policy.backWindow,
+    // Gnocchi's key order (ArchivePolicyItem.jsonify): timespan, granularity, points.
     definition: policy.definition.map((item) => ({
+      timespan: item.timespan === null ? null : pythonTimedelta(item.timespan),
       granularity: pythonTimedelta(item.granularity),
       points: item.points,
-      timespan: item.timespan === null ? null : pythonTimedelta(item.timespan),
     })),
     aggregation_methods: policy.aggregationMethods,
   };
