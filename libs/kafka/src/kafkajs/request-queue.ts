@@ -36,7 +36,7 @@ function scheduleCheckOnlyWhilePending(this: KafkajsRequestQueue): void {
   );
 }
 
-/** Replaces kafkajs' busy check (above) in every RequestQueue of the process; idempotent. */
+/** Replaces kafkajs' busy check (above) in every RequestQueue of the process; idempotent (docs/adr/0026). */
 export function stopIdleRequestQueuePolling(): void {
   kafkajsRequestQueueClass().prototype.scheduleCheckPendingRequests = scheduleCheckOnlyWhilePending;
 }
