@@ -205,8 +205,9 @@ export function formatPolicy(policy: ArchivePolicy) {
   };
 }
 
+/** Gnocchi's key order (ArchivePolicyRule's columns, jsonified by dict(self)). */
 const formatRule = (rule: ArchivePolicyRule) => ({
   name: rule.name,
-  metric_pattern: rule.metricPattern,
   archive_policy_name: rule.archivePolicyName,
+  metric_pattern: rule.metricPattern,
 });

@@ -174,16 +174,17 @@ function mapResourceId(index: IndexPort, rawId: string, principal: Principal): s
 export function formatMetric(metric: Metric) {
   const [createdByUser, createdByProject] =
     metric.creator === null ? [null, null] : partition(metric.creator, ':');
+  // Gnocchi's key order (Metric.jsonify in indexer/sqlalchemy_base.py).
   return {
     id: metric.id,
-    archive_policy: formatPolicy(metric.archivePolicy),
-    archive_policy_name: metric.archivePolicy.name,
     creator: metric.creator,
-    created_by_user_id: createdByUser,
-    created_by_project_id: createdByProject,
     name: metric.name,
     unit: metric.unit,
     resource_id: metric.resourceId,
+    archive_policy: formatPolicy(metric.archivePolicy),
+    archive_policy_name: metric.archivePolicy.name,
+    created_by_user_id: createdByUser,
+    created_by_project_id: createdByProject,
   };
 }
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { restError } from '../errors.ts';
 import { pythonQuote } from '../http.ts';
-import type { ResourceType } from '../ports.ts';
+import type { AttributeDefinition, ResourceType } from '../ports.ts';
 
 const NameParams = Type.Object({ name: Type.String() });
 /** Attribute schemas are validated by the index, which owns their rules and Gnocchi's wording. */
@@ -69,8 +69,26 @@ export function registerResourceTypeRoutes(app: FastifyInstance, ctx: RouteConte
   );
 }
 
+/**
+ * Gnocchi's key order: `name, attributes, state` (ResourceType.jsonify), each attribute `type,
+ * required` then its options as its schema class lists them (gnocchi/resource_type.py).
+ */
 const formatResourceType = (type: ResourceType) => ({
   name: type.name,
+  attributes: Object.fromEntries(
+    Object.entries(type.attributes).map(([name, definition]) => [name, formatAttribute(definition)]),
+  ),
   state: type.state,
-  attributes: type.attributes,
 });
+
+function formatAttribute(definition: AttributeDefinition) {
+  const { type, required } = definition;
+  switch (definition.type) {
+    case 'string':
+      return { type, required, max_length: definition.max_length, min_length: definition.min_length };
+    case 'number':
+      return { type, required, min: definition.min, max: definition.max };
+    default:
+      return { type, required };
+  }
+}

@@ -190,7 +190,9 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: RouteContext):
       revisionMarker,
     );
     const definition = await typeOf(ctx, type);
-    return revisions.map((revision) => selectAttributes(formatResource(revision, definition), query));
+    return revisions.map((revision) =>
+      selectAttributes(formatResource(revision, definition, { revision: true }), query),
+    );
   });
 
   app.get('/v1/resource/:type/:id/metric', schema(ResourceParams), async (request) => {
@@ -259,7 +261,9 @@ export async function listResources(
     history ? revisionMarker(last) : last.id,
   );
   const definition = await typeOf(ctx, type);
-  return resources.map((resource) => selectAttributes(formatResource(resource, definition), query));
+  return resources.map((resource) =>
+    selectAttributes(formatResource(resource, definition, { revision: history }), query),
+  );
 }
 
 /** The resource of the `:type/:id` parameters if `rule` grants it to the caller (404 / 403 otherwise). */
@@ -375,27 +379,30 @@ function preconditionFails(request: FastifyRequest, reply: FastifyReply, resourc
   return false;
 }
 
+/**
+ * A resource in the key order of Gnocchi's `ResourceJsonifier.jsonify`: the columns as its model
+ * lists them, the type's attributes after `type`, then `revision_end` (a revision of the history
+ * table has it second), `metrics` and the creator's parts. `revision` is for history bodies.
+ */
 export function formatResource(
   resource: Resource,
   type: ResourceType | undefined,
-  { numbersAsSent = false } = {},
+  { numbersAsSent = false, revision = false } = {},
 ): Record<string, unknown> {
   const creator = resource.creator;
   const at = creator?.indexOf(':') ?? -1;
+  const revisionEnd = resource.revisionEnd === null ? null : isoFromMicros(resource.revisionEnd);
   const out: Record<string, unknown> = {
     id: resource.id,
-    type: resource.type,
+    ...(revision ? { revision_end: revisionEnd } : {}),
     creator,
-    created_by_user_id: creator === null ? null : at === -1 ? creator : creator.slice(0, at),
-    created_by_project_id: creator === null ? null : at === -1 ? '' : creator.slice(at + 1),
     started_at: isoFromMicros(resource.startedAt),
+    revision_start: isoFromMicros(resource.revisionStart),
     ended_at: resource.endedAt === null ? null : isoFromMicros(resource.endedAt),
     user_id: resource.userId,
     project_id: resource.projectId,
-    revision_start: isoFromMicros(resource.revisionStart),
-    revision_end: resource.revisionEnd === null ? null : isoFromMicros(resource.revisionEnd),
-    metrics: resource.metrics,
     original_resource_id: resource.originalResourceId,
+    type: resource.type,
   };
   if (type && resource.type === type.name) {
     for (const [name, definition] of Object.entries(type.attributes)) {
@@ -407,6 +414,10 @@ export function formatResource(
       else out[name] = definition.type === 'number' && !numbersAsSent ? new PyFloat(value) : value;
     }
   }
+  if (!revision) out.revision_end = revisionEnd;
+  out.metrics = resource.metrics;
+  out.created_by_user_id = creator === null ? null : at === -1 ? creator : creator.slice(0, at);
+  out.created_by_project_id = creator === null ? null : at === -1 ? '' : creator.slice(at + 1);
   return out;
 }
 
