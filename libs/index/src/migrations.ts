@@ -103,6 +103,17 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX metric_to_expunge_idx ON metric (id) WHERE status = 'delete';
     `,
   },
+  {
+    version: 2,
+    description: "resource type attributes keep the client's order",
+    // Gnocchi writes a type's attributes, and a resource's, in the order they were declared; jsonb
+    // would hand them back sorted by length. Only ever read and written whole, so json loses nothing.
+    sql: `
+      ALTER TABLE resource_type ALTER COLUMN attributes DROP DEFAULT;
+      ALTER TABLE resource_type ALTER COLUMN attributes TYPE json USING attributes::json;
+      ALTER TABLE resource_type ALTER COLUMN attributes SET DEFAULT '{}';
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -13,7 +13,9 @@ describe('migrations', () => {
   it('run once when several replicas start together, and again as a no-op', async () => {
     const replicas = [db.index, db.openReplica(), db.openReplica(), db.openReplica()];
     const results = await Promise.all(replicas.map((r) => r.migrate()));
-    expect(results.flatMap((r) => r.applied)).toEqual([LATEST_SCHEMA_VERSION]);
+    // Every version applied once, by one of them.
+    const versions = Array.from({ length: LATEST_SCHEMA_VERSION }, (_, at) => at + 1);
+    expect(results.flatMap((r) => r.applied)).toEqual(versions);
     expect(results.every((r) => r.version === LATEST_SCHEMA_VERSION)).toBe(true);
     expect(await db.index.migrate()).toEqual({ applied: [], version: LATEST_SCHEMA_VERSION });
     expect((await db.index.resourceTypes.list()).map((t) => t.name)).toEqual(['generic']);

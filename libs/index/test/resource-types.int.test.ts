@@ -72,6 +72,10 @@ describe('resource types (resource-type.yaml)', () => {
         datetime: { type: 'datetime', required: false },
       },
     });
+    // In the declared order, as Gnocchi writes them (jsonb would have sorted them by length).
+    expect(Object.keys(type.attributes)).toEqual(Object.keys(CUSTOM_ATTRIBUTES));
+    const read = await index.resourceTypes.get('my_custom_resource');
+    expect(Object.keys(read?.attributes ?? {})).toEqual(Object.keys(CUSTOM_ATTRIBUTES));
     expect((await index.resourceTypes.list()).map((t) => t.name)).toEqual(['generic', 'my_custom_resource']);
     expect(await refusal(index.resourceTypes.create({ name: 'my_custom_resource' }))).toMatchObject({
       code: 'INDEX_RESOURCE_TYPE_ALREADY_EXISTS',
