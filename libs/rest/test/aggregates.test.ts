@@ -62,6 +62,8 @@ describe('POST /v1/aggregates', () => {
     const res = await aggregates(['metric', [ids.m1, 'mean'], [ids.m2, 'mean']], '?details=true');
     expect(res.statusCode).toBe(200);
     const body = res.json();
+    // Gnocchi's key order (AggregatesController.post builds measures, then adds references).
+    expect(Object.keys(body)).toEqual(['measures', 'references']);
     expect(body.references.map((m: { id: string }) => m.id).sort()).toEqual([ids.m1, ids.m2].sort());
     expect(body.measures[ids.m1].mean).toEqual([
       ['2015-03-06T14:33:00+00:00', 60, 43.1],

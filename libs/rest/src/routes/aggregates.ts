@@ -79,9 +79,10 @@ export function registerAggregatesRoutes(app: FastifyInstance, ctx: RouteContext
       return aggregateFoundResources(ctx, request, operation, body.resourceSearch, args);
     }
     const { result, metrics } = await aggregate(ctx, request, operation, args);
+    // Gnocchi's order: measures, then references.
     return {
-      ...(args.details ? { references: [...metrics.values()].map(formatMetric) } : {}),
       measures: formatMeasures(result, (metricId) => [metricId]),
+      ...(args.details ? { references: [...metrics.values()].map(formatMetric) } : {}),
     };
   });
 }
