@@ -239,6 +239,45 @@ describe('resource types, resources and search', () => {
     expect(named.json()).toMatchObject({ name: 'cpu.util', archive_policy: { name: 'low' } });
   });
 
+  it('writes a typed resource and its type as Gnocchi 4.7.1 did, in its key order', async () => {
+    // The same requests on a real Gnocchi (tools/gnocchi-oracle) answered these bodies; ids and
+    // times it chose are placeholders here.
+    const type = await call(
+      'POST',
+      '/v1/resource_type',
+      {
+        name: 'ordered',
+        attributes: {
+          host: { type: 'string', required: true },
+          size: { type: 'number', required: false },
+          flag: { type: 'bool', required: false },
+          when: { type: 'datetime', required: false },
+          ref: { type: 'uuid', required: false },
+        },
+      },
+      ADMIN,
+    );
+    expect(type.body).toBe(
+      '{"name": "ordered", "attributes": {"host": {"type": "string", "required": true, "max_length": 256, "min_length": 0}, "size": {"type": "number", "required": false, "min": null, "max": null}, "flag": {"type": "bool", "required": false}, "when": {"type": "datetime", "required": false}, "ref": {"type": "uuid", "required": false}}, "state": "active"}',
+    );
+    const id = '22222222-1111-1111-1111-111111111111';
+    const body = { id, host: 'h', size: 3, flag: true, metrics: { cpu: { archive_policy_name: 'low' } } };
+    await call('POST', '/v1/resource/ordered', body, ADMIN);
+    await call('PATCH', `/v1/resource/ordered/${id}`, { host: 'h2' }, ADMIN);
+    const shape = (text: string) =>
+      text
+        .replace(/"\d{4}-\d\d-\d\dT[\d:.]+\+00:00"/g, '"<time>"')
+        .replace(/"cpu": "[0-9a-f-]{36}"/g, '"cpu": "<metric>"');
+    const read = await call('GET', `/v1/resource/ordered/${id}`, undefined, ADMIN);
+    expect(shape(read.body)).toBe(
+      `{"id": "${id}", "creator": "admin", "started_at": "<time>", "revision_start": "<time>", "ended_at": null, "user_id": null, "project_id": null, "original_resource_id": "${id}", "type": "ordered", "host": "h2", "size": 3.0, "flag": true, "when": null, "ref": null, "revision_end": null, "metrics": {"cpu": "<metric>"}, "created_by_user_id": "admin", "created_by_project_id": ""}`,
+    );
+    const history = await call('GET', `/v1/resource/ordered/${id}/history`, undefined, ADMIN);
+    expect(shape(history.body)).toBe(
+      `[{"id": "${id}", "revision_end": "<time>", "creator": "admin", "started_at": "<time>", "revision_start": "<time>", "ended_at": null, "user_id": null, "project_id": null, "original_resource_id": "${id}", "type": "ordered", "host": "h", "size": 3.0, "flag": true, "when": null, "ref": null, "metrics": {"cpu": "<metric>"}, "created_by_user_id": "admin", "created_by_project_id": ""}, {"id": "${id}", "revision_end": null, "creator": "admin", "started_at": "<time>", "revision_start": "<time>", "ended_at": null, "user_id": null, "project_id": null, "original_resource_id": "${id}", "type": "ordered", "host": "h2", "size": 3.0, "flag": true, "when": null, "ref": null, "metrics": {"cpu": "<metric>"}, "created_by_user_id": "admin", "created_by_project_id": ""}]`,
+    );
+  });
+
   it('finds the metrics of /v1/aggregates in one look-up, by any UUID spelling, not deleted ones', async () => {
     const metric = async () => (await call('POST', '/v1/metric', { archive_policy_name: 'low' })).json().id;
     const [kept, deleted] = [await metric(), await metric()];
