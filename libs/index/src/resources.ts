@@ -39,7 +39,10 @@ export interface Resource {
   /** -1 for the current revision, else the history row's number (Gnocchi's `id@revision` markers). */
   revision: number;
   attributes: Record<string, AttributeValue>;
-  /** Active metrics of the resource by name (for past revisions too: metrics are not versioned). */
+  /**
+   * Active metrics of the resource by name, in name order as Gnocchi reads them (for past revisions
+   * too: metrics are not versioned).
+   */
   metrics: Record<string, string>;
 }
 
@@ -88,7 +91,7 @@ const OUTPUT_COLUMNS = `r.id, r.type, r.creator, r.original_resource_id,
   ${timestampToMicros('r.started_at')} AS started_at, ${timestampToMicros('r.ended_at')} AS ended_at,
   r.user_id, r.project_id, ${timestampToMicros('r.revision_start')} AS revision_start,
   ${timestampToMicros('r.revision_end')} AS revision_end, r.revision, r.attributes,
-  (SELECT coalesce(jsonb_object_agg(mt.name, mt.id), '{}'::jsonb) FROM metric mt
+  (SELECT coalesce(json_object_agg(mt.name, mt.id ORDER BY mt.name), '{}'::json) FROM metric mt
     WHERE mt.resource_id = r.id AND mt.status = 'active') AS metrics`;
 
 interface ResourceRow {

@@ -276,6 +276,10 @@ describe('resource types, resources and search', () => {
     expect(shape(history.body)).toBe(
       `[{"id": "${id}", "revision_end": "<time>", "creator": "admin", "started_at": "<time>", "revision_start": "<time>", "ended_at": null, "user_id": null, "project_id": null, "original_resource_id": "${id}", "type": "ordered", "host": "h", "size": 3.0, "flag": true, "when": null, "ref": null, "metrics": {"cpu": "<metric>"}, "created_by_user_id": "admin", "created_by_project_id": ""}, {"id": "${id}", "revision_end": null, "creator": "admin", "started_at": "<time>", "revision_start": "<time>", "ended_at": null, "user_id": null, "project_id": null, "original_resource_id": "${id}", "type": "ordered", "host": "h2", "size": 3.0, "flag": true, "when": null, "ref": null, "metrics": {"cpu": "<metric>"}, "created_by_user_id": "admin", "created_by_project_id": ""}]`,
     );
+    // A real Gnocchi read `zeta, alpha, mid` back in name order (its unique index on resource, name).
+    await call('POST', `/v1/resource/ordered/${id}/metric`, { zeta: {}, alpha: {}, mid: {} }, ADMIN);
+    const metrics = (await call('GET', `/v1/resource/ordered/${id}`, undefined, ADMIN)).json().metrics;
+    expect(Object.keys(metrics)).toEqual(['alpha', 'cpu', 'mid', 'zeta']);
   });
 
   it('finds the metrics of /v1/aggregates in one look-up, by any UUID spelling, not deleted ones', async () => {
